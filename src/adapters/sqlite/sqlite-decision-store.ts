@@ -1,0 +1,199 @@
+// The decision log in SQLite (better-sqlite3): WAL, migrations by PRAGMA user_version, one transaction per
+// instant. Times are stored as ISO 8601 UTC with milliseconds, so they sort as text and read well in sqlite3.
+import fs from 'node:fs';
+import Database from 'better-sqlite3';
+import type { Decision, Evaluation, ReleaseState } from '../../core/engine.js';
+import type { ScalarReading } from '../../core/query-outcome.js';
+import { toJson } from '../../core/json.js';
+import type { Ruleset } from '../../core/ruleset.js';
+import { DecisionLogError } from '../../errors/decision-log-error.js';
+import type { DecisionStore, NewRelease, StoredDecision, StoredRelease } from '../../ports/decision-store.js';
+import { MIGRATIONS } from './migrations.js';
+
+const iso = (ms: number) => new Date(ms).toISOString();
+/** SQLite stores NaN as NULL anyway; make that explicit and keep ±Inf. */
+const real = (v: number | null | undefined) => (v === null || v === undefined || Number.isNaN(v) ? null : v);
+
+function hasKeys(o: object): boolean {
+  for (const _ in o) return true;
+  return false;
+}
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+export interface DecisionLogOptions {
+  /** Wall clock for `rules_files.first_seen`. Default Date.now. */
+  now?: () => number;
+  /**
+   * Instants committed together. Each instant is still atomic (a savepoint), but a commit per instant costs a
+   * WAL write of every touched page; replaying a week is 40,000 instants. 1 (the default) is what the live daemon
+   * needs: nothing decided is ever only in memory. Replay uses a larger batch; a crash then loses at most the
+   * uncommitted batch, which a re-run reproduces.
+   */
+  batchInstants?: number;
+}
+
+/** Opens (creating and migrating if needed) a decision log for writing. */
+export function openDecisionLog(file: string, options: DecisionLogOptions = {}): SqliteDecisionStore {
+  let db: Database.Database;
+  try {
+    db = new Database(file);
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL'); // durable across process crashes in WAL mode; fsync on checkpoint
+    db.pragma('foreign_keys = ON');
+    db.pragma('busy_timeout = 5000');
+  } catch (err) {
+    throw new DecisionLogError(`cannot open decision log ${file}: ${describeSqliteError(err)}`, { cause: err });
+  }
+  try {
+    migrate(db, file);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  return new SqliteDecisionStore(db, options.now ?? Date.now, options.batchInstants ?? 1);
+}
+
+function describeSqliteError(err: unknown): string {
+  const e = err as { code?: string; message?: string };
+  if (e.code === 'SQLITE_NOTADB') return 'the file is not a SQLite database (is it the right path?)';
+  if (e.code === 'SQLITE_CANTOPEN') return 'cannot create or open the file (does its directory exist, and is it writable?)';
+  return e.message ?? String(err);
+}
+
+function migrate(db: Database.Database, file: string): void {
+  let version: number;
+  try {
+    version = db.pragma('user_version', { simple: true }) as number;
+  } catch (err) {
+    throw new DecisionLogError(`cannot open decision log ${file}: ${describeSqliteError(err)}`, { cause: err });
+  }
+  if (version > MIGRATIONS.length) {
+    throw new DecisionLogError(
+      `decision log ${file} has schema version ${version}, newer than this rollback-guard knows (${MIGRATIONS.length}); use a newer rollback-guard to write to it`,
+    );
+  }
+  if (version === 0) {
+    const tables = db.prepare(`SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'`).get() as { n: number };
+    if (tables.n > 0) throw new DecisionLogError(`${file} is a SQLite database but not a rollback-guard decision log (it has other tables and no schema version); choose another --db path`);
+  }
+  for (let v = version; v < MIGRATIONS.length; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v]!);
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+}
+
+export class SqliteDecisionStore implements DecisionStore {
+  readonly db: Database.Database;
+  private readonly now: () => number;
+  private readonly insertEvaluation: Database.Statement;
+  private readonly insertDecision: Database.Statement;
+  private readonly updateRelease: Database.Statement;
+  private readonly batchInstants: number;
+  private readonly writeInstantAtomically: SqliteDecisionStore['writeInstant'];
+  private uncommitted = 0;
+  private releaseRow: readonly unknown[] | undefined;
+
+  constructor(db: Database.Database, now: () => number, batchInstants: number) {
+    this.db = db;
+    this.now = now;
+    this.batchInstants = Math.max(1, Math.floor(batchInstants));
+    this.insertEvaluation = db.prepare(
+      `INSERT INTO evaluations (release_id, at, rule, verdict, state, value, threshold, labels, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.insertDecision = db.prepare(
+      `INSERT INTO decisions (release_id, at, action, tier, rule, level, mode, value, threshold, rules_hash, evidence) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.writeInstantAtomically = db.transaction(this.writeInstant.bind(this));
+    this.updateRelease = db.prepare(
+      `UPDATE releases SET engine_state = ?, last_evaluated_at = ?, outcome = ?, ended_at = ? WHERE id = ?`,
+    );
+  }
+
+  startRelease(release: NewRelease, ruleset: Ruleset, baselines: Record<string, { query: string; reading: ScalarReading }>): StoredRelease {
+    const state: ReleaseState = { rules: {} };
+    const run = this.db.transaction(() => {
+      this.db
+        .prepare(`INSERT OR IGNORE INTO rules_files (hash, file, content, first_seen) VALUES (?, ?, ?, ?)`)
+        .run(ruleset.hash, ruleset.file, ruleset.source, iso(this.now()));
+      const info = this.db
+        .prepare(
+          `INSERT INTO releases (namespace, deployment, started_at, severity, window_seconds, window_ends_at, source, rules_hash, engine_state)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(release.namespace, release.deployment, iso(release.startedAt), release.severity, release.windowMs / 1000, iso(release.startedAt + release.windowMs), release.source, ruleset.hash, JSON.stringify(state));
+      const id = Number(info.lastInsertRowid);
+      const insert = this.db.prepare(`INSERT INTO baselines (release_id, name, query, value, status, detail) VALUES (?, ?, ?, ?, ?, ?)`);
+      for (const [name, { query, reading }] of Object.entries(baselines)) {
+        const detail = reading.kind === 'error' ? reading.error : reading.kind === 'several-series' ? `${reading.count} series` : null;
+        insert.run(id, name, query, reading.kind === 'value' ? real(reading.value) : null, reading.kind, detail);
+      }
+      return id;
+    });
+    const id = run();
+    return { ...release, id, rulesHash: ruleset.hash, state };
+  }
+
+  recordInstant(releaseId: number, at: number, state: ReleaseState, evaluations: readonly Evaluation[], decisions: readonly Decision[]): StoredDecision[] {
+    try {
+      if (this.batchInstants === 1) return this.writeInstantAtomically(releaseId, at, state, evaluations, decisions);
+      if (!this.db.inTransaction) this.db.exec('BEGIN');
+      const stored = this.writeInstant(releaseId, at, state, evaluations, decisions);
+      if (++this.uncommitted >= this.batchInstants) this.commitBatch();
+      return stored;
+    } catch (err) {
+      // A batch is one transaction: drop it whole rather than keep a half-written instant.
+      const lost = this.batchInstants > 1 && this.db.inTransaction ? this.rollbackBatch() : 0;
+      throw new DecisionLogError(
+        `cannot write to the decision log: ${describeSqliteError(err)}${lost ? ` (the last ${lost} uncommitted instants were rolled back)` : ''}`,
+        { cause: err },
+      );
+    }
+  }
+
+  private writeInstant(releaseId: number, at: number, state: ReleaseState, evaluations: readonly Evaluation[], decisions: readonly Decision[]): StoredDecision[] {
+    const atText = iso(at);
+    for (const e of evaluations) {
+      this.insertEvaluation.run(releaseId, atText, e.rule, e.verdict, e.state, real(e.value), real(e.threshold), e.labels && hasKeys(e.labels) ? toJson(e.labels) : null, e.detail ?? null);
+    }
+    const stored = decisions.map((d) => {
+      const info = this.insertDecision.run(releaseId, iso(d.at), d.action, d.tier, d.rule, d.level ?? null, d.mode, real(d.value), real(d.threshold), d.evidence.rulesHash, toJson(d.evidence));
+      return { ...d, id: Number(info.lastInsertRowid), releaseId };
+    });
+    const release = [JSON.stringify(state), atText, state.outcome?.kind ?? null, state.outcome ? iso(state.outcome.at) : null, releaseId] as const;
+    // In a batch the release row is written once, at commit: the batch is one transaction, so the row still
+    // always matches the last instant stored, at a fraction of the cost.
+    if (this.batchInstants > 1) this.releaseRow = release;
+    else this.updateRelease.run(...release);
+    return stored;
+  }
+
+  private rollbackBatch(): number {
+    const lost = this.uncommitted + 1;
+    this.db.exec('ROLLBACK');
+    this.releaseRow = undefined;
+    this.uncommitted = 0;
+    return lost;
+  }
+
+  private commitBatch(): void {
+    if (!this.db.inTransaction) return;
+    if (this.releaseRow) this.updateRelease.run(...this.releaseRow);
+    this.releaseRow = undefined;
+    this.db.exec('COMMIT');
+    this.uncommitted = 0;
+  }
+
+  close(): void {
+    if (!this.db.open) return;
+    this.commitBatch();
+    this.db.close();
+  }
+}
+
+/** True when `file` exists; used to say "created" vs "appended to" in messages. */
+export function decisionLogExists(file: string): boolean {
+  return fs.existsSync(file);
+}

@@ -1,0 +1,84 @@
+// The human output of replay: what was replayed, the baselines, then one line per decision and the outcome.
+import type { RecordingSource } from '../adapters/recording/recording-source.js';
+import { formatDuration } from '../core/duration.js';
+import type { Decision } from '../core/engine.js';
+import type { Release } from '../core/release.js';
+import type { Ruleset } from '../core/ruleset.js';
+import { toRfc3339 } from '../core/time-format.js';
+import type { ReplayResult } from '../guard/replay.js';
+import { formatOffset, formatValue, table } from './format.js';
+
+export function formatTimeline(o: {
+  ruleset: Ruleset;
+  release: Release;
+  result: ReplayResult;
+  recording: string;
+  source: RecordingSource;
+  db: string | undefined;
+  dbExisted: boolean;
+}): string {
+  const { ruleset, release, result } = o;
+  const lines: string[] = [];
+  const t = ruleset.target;
+  lines.push(`Replay of ${t.namespace}/${t.deployment}: release at ${toRfc3339(release.startedAt)}, severity ${release.severity}, guard window ${formatDuration(release.windowMs)}`);
+  lines.push(`  rules      ${ruleset.file} (sha256 ${ruleset.hash.slice(0, 12)}, ${ruleset.rules.length} rules)`);
+  lines.push(`  recording  ${o.recording} (step ${formatDuration(o.source.stepMs)}, ${toRfc3339(o.source.start ?? 0)} to ${toRfc3339(o.source.end ?? 0)})`);
+  for (const [name, reading] of Object.entries(result.guard.ctx.baselines)) {
+    const shown = reading.kind === 'value' ? formatValue(reading.value) : reading.kind === 'error' ? `error: ${reading.error}` : reading.kind;
+    lines.push(`  baseline   ${name} = ${shown}`);
+  }
+  lines.push('');
+
+  if (result.decisions.length === 0) lines.push('No decisions.');
+  else {
+    const rows = [['TIME', 'AFTER', 'ACTION', 'LVL', 'RULE', 'TIER', 'VALUE', 'THRESHOLD', 'NOTE']];
+    for (const d of result.decisions) {
+      rows.push([
+        toRfc3339(d.at),
+        formatOffset(d.at - release.startedAt),
+        d.action.toUpperCase(),
+        d.level !== undefined ? String(d.level) : '',
+        d.rule ?? '-',
+        d.tier ?? '-',
+        formatValue(d.value),
+        d.threshold === null ? '-' : `${d.evidence.comparison === 'below' ? '<' : '>'} ${formatValue(d.threshold)}`,
+        note(d),
+      ]);
+    }
+    lines.push(table(rows));
+  }
+  lines.push('');
+
+  const outcome = result.guard.releaseState.outcome;
+  const rollback = result.decisions.find((d) => d.action === 'rollback' && d.mode === 'enforce');
+  if (outcome?.kind === 'rolled-back' && rollback) {
+    const cmp = rollback.evidence.comparison === 'below' ? '<' : '>';
+    lines.push(
+      `Outcome: ROLL BACK at ${toRfc3339(outcome.at)}, ${formatDuration(outcome.at - release.startedAt)} after the release: ${rollback.rule} = ${formatValue(rollback.value)} ${cmp} ${formatValue(rollback.threshold)}` +
+        (rollback.evidence.breachingSince !== undefined ? `, breaching since ${toRfc3339(rollback.evidence.breachingSince)}` : ''),
+    );
+  } else if (outcome?.kind === 'promoted') {
+    lines.push(`Outcome: PROMOTE at ${toRfc3339(outcome.at)}: the guard window ended with no rollback and no rule firing.`);
+  } else {
+    lines.push(`Outcome: still guarding at ${toRfc3339(result.lastAt)} (end of data); the window ends at ${toRfc3339(release.startedAt + release.windowMs)}.`);
+  }
+  lines.push(`Evaluated ${result.evaluations} rule-instants over ${result.instants} instants; ${result.decisions.length} decision${result.decisions.length === 1 ? '' : 's'}.`);
+  if (o.db !== undefined) {
+    lines.push(`Decision log: ${o.db} (${o.dbExisted ? 'appended' : 'created'}; release #${result.guard.stored.id}). Read it with: sqlite3 ${o.db} 'SELECT * FROM decisions WHERE release_id = ${result.guard.stored.id}'`);
+  }
+  return lines.join('\n');
+}
+
+function note(d: Decision): string {
+  const parts: string[] = [];
+  if (d.mode === 'shadow') parts.push('shadow: logged only');
+  if (d.mode === 'page-only' && d.tier === 'immediate') parts.push('page-only');
+  if (d.evidence.forMs && d.action !== 'promote' && d.action !== 'resolve') parts.push(`held ${formatDuration(d.evidence.forMs)}`);
+  if (d.evidence.baseline) parts.push(`baseline ${d.evidence.baseline.name} ${formatValue(d.evidence.baseline.value)} x ${d.evidence.baseline.factor}`);
+  if (d.evidence.labels && Object.keys(d.evidence.labels).length) {
+    parts.push('{' + Object.entries(d.evidence.labels).map(([k, v]) => `${k}="${v}"`).join(', ') + '}');
+  }
+  if (d.evidence.alsoFiring?.length) parts.push(`also firing: ${d.evidence.alsoFiring.join(', ')}`);
+  if (d.value === null && d.evidence.note) parts.push(d.evidence.note);
+  return parts.join('; ');
+}

@@ -1,0 +1,23 @@
+// Parsers for command-line values; each failure is a UsageError that names the option and shows a good value.
+import { parseDuration } from '../core/duration.js';
+import { SEVERITIES, type Severity } from '../core/rules-schema.js';
+import { UsageError } from '../errors/usage-error.js';
+
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})$/i;
+
+export function parseTime(option: string, text: string): number {
+  const ms = RFC3339.test(text) ? Date.parse(text) : Number.NaN;
+  if (Number.isNaN(ms)) throw new UsageError(`${option} ${JSON.stringify(text)} is not an RFC 3339 time; write it like 2026-11-20T14:00:00Z`);
+  return ms;
+}
+
+export function parseSeverity(text: string): Severity {
+  if ((SEVERITIES as readonly string[]).includes(text)) return text as Severity;
+  throw new UsageError(`--severity ${JSON.stringify(text)} is not a release severity; use one of ${SEVERITIES.join(', ')}`);
+}
+
+export function parseDurationOption(option: string, text: string): number {
+  const ms = parseDuration(text);
+  if (ms === undefined || ms <= 0) throw new UsageError(`${option} ${JSON.stringify(text)} is not a positive duration; write it like 15s, 30m or 1h`);
+  return ms;
+}

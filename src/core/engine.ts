@@ -1,0 +1,313 @@
+// The decision engine. Like Prometheus's AlertingRule.Eval(ts, query), it never reads a clock or a backend:
+// time, query results and the previous state are arguments; the next state, the evaluations and the decisions
+// are the result. Replay and the daemon both drive it through the same tick, so they decide the same.
+import { dueEscalations, firstLevel, type OpenPage } from './escalation.js';
+import { readScalar, type Labels, type QueryOutcome, type ScalarReading, type SeriesSample } from './query-outcome.js';
+import { windowEnd, type Release } from './release.js';
+import { breaches, type Rule, type RuleMode, type Ruleset, type Tier } from './ruleset.js';
+
+export type RuleState = 'inactive' | 'pending' | 'firing';
+
+/**
+ * What a rule's data said at one instant.
+ * - breach / pass: a number was compared with the threshold.
+ * - no-data: empty result or NaN (a breach instead when the rule says `noData: breach`).
+ * - no-traffic: the rule's `when` traffic floor was not met.
+ * - no-baseline: the threshold refers to a baseline that has no value.
+ * - error: the query (or its traffic floor) could not be answered.
+ * Only breach and pass move a rule; the others hold its state (see docs/adr/0002).
+ */
+export type Verdict = 'breach' | 'pass' | 'no-data' | 'no-traffic' | 'no-baseline' | 'error';
+
+export type Action = 'rollback' | 'page' | 'escalate' | 'resolve' | 'promote';
+
+/** A rule's memory between instants; persisted so a restart resumes `for` clocks and open pages. */
+export interface RuleMemory {
+  state: RuleState;
+  /** When the current run of breaches began (pending or firing). */
+  activeAt?: number;
+  firedAt?: number;
+  /** The open page of a firing rule (also kept for shadow pages, which are logged but never sent). */
+  page?: OpenPage;
+}
+
+export interface ReleaseState {
+  outcome?: { kind: 'rolled-back' | 'promoted'; at: number };
+  rules: Record<string, RuleMemory>;
+}
+
+/** What the queries of one rule returned at one instant. */
+export interface Observation {
+  value: QueryOutcome;
+  /** The `when` traffic floor's result, for rules that have one. */
+  guard?: QueryOutcome;
+}
+
+export interface Evaluation {
+  rule: string;
+  at: number;
+  verdict: Verdict;
+  state: RuleState;
+  value: number | null;
+  threshold: number | null;
+  labels?: Labels;
+  detail?: string;
+}
+
+export interface Evidence {
+  rule?: string;
+  tier?: Tier;
+  query?: string;
+  comparison?: 'above' | 'below';
+  value: number | null;
+  threshold: number | null;
+  baseline?: { name: string; value: number; factor: number };
+  labels?: Labels;
+  /** The run of breaches that made the rule fire: from `activeAt` to the decision. */
+  breachingSince?: number;
+  forMs?: number;
+  guard?: { query: string; value: number | null; comparison: 'above' | 'below'; bound: number };
+  /** Other immediate rules that fired at the same instant (a rollback names the first). */
+  alsoFiring?: string[];
+  release: { startedAt: number; severity: string; windowEnd: number };
+  rulesHash: string;
+  note?: string;
+}
+
+export interface Decision {
+  at: number;
+  action: Action;
+  tier: Tier | null;
+  rule: string | null;
+  level?: number;
+  value: number | null;
+  threshold: number | null;
+  mode: RuleMode;
+  evidence: Evidence;
+}
+
+export interface EngineContext {
+  ruleset: Ruleset;
+  release: Release;
+  /** Each baseline's reading at the release start. */
+  baselines: Readonly<Record<string, ScalarReading>>;
+}
+
+export interface StepResult {
+  state: ReleaseState;
+  evaluations: Evaluation[];
+  decisions: Decision[];
+}
+
+export function initialState(ruleset: Ruleset): ReleaseState {
+  return { rules: Object.fromEntries(ruleset.rules.map((r) => [r.name, { state: 'inactive' } satisfies RuleMemory])) };
+}
+
+/**
+ * The rules that need data at `at`: none once the release is over or before it starts; all inside the window;
+ * after it, only rules with an open page (they can still escalate or resolve).
+ */
+export function rulesDue(ctx: EngineContext, state: ReleaseState, at: number): Rule[] {
+  if (state.outcome || at < ctx.release.startedAt) return [];
+  if (at < windowEnd(ctx.release)) return ctx.ruleset.rules;
+  return ctx.ruleset.rules.filter((r) => state.rules[r.name]?.page !== undefined);
+}
+
+/** Evaluates every due rule at `at` and returns the next state with what was seen and decided. */
+export function step(ctx: EngineContext, prev: ReleaseState, at: number, observations: ReadonlyMap<string, Observation>): StepResult {
+  const due = rulesDue(ctx, prev, at);
+  const state: ReleaseState = { rules: { ...prev.rules } };
+  if (prev.outcome) state.outcome = prev.outcome;
+  const evaluations: Evaluation[] = [];
+  const pending: Decision[] = [];
+  const rollbacks: Decision[] = [];
+  if (state.outcome || at < ctx.release.startedAt) return { state, evaluations, decisions: [] };
+
+  for (const rule of due) {
+    const before = prev.rules[rule.name] ?? { state: 'inactive' };
+    const seen = judge(ctx, rule, observations.get(rule.name));
+    const mem = transition(before, seen.verdict, at, rule.forMs);
+    state.rules[rule.name] = mem;
+    const ev: Evaluation = { rule: rule.name, at, verdict: seen.verdict, state: mem.state, value: seen.value, threshold: seen.threshold };
+    if (seen.labels) ev.labels = seen.labels;
+    if (seen.detail) ev.detail = seen.detail;
+    evaluations.push(ev);
+
+    if (before.state !== 'firing' && mem.state === 'firing') {
+      if (rule.tier === 'immediate' && rule.mode !== 'page-only') {
+        // enforce: the release's rollback; shadow: logged as what would have happened, nothing else changes.
+        (rule.mode === 'enforce' ? rollbacks : pending).push(decision(ctx, rule, seen, mem, at, 'rollback'));
+      } else {
+        const level = firstLevel(ctx.ruleset.escalation);
+        mem.page = { level, pagedAt: at };
+        pending.push(decision(ctx, rule, seen, mem, at, 'page', level));
+      }
+    } else if (mem.state === 'firing' && mem.page) {
+      for (const s of dueEscalations(ctx.ruleset.escalation, mem.page, at)) {
+        mem.page = { ...mem.page, level: s.level };
+        pending.push(decision(ctx, rule, seen, mem, at, 'escalate', s.level));
+      }
+    } else if (before.state === 'firing' && mem.state !== 'firing' && before.page) {
+      pending.push(decision(ctx, rule, seen, mem, at, 'resolve', before.page.level));
+    }
+  }
+
+  const first = rollbacks[0];
+  if (first) {
+    // One rollback per release; it supersedes whatever else this instant would have said.
+    if (rollbacks.length > 1) first.evidence.alsoFiring = rollbacks.slice(1).map((d) => d.rule ?? '');
+    state.outcome = { kind: 'rolled-back', at };
+    return { state, evaluations, decisions: [first] };
+  }
+
+  if (at >= windowEnd(ctx.release)) {
+    const openPage = ctx.ruleset.rules.some((r) => r.mode !== 'shadow' && state.rules[r.name]?.page !== undefined);
+    if (!openPage) {
+      state.outcome = { kind: 'promoted', at };
+      pending.push({
+        at,
+        action: 'promote',
+        tier: null,
+        rule: null,
+        value: null,
+        threshold: null,
+        mode: 'enforce',
+        evidence: { value: null, threshold: null, release: releaseEvidence(ctx), rulesHash: ctx.ruleset.hash, note: 'guard window ended with no rollback and no rule firing' },
+      });
+    }
+  }
+  return { state, evaluations, decisions: pending };
+}
+
+function transition(before: RuleMemory, verdict: Verdict, at: number, forMs: number): RuleMemory {
+  if (verdict === 'pass') return { state: 'inactive' };
+  // Unknown is neither healthy nor a breach: hold. Copies, because the caller updates the page in place.
+  if (verdict !== 'breach' || before.state === 'firing') return { ...before };
+  const activeAt = before.state === 'inactive' ? at : (before.activeAt ?? at);
+  if (at - activeAt >= forMs) return { state: 'firing', activeAt, firedAt: at };
+  return { state: 'pending', activeAt };
+}
+
+interface Judgement {
+  verdict: Verdict;
+  value: number | null;
+  threshold: number | null;
+  labels?: Labels;
+  detail?: string;
+  baseline?: { name: string; value: number; factor: number };
+  guardValue?: number | null;
+}
+
+// Hot path (a week-long replay evaluates it hundreds of thousands of times): no closures, one result object.
+function judge(ctx: EngineContext, rule: Rule, obs: Observation | undefined): Judgement {
+  let threshold: number;
+  let baseline: Judgement['baseline'];
+  if (rule.threshold.kind === 'static') threshold = rule.threshold.value;
+  else {
+    const { baseline: name, factor } = rule.threshold;
+    const reading = ctx.baselines[name];
+    if (!reading || reading.kind !== 'value') {
+      return { verdict: 'no-baseline', value: null, threshold: null, detail: `baseline ${name}: ${describeReading(reading)}` };
+    }
+    threshold = reading.value * factor;
+    baseline = { name, value: reading.value, factor };
+  }
+  const j: Judgement = { verdict: 'error', value: null, threshold };
+  if (baseline) j.baseline = baseline;
+  if (!obs) {
+    j.detail = 'query was not run';
+    return j;
+  }
+
+  if (rule.when) {
+    const g = readScalar(obs.guard ?? { kind: 'error', error: 'traffic floor query was not run' });
+    if (g.kind === 'error') {
+      j.detail = `traffic floor: ${g.error}`;
+      return j;
+    }
+    if (g.kind === 'several-series') {
+      j.detail = `traffic floor query returned ${g.count} series; it must return one (aggregate it with sum())`;
+      return j;
+    }
+    j.guardValue = g.kind === 'value' ? g.value : null;
+    if (g.kind === 'no-data' || !breaches(rule.when.comparison, g.value, rule.when.bound)) {
+      j.verdict = 'no-traffic';
+      j.detail = `traffic floor not met: ${j.guardValue === null ? 'no data' : j.guardValue} is not ${rule.when.comparison} ${rule.when.bound}`;
+      return j;
+    }
+  }
+
+  const out = obs.value;
+  if (out.kind === 'error') {
+    j.detail = out.error;
+    return j;
+  }
+  // Several series breach if any does; the worst breaching one is the evidence. Otherwise the value reported
+  // is the one closest to breaching. NaN series carry no number and are skipped.
+  const above = rule.comparison === 'above';
+  let worst: SeriesSample | undefined;
+  let closest: SeriesSample | undefined;
+  if (out.kind === 'series') {
+    for (const s of out.series) {
+      const v = s.value;
+      if (v !== v) continue; // NaN
+      if (above ? v > threshold : v < threshold) {
+        if (!worst || (above ? v > worst.value : v < worst.value)) worst = s;
+      } else if (!closest || (above ? v > closest.value : v < closest.value)) closest = s;
+    }
+  }
+  const pick = worst ?? closest;
+  if (pick) {
+    j.verdict = worst ? 'breach' : 'pass';
+    j.value = pick.value;
+    j.labels = pick.labels;
+    return j;
+  }
+  j.verdict = rule.noData === 'breach' ? 'breach' : 'no-data';
+  j.detail = out.kind === 'empty' ? 'empty result' : 'every series is NaN';
+  return j;
+}
+
+function describeReading(r: ScalarReading | undefined): string {
+  if (!r) return 'not evaluated';
+  switch (r.kind) {
+    case 'value':
+      return String(r.value);
+    case 'no-data':
+      return 'no data at the release start';
+    case 'several-series':
+      return `query returned ${r.count} series; a baseline must return one`;
+    case 'error':
+      return r.error;
+  }
+}
+
+function releaseEvidence(ctx: EngineContext): Evidence['release'] {
+  return { startedAt: ctx.release.startedAt, severity: ctx.release.severity, windowEnd: windowEnd(ctx.release) };
+}
+
+function decision(ctx: EngineContext, rule: Rule, seen: Judgement, mem: RuleMemory, at: number, action: Action, level?: number): Decision {
+  const d: Decision = { at, action, tier: rule.tier, rule: rule.name, value: seen.value, threshold: seen.threshold, mode: rule.mode, evidence: makeEvidence(ctx, rule, seen, mem) };
+  if (level !== undefined) d.level = level;
+  return d;
+}
+
+function makeEvidence(ctx: EngineContext, rule: Rule, j: Judgement, mem: RuleMemory): Evidence {
+  const e: Evidence = {
+    rule: rule.name,
+    tier: rule.tier,
+    query: rule.query,
+    comparison: rule.comparison,
+    value: j.value,
+    threshold: j.threshold,
+    forMs: rule.forMs,
+    release: releaseEvidence(ctx),
+    rulesHash: ctx.ruleset.hash,
+  };
+  if (j.baseline) e.baseline = j.baseline;
+  if (j.labels) e.labels = j.labels;
+  if (mem.activeAt !== undefined) e.breachingSince = mem.activeAt;
+  if (rule.when) e.guard = { query: rule.when.query, value: j.guardValue ?? null, comparison: rule.when.comparison, bound: rule.when.bound };
+  if (j.detail) e.note = j.detail;
+  return e;
+}

@@ -1,0 +1,28 @@
+// The escalation policy (checklist 6.3): who is paged, and when, while a page stays open. Pure.
+import type { EscalationStep } from './ruleset.js';
+
+/** An open page: the level reached so far and when the page (level 1) went out. */
+export interface OpenPage {
+  level: number;
+  pagedAt: number;
+}
+
+/** The checklist's ladder: on-call at 0 min, tech lead at 15, engineering manager at 30. */
+export const CHECKLIST_LADDER: readonly EscalationStep[] = [
+  { level: 1, afterMs: 0 },
+  { level: 2, afterMs: 15 * 60_000 },
+  { level: 3, afterMs: 30 * 60_000 },
+];
+
+/** The first level paged (the ladder's first step). */
+export function firstLevel(ladder: readonly EscalationStep[]): number {
+  return ladder[0]?.level ?? 1;
+}
+
+/**
+ * Steps above the page's current level whose time has come at `at`, in ladder order. Several can be due at
+ * once (e.g. after a long stretch with no data); each is its own escalation, so none is skipped silently.
+ */
+export function dueEscalations(ladder: readonly EscalationStep[], page: OpenPage, at: number): EscalationStep[] {
+  return ladder.filter((step) => step.level > page.level && at - page.pagedAt >= step.afterMs);
+}

@@ -1,0 +1,192 @@
+// Rules text -> validated Ruleset. Pure: the caller reads the file; this turns text into rules or into a list of
+// problems, each with the file, line and column, the rule, what was found and what was expected.
+import { createHash } from 'node:crypto';
+import { LineCounter, isMap, isScalar, parseDocument, type Document, type Node } from 'yaml';
+import type { z } from 'zod';
+import { RulesInvalidError, type RulesProblem } from '../errors/rules-invalid-error.js';
+import { parseDuration } from './duration.js';
+import { crossFieldIssues, type CrossIssue } from './rules-cross-checks.js';
+import { rulesFileSchema, SEVERITIES, type RulesFile } from './rules-schema.js';
+import type { Rule, Ruleset, Threshold } from './ruleset.js';
+
+type Path = readonly PropertyKey[];
+
+/** Parses and validates a rules file's text. Throws RulesInvalidError listing every problem found. */
+export function parseRules(text: string, file: string): Ruleset {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const at = (offset: number | undefined) => {
+    const pos = lineCounter.linePos(offset ?? 0);
+    return { line: pos.line, column: pos.col };
+  };
+
+  if (doc.errors.length > 0) {
+    throw new RulesInvalidError(
+      file,
+      doc.errors.map((e) => ({ file, ...at(e.pos[0]), message: `YAML syntax: ${e.message.replace(/ at line \d+, column \d+.*$/s, '')}` })),
+    );
+  }
+
+  const data: unknown = doc.toJS({ maxAliasCount: 100 });
+  if (data === null || data === undefined) {
+    throw new RulesInvalidError(file, [{ file, line: 1, column: 1, message: 'the file is empty; expected a mapping with at least `version: 1`, `target:` and `rules:`' }]);
+  }
+  const result = rulesFileSchema.safeParse(data, { reportInput: true });
+  const issues: (z.core.$ZodIssue | CrossIssue)[] = [...(result.error?.issues ?? []), ...crossFieldIssues(data)];
+  if (issues.length > 0 || !result.success) {
+    const problems = issues.flatMap((issue) => describeIssue(issue, doc, data, file, at));
+    problems.sort((a, b) => a.line - b.line || a.column - b.column);
+    throw new RulesInvalidError(file, problems);
+  }
+  return compile(result.data, text, file);
+}
+
+function compile(f: RulesFile, text: string, file: string): Ruleset {
+  const ms = (d: string) => parseDuration(d) ?? 0; // already validated
+  return {
+    file,
+    hash: createHash('sha256').update(text).digest('hex'),
+    source: text,
+    target: f.target,
+    intervalMs: ms(f.interval),
+    windowsMs: Object.fromEntries(SEVERITIES.map((s) => [s, ms(f.windows[s])])) as Ruleset['windowsMs'],
+    baselines: Object.entries(f.baselines).map(([name, b]) => ({ name, query: b.query })),
+    escalation: f.escalation.map((s) => ({ level: s.level, afterMs: ms(s.after) })),
+    rules: f.rules.map((r): Rule => {
+      const comparison = r.above !== undefined ? 'above' : 'below';
+      const t = r[comparison]!;
+      const threshold: Threshold = typeof t === 'number' ? { kind: 'static', value: t } : { kind: 'baseline', baseline: t.baseline, factor: t.factor };
+      const rule: Rule = { name: r.name, tier: r.tier, query: r.query, comparison, threshold, forMs: ms(r.for), noData: r.noData, mode: r.mode };
+      if (r.description !== undefined) rule.description = r.description;
+      if (r.when) {
+        const side = r.when.above !== undefined ? 'above' : 'below';
+        rule.when = { query: r.when.query, comparison: side, bound: r.when[side]! };
+      }
+      return rule;
+    }),
+  };
+}
+
+function describeIssue(
+  issue: z.core.$ZodIssue | CrossIssue,
+  doc: Document,
+  data: unknown,
+  file: string,
+  at: (offset: number | undefined) => { line: number; column: number },
+): RulesProblem[] {
+  const path = issue.path;
+  const rule = ruleNameAt(data, path);
+  const base = { file, ...(rule !== undefined ? { rule } : {}) };
+  const where = describePath(path);
+
+  if (!('code' in issue)) {
+    const { node } = nearestNode(doc, path);
+    return [{ ...base, ...at(rangeStart(node)), message: issue.message }];
+  }
+  if (issue.code === 'unrecognized_keys') {
+    const parent = doc.getIn(path, true);
+    const allowed = allowedKeys(path);
+    return issue.keys.map((key) => {
+      let offset = rangeStart(parent);
+      if (isMap(parent)) {
+        const pair = parent.items.find((p) => isScalar(p.key) && p.key.value === key);
+        if (pair && isScalar(pair.key)) offset = pair.key.range?.[0];
+      }
+      return {
+        ...base,
+        ...at(offset),
+        message: `unknown key "${key}"${path.length ? ` in ${where}` : ' at the top level'}${allowed.length ? `; expected one of: ${allowed.join(', ')}` : ''}`,
+      };
+    });
+  }
+
+  const { node, missing } = nearestNode(doc, path);
+  const found = 'input' in issue ? describeValue(issue.input) : 'nothing';
+  let message: string;
+  switch (issue.code) {
+    case 'invalid_type':
+      message = missing ? `${where} is missing; expected ${article(issue.expected)}` : `${where}: expected ${article(issue.expected)}, found ${found}`;
+      break;
+    case 'invalid_value':
+      message = `${where}: expected ${issue.values.map((v) => JSON.stringify(v)).join(' or ')}, found ${found}`;
+      break;
+    case 'invalid_union':
+      message = `${where} ${issue.message}, found ${found}`;
+      break;
+    default:
+      message = `${where} ${issue.message}${'input' in issue && issue.input !== undefined ? `, found ${found}` : ''}`;
+  }
+  return [{ ...base, ...at(rangeStart(node)), message }];
+}
+
+function article(expected: string): string {
+  const names: Record<string, string> = { object: 'a mapping', array: 'a list', string: 'a string', number: 'a number', boolean: 'true or false' };
+  return names[expected] ?? expected;
+}
+
+function rangeStart(node: unknown): number | undefined {
+  return (node as Node | undefined)?.range?.[0];
+}
+
+/** The node at `path`, or its nearest ancestor that exists (for a missing key, the map it belongs in). */
+function nearestNode(doc: Document, path: Path): { node: unknown; missing: boolean } {
+  for (let n = path.length; n >= 0; n--) {
+    const node = n === 0 ? doc.contents : doc.getIn(path.slice(0, n), true);
+    if (node !== undefined && node !== null) return { node, missing: n < path.length };
+  }
+  return { node: undefined, missing: true };
+}
+
+function ruleNameAt(data: unknown, path: Path): string | undefined {
+  if (path[0] !== 'rules' || typeof path[1] !== 'number') return undefined;
+  const rules = (data as { rules?: unknown } | null)?.rules;
+  const rule = Array.isArray(rules) ? (rules[path[1]] as { name?: unknown } | undefined) : undefined;
+  return typeof rule?.name === 'string' ? rule.name : `#${path[1] + 1}`;
+}
+
+function describePath(path: Path): string {
+  if (path.length === 0) return 'the file';
+  // Inside a rule the rule is already named; say the key relative to it.
+  const rel = path[0] === 'rules' && typeof path[1] === 'number' ? path.slice(2) : path;
+  if (rel.length === 0) return 'the rule';
+  return '`' + rel.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i ? '.' : ''}${String(p)}`)).join('') + '`';
+}
+
+function describeValue(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  const s = JSON.stringify(v);
+  return `${typeof v} ${s.length > 60 ? s.slice(0, 57) + '...' : s}`;
+}
+
+/** Keys the format accepts at `path`, read from the schema so the message cannot drift from it. */
+function allowedKeys(path: Path): string[] {
+  let schema: z.core.$ZodType | undefined = rulesFileSchema;
+  const unwrap = (s: z.core.$ZodType): z.core.$ZodType => {
+    const def = s._zod.def as { type: string; innerType?: z.core.$ZodType; in?: z.core.$ZodType; options?: z.core.$ZodType[] };
+    if (def.innerType) return unwrap(def.innerType);
+    if (def.type === 'pipe' && def.in) return unwrap(def.in);
+    return s;
+  };
+  const objectOf = (s: z.core.$ZodType): z.core.$ZodType | undefined => {
+    const u = unwrap(s);
+    const def = u._zod.def as { type: string; options?: z.core.$ZodType[] };
+    if (def.type === 'union') return def.options?.map(objectOf).find((o) => o !== undefined);
+    return def.type === 'object' ? u : undefined;
+  };
+  for (const seg of path) {
+    if (!schema) return [];
+    const u = unwrap(schema);
+    const def = u._zod.def as { type: string; element?: z.core.$ZodType; valueType?: z.core.$ZodType; shape?: Record<string, z.core.$ZodType>; options?: z.core.$ZodType[] };
+    if (def.type === 'array') schema = def.element;
+    else if (def.type === 'record') schema = def.valueType;
+    else {
+      const obj = objectOf(u);
+      schema = obj ? (obj._zod.def as unknown as { shape: Record<string, z.core.$ZodType> }).shape[String(seg)] : undefined;
+    }
+  }
+  const obj = schema ? objectOf(schema) : undefined;
+  return obj ? Object.keys((obj._zod.def as unknown as { shape: Record<string, z.core.$ZodType> }).shape) : [];
+}

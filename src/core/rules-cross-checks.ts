@@ -1,0 +1,61 @@
+// Checks that span several fields of a rules file (unique names, one threshold side, baselines that exist,
+// a ladder that climbs). They run on the raw parsed YAML even when the schema found other problems, so one
+// `check` run reports everything at once. JSON Schema cannot express them; they live here instead.
+import { parseDuration } from './duration.js';
+
+export interface CrossIssue {
+  path: (string | number)[];
+  message: string;
+}
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+export function crossFieldIssues(raw: unknown): CrossIssue[] {
+  const issues: CrossIssue[] = [];
+  if (!isObj(raw)) return issues;
+  const baselines = isObj(raw.baselines) ? Object.keys(raw.baselines) : [];
+  const rules = Array.isArray(raw.rules) ? (raw.rules as unknown[]) : [];
+  const seen = new Map<string, number>();
+
+  rules.forEach((rule, i) => {
+    if (!isObj(rule)) return;
+    if (typeof rule.name === 'string') {
+      const first = seen.get(rule.name);
+      if (first !== undefined) issues.push({ path: ['rules', i, 'name'], message: `duplicate rule name "${rule.name}" (rule #${first + 1} has it already); names must be unique` });
+      else seen.set(rule.name, i);
+    }
+    const sides = (['above', 'below'] as const).filter((k) => rule[k] !== undefined);
+    if (sides.length !== 1) {
+      issues.push({
+        path: ['rules', i],
+        message: sides.length === 0 ? 'has neither `above:` nor `below:`; give exactly one threshold' : 'has both `above:` and `below:`; give exactly one threshold',
+      });
+    }
+    for (const side of sides) {
+      const t = rule[side];
+      if (isObj(t) && typeof t.baseline === 'string' && !baselines.includes(t.baseline)) {
+        issues.push({
+          path: ['rules', i, side, 'baseline'],
+          message: `\`${side}.baseline\` refers to "${t.baseline}", which is not defined under \`baselines:\` (${baselines.length ? `defined: ${baselines.join(', ')}` : 'none are defined'})`,
+        });
+      }
+    }
+    if (isObj(rule.when) && [rule.when.above, rule.when.below].filter((v) => v !== undefined).length !== 1) {
+      issues.push({ path: ['rules', i, 'when'], message: '`when:` needs exactly one of `above:` or `below:`' });
+    }
+  });
+
+  const ladder = Array.isArray(raw.escalation) ? (raw.escalation as unknown[]) : [];
+  let prev: { level: number; after: number } | undefined;
+  ladder.forEach((step, i) => {
+    if (!isObj(step) || typeof step.level !== 'number' || typeof step.after !== 'string') return;
+    const after = parseDuration(step.after);
+    if (after === undefined) return;
+    if (i === 0 && after !== 0) issues.push({ path: ['escalation', 0, 'after'], message: '`escalation[0].after`: the first step is the page itself, so it must be 0m' });
+    if (prev && step.level <= prev.level) issues.push({ path: ['escalation', i, 'level'], message: `\`escalation[${i}].level\`: levels must increase (level ${step.level} follows level ${prev.level})` });
+    if (prev && after <= prev.after) issues.push({ path: ['escalation', i, 'after'], message: `\`escalation[${i}].after\` must be later than the previous step's` });
+    prev = { level: step.level, after };
+  });
+  return issues;
+}

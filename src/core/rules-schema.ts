@@ -1,0 +1,114 @@
+// The rules file format, as a zod schema. It is the single source of truth for validation, for the JSON Schema
+// that `rollback-guard schema` prints, and (later) for the generated rules reference in the README.
+import { z } from 'zod';
+import { DURATION_PATTERN } from './duration.js';
+
+export const SEVERITIES = ['hotfix', 'minor', 'major', 'infrastructure'] as const;
+export type Severity = (typeof SEVERITIES)[number];
+
+const KEBAB = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+const duration = z
+  .string()
+  .regex(new RegExp(DURATION_PATTERN), { error: 'is not a duration: write it like 0s, 30s, 5m, 1h30m or 24h' })
+  .refine((s) => s !== '', { error: 'is empty: write a duration like 0s, 30s, 5m or 1h' });
+
+const query = z
+  .string({ error: 'must be a PromQL expression in quotes' })
+  .refine((s) => s.trim() !== '', { error: 'is empty: write the PromQL expression to evaluate' })
+  .describe('A PromQL expression. Quote it in YAML (single quotes keep backslashes and braces literal).');
+
+const baselineThreshold = z
+  .strictObject({
+    baseline: z.string().describe('Name of an entry under `baselines:`.'),
+    factor: z.number().positive().default(1).describe('Multiplier applied to the baseline value.'),
+  })
+  .describe('A threshold relative to a baseline: baseline value x factor.');
+
+const threshold = z
+  .union([z.number(), baselineThreshold], {
+    error: 'must be a number, or { baseline: <name>, factor: <number> }',
+  })
+  .describe('Threshold: a number, or a baseline reference.');
+
+const guard = z
+  .strictObject({
+    query,
+    above: z.number().optional().describe('The rule counts only while this query is strictly above this bound.'),
+    below: z.number().optional().describe('The rule counts only while this query is strictly below this bound.'),
+  })
+  .describe('Traffic floor: the rule only counts while this single-series query passes its bound.');
+
+export const ruleSchema = z
+  .strictObject({
+    name: z
+      .string()
+      .regex(KEBAB, { error: 'must be kebab-case, like error-rate-critical' })
+      .describe('Unique kebab-case name; it appears in decisions, pages and the decision log.'),
+    description: z.string().optional().describe('One line for humans; used in pages and the timeline.'),
+    tier: z.enum(['immediate', 'considered']).describe('immediate: revert with no approval. considered: page and wait for a human.'),
+    query,
+    above: threshold.optional().describe('Breach when the value is strictly greater than this.'),
+    below: threshold.optional().describe('Breach when the value is strictly less than this.'),
+    for: duration.default('0s').describe('Hold duration: the rule fires once it has breached at every evaluation for this long.'),
+    noData: z
+      .enum(['ignore', 'breach'])
+      .default('ignore')
+      .describe('What an empty result or NaN means: ignore (no data, the rule holds its state) or breach.'),
+    when: guard.optional(),
+    mode: z
+      .enum(['enforce', 'page-only', 'shadow'])
+      .default('enforce')
+      .describe('enforce: act as the tier says. page-only: an immediate rule pages instead of reverting. shadow: log only.'),
+  })
+  .describe('One rollback trigger.');
+
+const escalationStep = z.strictObject({
+  level: z.number().int().min(1).describe('Escalation level (1 = on-call).'),
+  after: duration.describe('Time after the page at which this level is paged.'),
+});
+
+export const DEFAULT_WINDOWS: Record<Severity, string> = { hotfix: '15m', minor: '1h', major: '4h', infrastructure: '24h' };
+export const DEFAULT_ESCALATION = [
+  { level: 1, after: '0m' },
+  { level: 2, after: '15m' },
+  { level: 3, after: '30m' },
+];
+
+export const rulesFileSchema = z
+  .strictObject({
+    version: z.literal(1, { error: 'must be 1 (the only version of the rules format so far)' }).describe('Format version; always 1.'),
+    target: z
+      .strictObject({
+        namespace: z.string().min(1).describe('Namespace of the guarded Deployment.'),
+        deployment: z.string().min(1).describe('Name of the guarded Deployment.'),
+      })
+      .describe('The Deployment these rules guard.'),
+    interval: duration.default('15s').describe('How often the daemon evaluates the rules (replay uses the step of its data).'),
+    windows: z
+      .strictObject({
+        hotfix: duration.default(DEFAULT_WINDOWS.hotfix).describe('Window of a hotfix release.'),
+        minor: duration.default(DEFAULT_WINDOWS.minor).describe('Window of a minor release (the default severity).'),
+        major: duration.default(DEFAULT_WINDOWS.major).describe('Window of a major release.'),
+        infrastructure: duration.default(DEFAULT_WINDOWS.infrastructure).describe('Window of an infrastructure release.'),
+      })
+      .default(DEFAULT_WINDOWS)
+      .describe('Guard window per release severity, from the release start.'),
+    baselines: z
+      .record(
+        z.string().regex(IDENTIFIER, { error: 'baseline names must be identifiers, like ttfa_p95' }),
+        z.strictObject({ query }).describe('One baseline.'),
+      )
+      .default({})
+      .describe('Named single-series queries evaluated once, at the release start.'),
+    escalation: z
+      .array(escalationStep)
+      .min(1)
+      .default(DEFAULT_ESCALATION)
+      .describe('Escalation ladder for pages. The default is the checklist ladder (6.3): level 1 at 0m, 2 at 15m, 3 at 30m.'),
+    rules: z.array(ruleSchema).min(1, { error: 'must list at least one rule' }).describe('The rollback triggers, evaluated in this order.'),
+  });
+
+export type RulesFileInput = z.input<typeof rulesFileSchema>;
+export type RulesFile = z.output<typeof rulesFileSchema>;

@@ -1,0 +1,85 @@
+// Guards one release: reads baselines at its start, then at each tick(now) fetches what the due rules need,
+// runs the engine and writes the instant to the decision log. Replay and the live daemon both call tick(now),
+// so what replay decides on some data is what the daemon decides on it.
+import { initialState, rulesDue, step, type EngineContext, type Evaluation, type Observation, type ReleaseState } from '../core/engine.js';
+import { readScalar, type QueryOutcome, type ScalarReading } from '../core/query-outcome.js';
+import type { Release } from '../core/release.js';
+import type { Ruleset } from '../core/ruleset.js';
+import type { DecisionStore, StoredDecision, StoredRelease } from '../ports/decision-store.js';
+import type { MetricSource } from '../ports/metric-source.js';
+
+export interface TickResult {
+  at: number;
+  evaluations: Evaluation[];
+  decisions: StoredDecision[];
+  state: ReleaseState;
+}
+
+export class ReleaseGuard {
+  readonly ctx: EngineContext;
+  readonly stored: StoredRelease;
+  private state: ReleaseState;
+
+  private constructor(ctx: EngineContext, stored: StoredRelease, private readonly source: MetricSource, private readonly store: DecisionStore) {
+    this.ctx = ctx;
+    this.stored = stored;
+    this.state = initialState(ctx.ruleset);
+  }
+
+  /** Starts guarding a release: evaluates the baselines at its start and records the release. */
+  static async begin(options: {
+    ruleset: Ruleset;
+    release: Release;
+    target?: { namespace: string; deployment: string };
+    source: MetricSource;
+    store: DecisionStore;
+    sourceName: string;
+  }): Promise<ReleaseGuard> {
+    const { ruleset, release, source, store } = options;
+    const target = options.target ?? ruleset.target;
+    const readings = await Promise.all(ruleset.baselines.map(async (b) => [b, readScalar(await source.instant(b.query, release.startedAt))] as const));
+    const baselines: Record<string, ScalarReading> = {};
+    const forStore: Record<string, { query: string; reading: ScalarReading }> = {};
+    for (const [b, reading] of readings) {
+      baselines[b.name] = reading;
+      forStore[b.name] = { query: b.query, reading };
+    }
+    const stored = store.startRelease({ ...release, ...target, source: options.sourceName }, ruleset, forStore);
+    return new ReleaseGuard({ ruleset, release, baselines }, stored, source, store);
+  }
+
+  get releaseState(): ReleaseState {
+    return this.state;
+  }
+
+  get over(): boolean {
+    return this.state.outcome !== undefined;
+  }
+
+  /** One evaluation instant. Queries of the instant run concurrently; identical query strings run once. */
+  async tick(now: number): Promise<TickResult> {
+    const due = rulesDue(this.ctx, this.state, now);
+    const cache = new Map<string, Promise<QueryOutcome>>();
+    const fetch = (q: string) => {
+      let p = cache.get(q);
+      if (!p) {
+        p = this.source.instant(q, now).catch((err: unknown): QueryOutcome => ({ kind: 'error', error: err instanceof Error ? err.message : String(err) }));
+        cache.set(q, p);
+      }
+      return p;
+    };
+    const observed = await Promise.all(
+      due.map(async (rule) => {
+        const [value, guard] = await Promise.all([fetch(rule.query), rule.when ? fetch(rule.when.query) : undefined]);
+        const obs: Observation = guard ? { value, guard } : { value };
+        return [rule.name, obs] as const;
+      }),
+    );
+    const result = step(this.ctx, this.state, now, new Map(observed));
+    // Nothing evaluated and nothing decided (release over, or before its start): nothing to write.
+    const decisions =
+      result.evaluations.length || result.decisions.length ? this.store.recordInstant(this.stored.id, now, result.state, result.evaluations, result.decisions) : [];
+    this.state = result.state;
+    return { at: now, evaluations: result.evaluations, decisions, state: result.state };
+  }
+}

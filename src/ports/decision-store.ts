@@ -1,0 +1,37 @@
+import type { ScalarReading } from '../core/query-outcome.js';
+import type { Decision, Evaluation, ReleaseState } from '../core/engine.js';
+import type { Release } from '../core/release.js';
+import type { Ruleset } from '../core/ruleset.js';
+
+/** A release as the decision log knows it. */
+export interface StoredRelease extends Release {
+  id: number;
+  namespace: string;
+  deployment: string;
+  /** Where its data came from: `replay:recording`, `live`, ... */
+  source: string;
+  rulesHash: string;
+  state: ReleaseState;
+  lastEvaluatedAt?: number;
+}
+
+export interface NewRelease extends Release {
+  namespace: string;
+  deployment: string;
+  source: string;
+}
+
+/** A decision once written: it has an id people can quote (`explain <id>`, `approve <id>`). */
+export interface StoredDecision extends Decision {
+  id: number;
+  releaseId: number;
+}
+
+/** The decision log. Everything for one instant is written at once (one transaction), or not at all. */
+export interface DecisionStore {
+  /** Records a release, its rules (by hash) and its baselines as read at its start. */
+  startRelease(release: NewRelease, ruleset: Ruleset, baselines: Record<string, { query: string; reading: ScalarReading }>): StoredRelease;
+  /** Records one instant: the evaluations, the decisions and the engine state after it. */
+  recordInstant(releaseId: number, at: number, state: ReleaseState, evaluations: readonly Evaluation[], decisions: readonly Decision[]): StoredDecision[];
+  close(): void;
+}

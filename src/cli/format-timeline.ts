@@ -12,7 +12,8 @@ export function formatTimeline(o: {
   ruleset: Ruleset;
   release: Release;
   result: ReplayResult;
-  recording: string;
+  /** What the data is: `recording FILE` or `Prometheus URL`. */
+  dataLabel: string;
   source: RecordingSource;
   db: string | undefined;
   dbExisted: boolean;
@@ -22,7 +23,7 @@ export function formatTimeline(o: {
   const t = ruleset.target;
   lines.push(`Replay of ${t.namespace}/${t.deployment}: release at ${toRfc3339(release.startedAt)}, severity ${release.severity}, guard window ${formatDuration(release.windowMs)}`);
   lines.push(`  rules      ${ruleset.file} (sha256 ${ruleset.hash.slice(0, 12)}, ${ruleset.rules.length} rules)`);
-  lines.push(`  recording  ${o.recording} (step ${formatDuration(o.source.stepMs)}, ${toRfc3339(o.source.start ?? 0)} to ${toRfc3339(o.source.end ?? 0)})`);
+  lines.push(`  data       ${o.dataLabel} (step ${formatDuration(o.source.stepMs)}, ${toRfc3339(o.source.start ?? 0)} to ${toRfc3339(o.source.end ?? 0)})`);
   for (const [name, reading] of Object.entries(result.guard.ctx.baselines)) {
     const shown = reading.kind === 'value' ? formatValue(reading.value) : reading.kind === 'error' ? `error: ${reading.error}` : reading.kind;
     lines.push(`  baseline   ${name} = ${shown}`);

@@ -7,7 +7,7 @@ import { RulesInvalidError, type RulesProblem } from '../errors/rules-invalid-er
 import { parseDuration } from './duration.js';
 import { crossFieldIssues, type CrossIssue } from './rules-cross-checks.js';
 import { rulesFileSchema, SEVERITIES, type RulesFile } from './rules-schema.js';
-import type { Rule, Ruleset, Threshold } from './ruleset.js';
+import type { Baseline, Comparison, Rule, Ruleset, SourcePosition, Threshold } from './ruleset.js';
 
 type Path = readonly PropertyKey[];
 
@@ -38,10 +38,14 @@ export function parseRules(text: string, file: string): Ruleset {
     problems.sort((a, b) => a.line - b.line || a.column - b.column);
     throw new RulesInvalidError(file, problems);
   }
-  return compile(result.data, text, file);
+  const position = (path: (string | number)[]) => {
+    const node = doc.getIn(path, true) as Node | undefined;
+    return node?.range ? at(node.range[0]) : undefined;
+  };
+  return compile(result.data, text, file, position);
 }
 
-function compile(f: RulesFile, text: string, file: string): Ruleset {
+function compile(f: RulesFile, text: string, file: string, position: (path: (string | number)[]) => SourcePosition | undefined): Ruleset {
   const ms = (d: string) => parseDuration(d) ?? 0; // already validated
   return {
     file,
@@ -50,21 +54,25 @@ function compile(f: RulesFile, text: string, file: string): Ruleset {
     target: f.target,
     intervalMs: ms(f.interval),
     windowsMs: Object.fromEntries(SEVERITIES.map((s) => [s, ms(f.windows[s])])) as Ruleset['windowsMs'],
-    baselines: Object.entries(f.baselines).map(([name, b]) => ({ name, query: b.query })),
+    baselines: Object.entries(f.baselines).map(([name, b]): Baseline => withPosition({ name, query: b.query }, position(['baselines', name, 'query']))),
     escalation: f.escalation.map((s) => ({ level: s.level, afterMs: ms(s.after) })),
-    rules: f.rules.map((r): Rule => {
+    rules: f.rules.map((r, i): Rule => {
       const comparison = r.above !== undefined ? 'above' : 'below';
       const t = r[comparison]!;
       const threshold: Threshold = typeof t === 'number' ? { kind: 'static', value: t } : { kind: 'baseline', baseline: t.baseline, factor: t.factor };
-      const rule: Rule = { name: r.name, tier: r.tier, query: r.query, comparison, threshold, forMs: ms(r.for), noData: r.noData, mode: r.mode };
+      const rule: Rule = withPosition({ name: r.name, tier: r.tier, query: r.query, comparison, threshold, forMs: ms(r.for), noData: r.noData, mode: r.mode }, position(['rules', i, 'query']));
       if (r.description !== undefined) rule.description = r.description;
       if (r.when) {
-        const side = r.when.above !== undefined ? 'above' : 'below';
-        rule.when = { query: r.when.query, comparison: side, bound: r.when[side]! };
+        const side: Comparison = r.when.above !== undefined ? 'above' : 'below';
+        rule.when = withPosition({ query: r.when.query, comparison: side, bound: r.when[side]! }, position(['rules', i, 'when', 'query']));
       }
       return rule;
     }),
   };
+}
+
+function withPosition<T extends object>(o: T, at: SourcePosition | undefined): T & { queryAt?: SourcePosition } {
+  return at ? { ...o, queryAt: at } : o;
 }
 
 function describeIssue(

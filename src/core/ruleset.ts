@@ -10,8 +10,15 @@ export type Threshold =
   | { kind: 'static'; value: number }
   | { kind: 'baseline'; baseline: string; factor: number };
 
+/** Where something was written in the rules file (1-based), for messages about it. */
+export interface SourcePosition {
+  line: number;
+  column: number;
+}
+
 export interface TrafficGuard {
   query: string;
+  queryAt?: SourcePosition;
   comparison: Comparison;
   bound: number;
 }
@@ -21,6 +28,7 @@ export interface Rule {
   description?: string;
   tier: Tier;
   query: string;
+  queryAt?: SourcePosition;
   comparison: Comparison;
   threshold: Threshold;
   forMs: number;
@@ -32,6 +40,7 @@ export interface Rule {
 export interface Baseline {
   name: string;
   query: string;
+  queryAt?: SourcePosition;
 }
 
 export interface EscalationStep {
@@ -57,4 +66,26 @@ export interface Ruleset {
 /** A breach is "strictly above" / "strictly below": a value equal to the threshold passes. */
 export function breaches(comparison: Comparison, value: number, bound: number): boolean {
   return comparison === 'above' ? value > bound : value < bound;
+}
+
+/** Every query a ruleset runs, with what it is for and where it is written: baselines, rules, traffic floors. */
+export interface QueryUse {
+  /** For people: `rule error-rate-critical`, `rule error-rate-critical (when)`, `baseline ttfa_p95`. */
+  what: string;
+  /** The key it is written under: `query`, `when.query`, `baselines.ttfa_p95.query`. */
+  field: string;
+  rule?: string;
+  query: string;
+  at?: SourcePosition;
+}
+
+export function rulesetQueries(ruleset: Ruleset): QueryUse[] {
+  const out: QueryUse[] = [];
+  const pos = (at: SourcePosition | undefined) => (at ? { at } : {});
+  for (const b of ruleset.baselines) out.push({ what: `baseline ${b.name}`, field: `baselines.${b.name}.query`, query: b.query, ...pos(b.queryAt) });
+  for (const r of ruleset.rules) {
+    out.push({ what: `rule ${r.name}`, field: 'query', rule: r.name, query: r.query, ...pos(r.queryAt) });
+    if (r.when) out.push({ what: `rule ${r.name} (when)`, field: 'when.query', rule: r.name, query: r.when.query, ...pos(r.when.queryAt) });
+  }
+  return out;
 }

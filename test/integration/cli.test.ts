@@ -104,7 +104,7 @@ describe('rollback-guard CLI (built binary)', () => {
       ['missing rules', ['--rules', 'nope.yaml'], /nope.yaml: 1 problem in the rules file/],
       ['bad --release-at', ['--release-at', 'yesterday'], /--release-at "yesterday" is not an RFC 3339 time/],
       ['bad --severity', ['--severity', 'huge'], /--severity "huge" is not a release severity; use one of hotfix, minor, major, infrastructure/],
-      ['release after the data', ['--release-at', '2027-01-01T00:00:00Z'], /is after the recording's last sample/],
+      ['release after the data', ['--release-at', '2027-01-01T00:00:00Z'], /is after the last sample of recording/],
     ])('%s: a clear error and exit 2', (_n, override, message) => {
       const args = { '--rules': RULES, '--recording': REC, '--release-at': AT } as Record<string, string>;
       for (let i = 0; i < override.length; i += 2) args[override[i]!] = override[i + 1]!;

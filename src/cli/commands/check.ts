@@ -1,28 +1,60 @@
 import type { Command } from 'commander';
-import { formatProblem, RulesInvalidError } from '../../errors/rules-invalid-error.js';
-import { loadRulesFile } from '../load-rules-file.js';
+import { PrometheusClient } from '../../adapters/prometheus/prometheus-client.js';
+import { rulesetQueries, type Ruleset } from '../../core/ruleset.js';
+import { PrometheusError } from '../../errors/prometheus-error.js';
+import { formatProblem, RulesInvalidError, type RulesProblem } from '../../errors/rules-invalid-error.js';
 import type { Io } from '../io.js';
+import { loadRulesFile } from '../load-rules-file.js';
+import { addPrometheusOptions, prometheusConnection, type PrometheusFlags } from '../prometheus-options.js';
 
 /** `check RULES...`: validate rules files like `promtool check rules`; exit 1 if any is invalid. */
 export function registerCheck(program: Command, io: Io): void {
-  program
+  const cmd = program
     .command('check')
-    .description('validate rules files: one summary line per file, every problem with its line and column; exit 1 if any file is invalid')
-    .argument('<rules...>', 'rules files to check')
-    .action((files: string[]) => {
-      let failed = 0;
-      for (const file of files) {
-        try {
-          const rs = loadRulesFile(file);
-          const immediate = rs.rules.filter((r) => r.tier === 'immediate').length;
-          io.out(`${file}: OK: ${rs.rules.length} rules (${immediate} immediate, ${rs.rules.length - immediate} considered), ${rs.baselines.length} baselines`);
-        } catch (err) {
-          if (!(err instanceof RulesInvalidError)) throw err;
-          failed++;
-          io.out(`${file}: FAILED: ${err.problems.length} problem${err.problems.length === 1 ? '' : 's'}`);
-          for (const p of err.problems) io.err(`  ${formatProblem(p)}`);
-        }
+    .description('validate rules files: one summary line per file, every problem with its line and column; with --prometheus, also send every query to the server; exit 1 if any file is invalid')
+    .argument('<rules...>', 'rules files to check');
+  addPrometheusOptions(cmd).action(async (files: string[], flags: PrometheusFlags) => {
+    const conn = prometheusConnection(flags);
+    const client = conn ? new PrometheusClient(conn) : undefined;
+    let failed = 0;
+    for (const file of files) {
+      try {
+        const rs = loadRulesFile(file);
+        const rejected = client ? await rejectedQueries(client, rs) : [];
+        if (rejected.length) throw new RulesInvalidError(file, rejected);
+        const immediate = rs.rules.filter((r) => r.tier === 'immediate').length;
+        io.out(`${file}: OK: ${rs.rules.length} rules (${immediate} immediate, ${rs.rules.length - immediate} considered), ${rs.baselines.length} baselines${client ? ', every query accepted by Prometheus' : ''}`);
+      } catch (err) {
+        if (!(err instanceof RulesInvalidError)) throw err;
+        failed++;
+        io.out(`${file}: FAILED: ${err.problems.length} problem${err.problems.length === 1 ? '' : 's'}`);
+        for (const p of err.problems) io.err(`  ${formatProblem(p)}`);
       }
-      io.exitCode = failed ? 1 : 0;
-    });
+    }
+    io.exitCode = failed ? 1 : 0;
+  });
+}
+
+/**
+ * Sends every query once (an instant query now) and returns those Prometheus rejects, located in the file.
+ * A server that cannot be reached is not a problem of the file: that error propagates (exit 2).
+ */
+async function rejectedQueries(client: PrometheusClient, rs: Ruleset): Promise<RulesProblem[]> {
+  const now = Date.now();
+  const results = await Promise.all(
+    rulesetQueries(rs).map(async (q) => {
+      try {
+        await client.query(q.query, now);
+        return undefined;
+      } catch (err) {
+        if (err instanceof PrometheusError && err.code === 'RG_PROM_BAD_QUERY') {
+          const p: RulesProblem = { file: rs.file, line: q.at?.line ?? 1, column: q.at?.column ?? 1, message: `\`${q.field}\`: ${err.message}` };
+          if (q.rule) p.rule = q.rule;
+          return p;
+        }
+        throw err;
+      }
+    }),
+  );
+  return results.filter((p): p is RulesProblem => p !== undefined);
 }

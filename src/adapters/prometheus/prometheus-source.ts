@@ -1,0 +1,22 @@
+// The metric-source port over a Prometheus HTTP API: instant queries, every failure returned as an explicit
+// `error` outcome (never thrown, never a healthy value), warnings kept as evidence.
+import type { QueryOutcome } from '../../core/query-outcome.js';
+import { PrometheusError } from '../../errors/prometheus-error.js';
+import type { MetricSource } from '../../ports/metric-source.js';
+import type { PrometheusClient } from './prometheus-client.js';
+
+export class PrometheusSource implements MetricSource {
+  constructor(private readonly client: PrometheusClient) {}
+
+  async instant(query: string, at: number): Promise<QueryOutcome> {
+    try {
+      const r = await this.client.query(query, at);
+      const warnings = r.warnings.length ? { warnings: r.warnings } : {};
+      if (r.series.length === 0) return { kind: 'empty', ...warnings };
+      return { kind: 'series', series: r.series.map((s) => ({ labels: s.labels, value: s.value })), ...warnings };
+    } catch (err) {
+      if (err instanceof PrometheusError) return { kind: 'error', error: `${err.code}: ${err.message}` };
+      return { kind: 'error', error: err instanceof Error ? err.message : String(err) };
+    }
+  }
+}

@@ -1,0 +1,53 @@
+import fs from 'node:fs';
+import type { Command } from 'commander';
+import { PrometheusClient } from '../../adapters/prometheus/prometheus-client.js';
+import { recordRange } from '../../adapters/prometheus/record-range.js';
+import { rulesetQueries } from '../../core/ruleset.js';
+import { toRfc3339 } from '../../core/time-format.js';
+import { UsageError } from '../../errors/usage-error.js';
+import type { Io } from '../io.js';
+import { loadRulesFile } from '../load-rules-file.js';
+import { parseDurationOption, parseTime } from '../option-parsers.js';
+import { addPrometheusOptions, prometheusConnection, type PrometheusFlags } from '../prometheus-options.js';
+
+interface RecordFlags extends PrometheusFlags {
+  rules: string;
+  from: string;
+  to: string;
+  step: string;
+  out?: string;
+}
+
+/** `record`: save every query of a rules file over a time range as a recording, for replay and for tests. */
+export function registerRecord(program: Command, io: Io): void {
+  const cmd = program
+    .command('record')
+    .description('record every query of a rules file (rules, traffic floors, baselines) from Prometheus over a time range, as a replayable recording')
+    .requiredOption('--rules <file>', 'rules file')
+    .requiredOption('--from <time>', 'start, RFC 3339')
+    .requiredOption('--to <time>', 'end, RFC 3339')
+    .option('--step <duration>', 'resolution', '15s')
+    .option('--out <file>', 'write the recording here (default: standard output)');
+  addPrometheusOptions(cmd).action(async (flags: RecordFlags) => {
+    const from = parseTime('--from', flags.from);
+    const to = parseTime('--to', flags.to);
+    if (to < from) throw new UsageError('--to is before --from');
+    const stepMs = parseDurationOption('--step', flags.step);
+    const ruleset = loadRulesFile(flags.rules);
+    const conn = prometheusConnection(flags);
+    if (!conn) throw new UsageError('--prometheus URL (or PROMETHEUS_URL) is required: where to record from');
+    const client = new PrometheusClient(conn);
+    const { recording, warnings } = await recordRange(client, rulesetQueries(ruleset), from, to, stepMs);
+    for (const w of warnings) io.err(`warning: Prometheus: ${w}`);
+    const text = JSON.stringify(recording) + '\n';
+    if (flags.out === undefined) io.out(text.trimEnd());
+    else {
+      // Write beside and rename: an interrupted run never leaves half a recording under the final name.
+      const tmp = `${flags.out}.tmp-${process.pid}`;
+      fs.writeFileSync(tmp, text);
+      fs.renameSync(tmp, flags.out);
+      const samples = Object.values(recording.queries).reduce((n, q) => n + q.result.reduce((m, s) => m + s.values.length, 0), 0);
+      io.err(`recorded ${Object.keys(recording.queries).length} queries, ${samples} samples, ${toRfc3339(from)} to ${toRfc3339(to)} at ${flags.step} into ${flags.out}`);
+    }
+  });
+}

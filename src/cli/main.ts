@@ -1,21 +1,17 @@
 // The command line: thin composition of the core, the adapters and the guard.
-import fs from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { RollbackGuardError } from '../errors/rollback-guard-error.js';
 import { RulesInvalidError } from '../errors/rules-invalid-error.js';
 import { registerCheck } from './commands/check.js';
 import { registerRecord } from './commands/record.js';
+import { registerRun } from './commands/run.js';
 import { registerReplay } from './commands/replay.js';
 import { registerSchema } from './commands/schema.js';
 import { processIo, type Io } from './io.js';
+import { version } from './version.js';
 
 /** Exit codes: 0 ok; 1 `check` found invalid rules; 2 bad input or usage; 3 an internal error (a bug). */
 export const EXIT = { ok: 0, checkFailed: 1, badInput: 2, internal: 3 } as const;
-
-export function version(): string {
-  const pkg = JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
 
 export function buildProgram(io: Io): Command {
   const program = new Command('rollback-guard')
@@ -24,7 +20,7 @@ export function buildProgram(io: Io): Command {
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
     .exitOverride();
-  for (const register of [registerCheck, registerSchema, registerReplay, registerRecord]) {
+  for (const register of [registerCheck, registerSchema, registerReplay, registerRecord, registerRun]) {
     register(program, io);
   }
   program.commands.forEach((c) => c.exitOverride().configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) }).showHelpAfterError('(run with --help for usage)'));

@@ -5,8 +5,14 @@ import { initialState, rulesDue, step, type EngineContext, type Evaluation, type
 import { readScalar, type QueryOutcome, type ScalarReading } from '../core/query-outcome.js';
 import type { Release } from '../core/release.js';
 import type { Ruleset } from '../core/ruleset.js';
-import type { DecisionStore, StoredDecision, StoredRelease } from '../ports/decision-store.js';
+import type { DecisionStore, OpenRelease, StoredDecision, StoredRelease } from '../ports/decision-store.js';
 import type { MetricSource } from '../ports/metric-source.js';
+
+function withRules(ruleset: Ruleset, state: ReleaseState): ReleaseState {
+  const fresh = initialState(ruleset);
+  const rules = Object.fromEntries(Object.keys(fresh.rules).map((name) => [name, state.rules[name] ?? fresh.rules[name]!]));
+  return state.outcome ? { outcome: state.outcome, rules } : { rules };
+}
 
 export interface TickResult {
   at: number;
@@ -16,14 +22,39 @@ export interface TickResult {
 }
 
 export class ReleaseGuard {
-  readonly ctx: EngineContext;
   readonly stored: StoredRelease;
   private state: ReleaseState;
 
-  private constructor(ctx: EngineContext, stored: StoredRelease, private readonly source: MetricSource, private readonly store: DecisionStore) {
-    this.ctx = ctx;
+  private ctxRef: EngineContext;
+
+  private constructor(ctx: EngineContext, stored: StoredRelease, private readonly source: MetricSource, private readonly store: DecisionStore, state?: ReleaseState) {
+    this.ctxRef = ctx;
     this.stored = stored;
-    this.state = initialState(ctx.ruleset);
+    this.state = state ?? initialState(ctx.ruleset);
+  }
+
+  get ctx(): EngineContext {
+    return this.ctxRef;
+  }
+
+  /**
+   * Picks a release up where the decision log left it (after a restart): same baselines, same rule states, hold
+   * clocks and open pages. Nothing is re-read or reset.
+   */
+  static resume(options: { ruleset: Ruleset; open: OpenRelease; source: MetricSource; store: DecisionStore }): ReleaseGuard {
+    const { ruleset, open } = options;
+    const release: Release = { startedAt: open.startedAt, severity: open.severity, windowMs: open.windowMs };
+    const state = withRules(ruleset, open.state);
+    return new ReleaseGuard({ ruleset, release, baselines: open.baselines }, open, options.source, options.store, state);
+  }
+
+  /**
+   * Switches to a reloaded rules file from the next tick on. Rules keep their state by name; new rules start
+   * inactive; removed rules are dropped. The decisions that follow carry the new file's hash.
+   */
+  reload(ruleset: Ruleset): void {
+    this.ctxRef = { ...this.ctxRef, ruleset };
+    this.state = withRules(ruleset, this.state);
   }
 
   /** Starts guarding a release: evaluates the baselines at its start and records the release. */

@@ -21,6 +21,11 @@ export interface NewRelease extends Release {
   source: string;
 }
 
+/** A release still being guarded (no outcome yet), with what a restart needs to resume it exactly. */
+export interface OpenRelease extends StoredRelease {
+  baselines: Record<string, ScalarReading>;
+}
+
 /** A decision once written: it has an id people can quote (`explain <id>`, `approve <id>`). */
 export interface StoredDecision extends Decision {
   id: number;
@@ -33,5 +38,11 @@ export interface DecisionStore {
   startRelease(release: NewRelease, ruleset: Ruleset, baselines: Record<string, { query: string; reading: ScalarReading }>): StoredRelease;
   /** Records one instant: the evaluations, the decisions and the engine state after it. */
   recordInstant(releaseId: number, at: number, state: ReleaseState, evaluations: readonly Evaluation[], decisions: readonly Decision[]): StoredDecision[];
+  /** Releases with no outcome yet, oldest first: what a restarted daemon resumes. */
+  openReleases(): OpenRelease[];
+  /** Ends a release that will not be evaluated any more (a newer release replaced it, or it was given up). */
+  closeRelease(releaseId: number, outcome: 'superseded' | 'abandoned', at: number, note: string): void;
+  /** Stores a rules file's text by hash (new decisions refer to it), e.g. after a hot reload. */
+  recordRules(ruleset: Ruleset): void;
   close(): void;
 }

@@ -3,12 +3,14 @@
 import type { Decision, Evaluation, ReleaseState } from '../../core/engine.js';
 import type { ScalarReading } from '../../core/query-outcome.js';
 import type { Ruleset } from '../../core/ruleset.js';
-import type { DecisionStore, NewRelease, StoredDecision, StoredRelease } from '../../ports/decision-store.js';
+import type { DecisionStore, NewRelease, OpenRelease, StoredDecision, StoredRelease } from '../../ports/decision-store.js';
 
 export class MemoryDecisionStore implements DecisionStore {
   readonly releases: StoredRelease[] = [];
   readonly decisions: StoredDecision[] = [];
   evaluationCount = 0;
+  private readonly closed = new Set<number>();
+  private readonly baselines = new Map<number, Record<string, ScalarReading>>();
   /** Keep evaluations only when asked: a week-long replay makes hundreds of thousands. */
   readonly evaluations: Evaluation[] | undefined;
 
@@ -16,9 +18,10 @@ export class MemoryDecisionStore implements DecisionStore {
     this.evaluations = options.keepEvaluations ? [] : undefined;
   }
 
-  startRelease(release: NewRelease, ruleset: Ruleset, _baselines: Record<string, { query: string; reading: ScalarReading }>): StoredRelease {
+  startRelease(release: NewRelease, ruleset: Ruleset, baselines: Record<string, { query: string; reading: ScalarReading }>): StoredRelease {
     const stored: StoredRelease = { ...release, id: this.releases.length + 1, rulesHash: ruleset.hash, state: { rules: {} } };
     this.releases.push(stored);
+    this.baselines.set(stored.id, Object.fromEntries(Object.entries(baselines).map(([k, v]) => [k, v.reading])));
     return stored;
   }
 
@@ -34,6 +37,16 @@ export class MemoryDecisionStore implements DecisionStore {
     this.decisions.push(...stored);
     return stored;
   }
+
+  openReleases(): OpenRelease[] {
+    return this.releases.filter((r) => !r.state.outcome && !this.closed.has(r.id)).map((r) => ({ ...r, baselines: this.baselines.get(r.id) ?? {} }));
+  }
+
+  closeRelease(releaseId: number): void {
+    this.closed.add(releaseId);
+  }
+
+  recordRules(): void {}
 
   close(): void {}
 }

@@ -19,7 +19,7 @@ export const MIGRATIONS: readonly string[] = [
     window_ends_at     TEXT NOT NULL,
     source             TEXT NOT NULL,      -- replay:recording | live | ...
     rules_hash         TEXT NOT NULL REFERENCES rules_files(hash),
-    outcome            TEXT,               -- NULL while guarded; rolled-back | promoted
+    outcome            TEXT,               -- NULL while guarded; rolled-back | promoted | superseded | abandoned
     ended_at           TEXT,
     last_evaluated_at  TEXT,
     engine_state       TEXT NOT NULL       -- JSON: each rule's state, hold clock and open page (resumed on restart)
@@ -68,5 +68,9 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX decisions_release_at ON decisions(release_id, at);
   CREATE INDEX decisions_at ON decisions(at);
+  `,
+  `
+  -- Why a release ended without a decision of its own (a newer release replaced it while it was guarded).
+  ALTER TABLE releases ADD COLUMN outcome_note TEXT;
   `,
 ];

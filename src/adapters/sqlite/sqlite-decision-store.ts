@@ -7,12 +7,27 @@ import type { ScalarReading } from '../../core/query-outcome.js';
 import { toJson } from '../../core/json.js';
 import type { Ruleset } from '../../core/ruleset.js';
 import { DecisionLogError } from '../../errors/decision-log-error.js';
-import type { DecisionStore, NewRelease, StoredDecision, StoredRelease } from '../../ports/decision-store.js';
+import type { Severity } from '../../core/rules-schema.js';
+import type { DecisionStore, NewRelease, OpenRelease, StoredDecision, StoredRelease } from '../../ports/decision-store.js';
 import { MIGRATIONS } from './migrations.js';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 /** SQLite stores NaN as NULL anyway; make that explicit and keep ±Inf. */
 const real = (v: number | null | undefined) => (v === null || v === undefined || Number.isNaN(v) ? null : v);
+
+/** A baseline row back as the reading the engine saw. */
+function readingOf(b: { value: number | null; status: string; detail: string | null }): ScalarReading {
+  switch (b.status) {
+    case 'value':
+      return b.value === null ? { kind: 'no-data' } : { kind: 'value', value: b.value, labels: {} };
+    case 'several-series':
+      return { kind: 'several-series', count: Number.parseInt(b.detail ?? '2', 10) || 2 };
+    case 'error':
+      return { kind: 'error', error: b.detail ?? 'error' };
+    default:
+      return { kind: 'no-data' };
+  }
+}
 
 function hasKeys(o: object): boolean {
   for (const _ in o) return true;
@@ -112,12 +127,44 @@ export class SqliteDecisionStore implements DecisionStore {
     );
   }
 
+  recordRules(ruleset: Ruleset): void {
+    this.db.prepare(`INSERT OR IGNORE INTO rules_files (hash, file, content, first_seen) VALUES (?, ?, ?, ?)`).run(ruleset.hash, ruleset.file, ruleset.source, iso(this.now()));
+  }
+
+  openReleases(): OpenRelease[] {
+    const rows = this.db
+      .prepare(`SELECT id, namespace, deployment, started_at, severity, window_seconds, source, rules_hash, engine_state, last_evaluated_at FROM releases WHERE outcome IS NULL ORDER BY id`)
+      .all() as { id: number; namespace: string; deployment: string; started_at: string; severity: Severity; window_seconds: number; source: string; rules_hash: string; engine_state: string; last_evaluated_at: string | null }[];
+    const baselines = this.db.prepare(`SELECT name, value, status, detail FROM baselines WHERE release_id = ?`);
+    return rows.map((r) => {
+      const open: OpenRelease = {
+        id: r.id,
+        namespace: r.namespace,
+        deployment: r.deployment,
+        startedAt: Date.parse(r.started_at),
+        severity: r.severity,
+        windowMs: r.window_seconds * 1000,
+        source: r.source,
+        rulesHash: r.rules_hash,
+        state: JSON.parse(r.engine_state) as ReleaseState,
+        baselines: Object.fromEntries(
+          (baselines.all(r.id) as { name: string; value: number | null; status: string; detail: string | null }[]).map((b): [string, ScalarReading] => [b.name, readingOf(b)]),
+        ),
+      };
+      if (r.last_evaluated_at) open.lastEvaluatedAt = Date.parse(r.last_evaluated_at);
+      return open;
+    });
+  }
+
+  closeRelease(releaseId: number, outcome: 'superseded' | 'abandoned', at: number, note: string): void {
+    this.commitBatch();
+    this.db.prepare(`UPDATE releases SET outcome = ?, ended_at = ?, outcome_note = ? WHERE id = ? AND outcome IS NULL`).run(outcome, iso(at), note, releaseId);
+  }
+
   startRelease(release: NewRelease, ruleset: Ruleset, baselines: Record<string, { query: string; reading: ScalarReading }>): StoredRelease {
     const state: ReleaseState = { rules: {} };
     const run = this.db.transaction(() => {
-      this.db
-        .prepare(`INSERT OR IGNORE INTO rules_files (hash, file, content, first_seen) VALUES (?, ?, ?, ?)`)
-        .run(ruleset.hash, ruleset.file, ruleset.source, iso(this.now()));
+      this.recordRules(ruleset);
       const info = this.db
         .prepare(
           `INSERT INTO releases (namespace, deployment, started_at, severity, window_seconds, window_ends_at, source, rules_hash, engine_state)

@@ -1,0 +1,27 @@
+import type { Command } from 'commander';
+import { daemonConfig, type RunFlags } from '../../daemon/daemon-config.js';
+import { runDaemon } from '../../daemon/run-daemon.js';
+import type { Io } from '../io.js';
+import { version } from '../version.js';
+import { addPrometheusOptions, prometheusConnection, type PrometheusFlags } from '../prometheus-options.js';
+
+/** `run`: the daemon. Configuration from flags and environment (README: Configuration). */
+export function registerRun(program: Command, io: Io): void {
+  const cmd = program
+    .command('run')
+    .description('run the guard: watch releases, evaluate the rules on a schedule, revert or page, log every decision')
+    .option('--rules <file>', 'rules file, repeatable: one per guarded Deployment (env ROLLBACK_GUARD_RULES, comma-separated)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--db <file>', 'decision log (env ROLLBACK_GUARD_DB; default rollback-guard.db)')
+    .option('--listen <host:port>', 'HTTP address (env ROLLBACK_GUARD_LISTEN; default 0.0.0.0:8080)')
+    .option('--interval <duration>', "evaluation interval (env ROLLBACK_GUARD_INTERVAL; default: the rules file's interval, 15s)")
+    .option('--dry-run', 'decide and log, never patch the cluster (env ROLLBACK_GUARD_DRY_RUN)')
+    .option('--blind-after <duration>', 'page "guard blind" after Prometheus is unreadable this long (env ROLLBACK_GUARD_BLIND_AFTER; default 2m)')
+    .option('--verify-timeout <duration>', "wait this long for a rollback's rollout (env ROLLBACK_GUARD_VERIFY_TIMEOUT; default 5m)")
+    .option('--log-level <level>', 'fatal | error | warn | info | debug | trace (env LOG_LEVEL; default info)');
+  addPrometheusOptions(cmd).action(async (flags: RunFlags & PrometheusFlags) => {
+    const config = daemonConfig(flags, prometheusConnection(flags));
+    const running = await runDaemon(config, { version: version() });
+    await running.done;
+    io.exitCode = 0;
+  });
+}

@@ -1,0 +1,268 @@
+// The live guard: one ReleaseGuard per target with a release in progress, ticked on a schedule through the same
+// tick(now) replay uses. Decisions are committed to the decision log by the tick before anything is acted on
+// (intent before action); the outcome of the action follows. Only the leader ticks and acts.
+import type { Logger } from 'pino';
+import { formatDuration } from '../core/duration.js';
+import type { Decision, Evaluation } from '../core/engine.js';
+import type { Ruleset } from '../core/ruleset.js';
+import { toRfc3339 } from '../core/time-format.js';
+import { ReleaseGuard } from '../guard/release-guard.js';
+import type { Actuator, RollbackOutcome } from '../ports/actuator.js';
+import type { Clock } from '../ports/clock.js';
+import type { DecisionStore, StoredDecision } from '../ports/decision-store.js';
+import type { LeaderElector } from '../ports/leader.js';
+import type { MetricSource } from '../ports/metric-source.js';
+import type { ObservedRelease, ReleaseSource } from '../ports/release-source.js';
+import type { GuardEventSink } from './guard-events.js';
+import type { DaemonMetrics } from './metrics.js';
+
+export interface DaemonOptions {
+  /** Decide and log, never patch the cluster. Default false. */
+  dryRun: boolean;
+  /** Prometheus unreadable for this long pages "guard blind" once. Default 2 min. */
+  blindAfterMs: number;
+  /** Bounded wait for a rollback's rollout to complete. Default 5 min. */
+  verifyTimeoutMs: number;
+}
+
+export interface DaemonDeps {
+  rulesets: readonly Ruleset[];
+  source: MetricSource;
+  store: DecisionStore;
+  actuator: Actuator;
+  releases: ReleaseSource;
+  leader: LeaderElector;
+  events: GuardEventSink;
+  clock: Clock;
+  log: Logger;
+  metrics: DaemonMetrics;
+  options: DaemonOptions;
+}
+
+export interface DaemonStatus {
+  leader: boolean;
+  leaderName: string | undefined;
+  activeReleases: { releaseId: number; target: string; startedAt: string; severity: string }[];
+  lastSuccessfulPoll: string | null;
+  blindSince: string | null;
+  rulesHashes: Record<string, string>;
+  ticks: number;
+}
+
+const key = (t: { namespace: string; deployment: string }) => `${t.namespace}/${t.deployment}`;
+const STATE_VALUE = { inactive: 0, pending: 1, firing: 2 } as const;
+
+export class Daemon {
+  private rulesets = new Map<string, Ruleset>();
+  private readonly guards = new Map<string, ReleaseGuard>();
+  private busy = false;
+  private ticks = 0;
+  private lastSuccess: number | undefined;
+  private failingSince: number | undefined;
+  private blindPaged = false;
+  private lastError = '';
+
+  constructor(private readonly deps: DaemonDeps) {
+    this.setRulesets(deps.rulesets);
+  }
+
+  /** Resumes the releases the decision log has open, then listens for new releases. */
+  async start(): Promise<void> {
+    const { store, log } = this.deps;
+    for (const open of store.openReleases()) {
+      const ruleset = this.rulesets.get(key(open));
+      if (!ruleset) {
+        store.closeRelease(open.id, 'abandoned', this.deps.clock.now(), `target ${key(open)} is no longer in the rules`);
+        log.warn({ releaseId: open.id, target: key(open) }, 'open release of a target that is no longer guarded: abandoned');
+        continue;
+      }
+      if (ruleset.hash !== open.rulesHash) store.recordRules(ruleset);
+      this.guards.set(key(open), ReleaseGuard.resume({ ruleset, open, source: this.deps.source, store }));
+      log.info({ releaseId: open.id, target: key(open), startedAt: toRfc3339(open.startedAt) }, 'resumed release from the decision log');
+    }
+    this.deps.metrics.activeReleases.set(this.guards.size);
+    await this.deps.releases.start((r) => this.onRelease(r));
+  }
+
+  async stop(): Promise<void> {
+    await this.deps.releases.stop();
+    // Let a running tick finish: its decisions and actions are already under way.
+    while (this.busy) await new Promise((r) => setTimeout(r, 20));
+  }
+
+  /** A valid reloaded rules file takes effect at the next tick; active releases keep their rule states. */
+  setRulesets(rulesets: readonly Ruleset[]): void {
+    this.rulesets = new Map(rulesets.map((r) => [key(r.target), r]));
+    for (const [target, guard] of this.guards) {
+      const rs = this.rulesets.get(target);
+      if (rs && rs.hash !== guard.ctx.ruleset.hash) {
+        this.deps.store.recordRules(rs);
+        guard.reload(rs);
+      }
+    }
+  }
+
+  async onRelease(r: ObservedRelease): Promise<void> {
+    const { log, store, clock } = this.deps;
+    const target = key(r);
+    const ruleset = this.rulesets.get(target);
+    if (!ruleset) return;
+    if (r.kind === 'own-rollback') {
+      log.info({ target, revision: r.revision }, 'observed our own rollback; verification follows the rollback itself');
+      return;
+    }
+    if (r.severityProblem) log.warn({ target, problem: r.severityProblem }, 'release severity annotation not understood; guarding as minor');
+    const existing = this.guards.get(target);
+    if (existing && r.adopted) return; // the decision log already knew this release: resumed, not restarted
+    const windowMs = ruleset.windowsMs[r.severity];
+    if (r.startedAt + windowMs <= clock.now()) {
+      log.info({ target, revision: r.revision, startedAt: toRfc3339(r.startedAt) }, 'release already past its guard window; not guarded');
+      return;
+    }
+    if (existing) {
+      store.closeRelease(existing.stored.id, 'superseded', clock.now(), `revision ${r.revision} started while it was guarded`);
+      this.guards.delete(target);
+    }
+    const guard = await ReleaseGuard.begin({
+      ruleset,
+      release: { startedAt: r.startedAt, severity: r.severity, windowMs },
+      target: { namespace: r.namespace, deployment: r.deployment },
+      source: this.deps.source,
+      store,
+      sourceName: 'live',
+    });
+    this.guards.set(target, guard);
+    this.deps.metrics.activeReleases.set(this.guards.size);
+    log.info({ releaseId: guard.stored.id, target, revision: r.revision, severity: r.severity, window: formatDuration(windowMs), adopted: r.adopted }, 'guarding release');
+    await this.deps.events.emit({ kind: 'release-started', releaseId: guard.stored.id, target, revision: r.revision, images: r.images, severity: r.severity, at: r.startedAt, adopted: r.adopted });
+  }
+
+  /** One scheduled evaluation of every active release. Never overlaps itself; only the leader ticks. */
+  async tick(now = this.deps.clock.now()): Promise<void> {
+    const { metrics, log } = this.deps;
+    if (this.busy) {
+      metrics.overruns.inc();
+      log.warn('tick skipped: the previous tick is still running (overrun)');
+      return;
+    }
+    metrics.leader.set(this.deps.leader.isLeader() ? 1 : 0);
+    if (!this.deps.leader.isLeader()) return;
+    this.busy = true;
+    const end = metrics.tickDuration.startTimer();
+    try {
+      let evaluated = 0;
+      let failed = 0;
+      for (const [target, guard] of [...this.guards]) {
+        const result = await guard.tick(now);
+        for (const e of result.evaluations) this.observe(target, e);
+        evaluated += result.evaluations.length;
+        failed += result.evaluations.filter((e) => e.verdict === 'error').length;
+        const lastError = result.evaluations.find((e) => e.verdict === 'error')?.detail;
+        if (lastError) this.lastError = lastError;
+        for (const d of result.decisions) await this.act(target, d, now);
+        if (guard.over) this.guards.delete(target);
+      }
+      metrics.activeReleases.set(this.guards.size);
+      await this.trackBlindness(now, evaluated, failed);
+      this.ticks++;
+      metrics.ticks.inc();
+    } finally {
+      end();
+      this.busy = false;
+    }
+  }
+
+  /** Manual trigger for what no metric sees (a critical vulnerability; user complaints). */
+  async trigger(t: { namespace: string; deployment: string; tier: 'immediate' | 'considered'; reason: string; by: string }): Promise<StoredDecision> {
+    const target = key(t);
+    const guard = this.guards.get(target);
+    if (!guard) throw new Error(`no release of ${target} is being guarded`);
+    const now = this.deps.clock.now();
+    const decision: Decision = {
+      at: now,
+      action: t.tier === 'immediate' ? 'rollback' : 'page',
+      tier: t.tier,
+      rule: null,
+      ...(t.tier === 'considered' ? { level: 1 } : {}),
+      value: null,
+      threshold: null,
+      mode: 'enforce',
+      evidence: { value: null, threshold: null, rulesHash: guard.ctx.ruleset.hash, release: { startedAt: guard.ctx.release.startedAt, severity: guard.ctx.release.severity, windowEnd: guard.ctx.release.startedAt + guard.ctx.release.windowMs }, note: `manual trigger by ${t.by}: ${t.reason}` },
+    };
+    const [stored] = this.deps.store.recordInstant(guard.stored.id, now, guard.releaseState, [], [decision]);
+    await this.act(target, stored!, now);
+    return stored!;
+  }
+
+  status(): DaemonStatus {
+    return {
+      leader: this.deps.leader.isLeader(),
+      leaderName: this.deps.leader.leader(),
+      activeReleases: [...this.guards].map(([target, g]) => ({ releaseId: g.stored.id, target, startedAt: toRfc3339(g.ctx.release.startedAt), severity: g.ctx.release.severity })),
+      lastSuccessfulPoll: this.lastSuccess !== undefined ? toRfc3339(this.lastSuccess) : null,
+      blindSince: this.blindPaged && this.failingSince !== undefined ? toRfc3339(this.failingSince) : null,
+      rulesHashes: Object.fromEntries([...this.rulesets].map(([t, r]) => [t, r.hash])),
+      ticks: this.ticks,
+    };
+  }
+
+  private observe(target: string, e: Evaluation): void {
+    const m = this.deps.metrics;
+    m.ruleState.set({ target, rule: e.rule }, STATE_VALUE[e.state]);
+    if (e.value !== null && Number.isFinite(e.value)) m.ruleValue.set({ target, rule: e.rule }, e.value);
+    else m.ruleValue.remove({ target, rule: e.rule });
+    if (e.verdict === 'error') m.queryErrors.inc({ rule: e.rule });
+  }
+
+  /** Errors (not empty data) on every query for `blindAfterMs`: page once, keep trying, never act on unknown. */
+  private async trackBlindness(now: number, evaluated: number, failed: number): Promise<void> {
+    if (evaluated === 0) return;
+    if (failed < evaluated) {
+      if (this.blindPaged && this.failingSince !== undefined) {
+        await this.deps.events.emit({ kind: 'guard-sighted', at: now, blindForMs: now - this.failingSince });
+        this.deps.log.info({ blindFor: formatDuration(now - this.failingSince) }, 'Prometheus readable again');
+      }
+      this.lastSuccess = now;
+      this.deps.metrics.lastSuccessfulPoll.set(now / 1000);
+      this.failingSince = undefined;
+      this.blindPaged = false;
+      this.deps.metrics.blind.set(0);
+      return;
+    }
+    this.failingSince ??= now;
+    if (!this.blindPaged && now - this.failingSince >= this.deps.options.blindAfterMs) {
+      this.blindPaged = true;
+      this.deps.metrics.blind.set(1);
+      this.deps.log.error({ since: toRfc3339(this.failingSince), lastError: this.lastError }, 'guard blind: Prometheus cannot be read; not acting on unknown data');
+      await this.deps.events.emit({ kind: 'guard-blind', at: now, since: this.failingSince, lastError: this.lastError });
+    }
+  }
+
+  private async act(target: string, d: StoredDecision, now: number): Promise<void> {
+    const { log, metrics, events, actuator, options } = this.deps;
+    metrics.decisions.inc({ action: d.action, mode: d.mode });
+    log.info({ decisionId: d.id, releaseId: d.releaseId, target, action: d.action, rule: d.rule, tier: d.tier, level: d.level, mode: d.mode, value: d.value, threshold: d.threshold, evidence: d.evidence }, `decision: ${d.action}${d.rule ? ` (${d.rule})` : ''}`);
+    if (d.mode === 'shadow') return; // logged, never acted on or sent
+    await events.emit({ kind: 'decision', decision: d, target });
+    if (d.action !== 'rollback') return;
+    const [namespace, deployment] = target.split('/') as [string, string];
+    await events.emit({ kind: 'rollback-started', decision: d, target, at: now });
+    let outcome: RollbackOutcome;
+    try {
+      outcome = await actuator.rollback({ namespace, deployment, decisionId: d.id, reason: describe(d), by: 'rollback-guard', dryRun: options.dryRun });
+    } catch (err) {
+      outcome = { kind: 'failed', reason: err instanceof Error ? err.message : String(err) };
+    }
+    metrics.rollbacks.inc({ outcome: outcome.kind });
+    let verification: { kind: 'complete' | 'failed'; detail: string } | undefined;
+    if (outcome.kind === 'rolled-back') verification = await actuator.verifyRollout({ namespace, deployment }, options.verifyTimeoutMs);
+    log[outcome.kind === 'rolled-back' || outcome.kind === 'would-roll-back' ? 'info' : 'error']({ decisionId: d.id, target, outcome, verification }, `rollback ${outcome.kind}`);
+    await events.emit({ kind: 'rollback-finished', decision: d, target, at: this.deps.clock.now(), outcome, ...(verification ? { verification } : {}) });
+  }
+}
+
+function describe(d: StoredDecision): string {
+  if (!d.rule) return d.evidence.note ?? 'manual rollback';
+  const cmp = d.evidence.comparison === 'below' ? '<' : '>';
+  return `${d.rule}: ${d.value ?? 'no data'} ${cmp} ${d.threshold ?? '-'}`;
+}

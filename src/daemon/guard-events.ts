@@ -1,0 +1,19 @@
+// What the daemon tells people about, besides the engine's decisions: the notification matrix of the release
+// checklist (6.1) plus the guard's own trouble. A sink turns these into pages and messages (paging adapters).
+import type { StoredDecision } from '../ports/decision-store.js';
+import type { RollbackOutcome } from '../ports/actuator.js';
+
+export type GuardEvent =
+  | { kind: 'release-started'; releaseId: number; target: string; revision?: string; images?: string[]; severity: string; at: number; adopted: boolean }
+  | { kind: 'decision'; decision: StoredDecision; target: string }
+  | { kind: 'rollback-started'; decision: StoredDecision; target: string; at: number }
+  | { kind: 'rollback-finished'; decision: StoredDecision; target: string; at: number; outcome: RollbackOutcome; verification?: { kind: 'complete' | 'failed'; detail: string } }
+  | { kind: 'guard-blind'; at: number; since: number; lastError: string }
+  | { kind: 'guard-sighted'; at: number; blindForMs: number };
+
+export interface GuardEventSink {
+  emit(event: GuardEvent): void | Promise<void>;
+}
+
+/** No pagers configured: events still reach the log, nothing is sent. */
+export const logOnlySink: GuardEventSink = { emit: () => {} };

@@ -1,0 +1,107 @@
+// The daemon's HTTP endpoints: /health (JSON), /ready, /metrics, and POST /v1/triggers. Other handlers (the
+// approval API, Slack interactions) are mounted as plain node:http handlers that say whether they handled it.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { timingSafeEqual } from 'node:crypto';
+import type { Daemon } from './daemon.js';
+import type { DaemonMetrics } from './metrics.js';
+
+export type RouteHandler = (req: http.IncomingMessage, res: http.ServerResponse) => Promise<boolean>;
+
+export interface HttpOptions {
+  host: string;
+  port: number;
+  version: string;
+  /** Bearer token for POST endpoints; undefined disables them (403). */
+  apiToken: () => string | undefined;
+  /** Extra health figures (outbox depth, dead notifications...). */
+  health?: () => Record<string, unknown>;
+  routes?: RouteHandler[];
+  ready: () => boolean;
+}
+
+export function json(res: http.ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body) + '\n');
+}
+
+export function bearerOk(req: http.IncomingMessage, token: string | undefined): boolean {
+  if (!token) return false;
+  const got = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? '';
+  const a = Buffer.from(got);
+  const b = Buffer.from(token);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+export async function readJson(req: http.IncomingMessage, limit = 64 * 1024): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of req) {
+    size += (c as Buffer).length;
+    if (size > limit) throw new Error('request body too large');
+    chunks.push(c as Buffer);
+  }
+  const text = Buffer.concat(chunks).toString();
+  return text ? (JSON.parse(text) as unknown) : {};
+}
+
+export async function startHttpServer(daemon: Daemon, metrics: DaemonMetrics, o: HttpOptions): Promise<{ server: http.Server; url: string; close(): Promise<void> }> {
+  const server = http.createServer((req, res) => {
+    void handle(req, res).catch((err: unknown) => {
+      if (!res.headersSent) json(res, 500, { error: err instanceof Error ? err.message : String(err) });
+    });
+  });
+
+  async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://x');
+    if (req.method === 'GET' && url.pathname === '/health') {
+      const s = daemon.status();
+      const extra = o.health?.() ?? {};
+      const status = s.blindSince ? 'blind' : 'ok';
+      json(res, 200, { status, version: o.version, ...s, ...extra });
+      return;
+    }
+    if (req.method === 'GET' && url.pathname === '/ready') {
+      const ready = o.ready();
+      res.writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' }).end(ready ? 'ready\n' : 'not ready\n');
+      return;
+    }
+    if (req.method === 'GET' && url.pathname === '/metrics') {
+      res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(await metrics.registry.metrics());
+      return;
+    }
+    if (url.pathname === '/v1/triggers') {
+      if (req.method !== 'POST') return json(res, 405, { error: 'use POST' });
+      if (!o.apiToken()) return json(res, 403, { error: 'the API is disabled: set ROLLBACK_GUARD_API_TOKEN(_FILE) on the daemon' });
+      if (!bearerOk(req, o.apiToken())) return json(res, 401, { error: 'missing or wrong bearer token' });
+      if (!daemon.status().leader) return json(res, 503, { error: 'not the leader', leader: daemon.status().leaderName ?? null });
+      const body = (await readJson(req)) as Record<string, unknown>;
+      const target = typeof body.target === 'string' ? body.target.split('/') : [];
+      const tier = body.tier;
+      if (target.length !== 2 || (tier !== 'immediate' && tier !== 'considered') || typeof body.reason !== 'string' || typeof body.by !== 'string' || !body.reason || !body.by) {
+        return json(res, 400, { error: 'expected {"target": "NAMESPACE/DEPLOYMENT", "tier": "immediate"|"considered", "reason": "...", "by": "NAME"}' });
+      }
+      try {
+        const d = await daemon.trigger({ namespace: target[0]!, deployment: target[1]!, tier, reason: body.reason, by: body.by });
+        return json(res, 201, { decisionId: d.id, action: d.action, releaseId: d.releaseId });
+      } catch (err) {
+        return json(res, 409, { error: err instanceof Error ? err.message : String(err) });
+      }
+    }
+    for (const route of o.routes ?? []) if (await route(req, res)) return;
+    json(res, 404, { error: `no route ${req.method} ${url.pathname}` });
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.port, o.host, () => resolve());
+  });
+  const addr = server.address() as AddressInfo;
+  return {
+    server,
+    url: `http://${addr.address.includes(':') ? `[${addr.address}]` : addr.address}:${addr.port}`,
+    close: () => new Promise<void>((r) => {
+      server.closeAllConnections();
+      server.close(() => r());
+    }),
+  };
+}

@@ -1,0 +1,83 @@
+// `rollback-guard run` as a separate process: configuration errors, HTTP endpoints, the trigger API's answers,
+// hot reload of the rules file, and a clean exit on SIGTERM.
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startDaemon, type DaemonProcess } from '../helpers/daemon-process.js';
+import { cli } from '../helpers/run-cli.js';
+import { useTempDir } from '../helpers/temp-dir.js';
+
+const tmp = useTempDir();
+let running: DaemonProcess | undefined;
+afterEach(async () => {
+  await running?.stop('SIGKILL');
+  running = undefined;
+});
+
+function rulesCopy(): string {
+  const f = path.join(tmp(), 'rules.yaml');
+  fs.copyFileSync('rules/voice-server.yaml', f);
+  return f;
+}
+
+describe('rollback-guard run', () => {
+  it.each([
+    ['no rules', ['--prometheus', 'http://127.0.0.1:9'], /no rules file: pass --rules FILE/],
+    ['no Prometheus', ['--rules', 'rules/voice-server.yaml'], /no Prometheus: pass --prometheus URL/],
+    ['an interval cron cannot express', ['--rules', 'rules/voice-server.yaml', '--prometheus', 'http://127.0.0.1:9', '--interval', '7s'], /evaluation interval 7s cannot be scheduled/],
+    ['a bad listen address', ['--rules', 'rules/voice-server.yaml', '--prometheus', 'http://127.0.0.1:9', '--listen', 'everywhere'], /is not HOST:PORT/],
+    ['an invalid rules file', ['--rules', 'package.json', '--prometheus', 'http://127.0.0.1:9'], /package.json: \d+ problems? in the rules file/],
+  ])('fails at start with a clear message and exit 2: %s', (_n, args, message) => {
+    const r = cli('run', ...args);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+  });
+
+  it('serves /health, /ready and /metrics, and exits 0 on SIGTERM', async () => {
+    const db = path.join(tmp(), 'd.db');
+    running = await startDaemon(['--rules', 'rules/voice-server.yaml', '--prometheus', 'http://127.0.0.1:9', '--db', db, '--interval', '1s']);
+    const health = (await (await fetch(`${running.url}/health`)).json()) as Record<string, unknown>;
+    expect(health).toMatchObject({ status: 'ok', version: (JSON.parse(fs.readFileSync('package.json', 'utf8')) as { version: string }).version, leader: true, activeReleases: [], lastSuccessfulPoll: null });
+    expect(Object.keys(health.rulesHashes as object)).toEqual(['voice-production/voice-server']);
+    const metrics = await (await fetch(`${running.url}/metrics`)).text();
+    for (const m of ['rollback_guard_ticks_total', 'rollback_guard_tick_duration_seconds_bucket', 'rollback_guard_active_releases 0', 'rollback_guard_process_resident_memory_bytes']) expect(metrics).toContain(m);
+    expect((await fetch(`${running.url}/nope`)).status).toBe(404);
+    expect(await running.stop('SIGTERM')).toBe(0);
+    expect(running.logs.map((l) => l.msg)).toContain('stopped');
+    expect(fs.existsSync(db)).toBe(true);
+  });
+
+  it('the trigger API: 403 without a configured token, 401 with a wrong one, 400 on a bad body, 409 with no release guarded', async () => {
+    running = await startDaemon(['--rules', 'rules/voice-server.yaml', '--prometheus', 'http://127.0.0.1:9', '--db', path.join(tmp(), 'd.db')]);
+    const post = (body: unknown, token?: string) =>
+      fetch(`${running!.url}/v1/triggers`, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) });
+    expect((await post({})).status).toBe(403);
+    await running.stop('SIGKILL');
+    const tokenFile = path.join(tmp(), 'token');
+    fs.writeFileSync(tokenFile, 'letmein\n');
+    running = await startDaemon(['--rules', 'rules/voice-server.yaml', '--prometheus', 'http://127.0.0.1:9', '--db', path.join(tmp(), 'd.db')], { ROLLBACK_GUARD_API_TOKEN_FILE: tokenFile });
+    expect((await post({}, 'wrong')).status).toBe(401);
+    expect((await post({ target: 'x' }, 'letmein')).status).toBe(400);
+    const r = await post({ target: 'voice-production/voice-server', tier: 'immediate', reason: 'CVE', by: 'alice' }, 'letmein');
+    expect(r.status).toBe(409);
+    expect(((await r.json()) as { error: string }).error).toMatch(/no release of voice-production\/voice-server is being guarded/);
+  });
+
+  it('hot reload: an invalid rules file is rejected and the running rules stay; a valid change (or SIGHUP) is taken', async () => {
+    const rules = rulesCopy();
+    running = await startDaemon(['--rules', rules, '--prometheus', 'http://127.0.0.1:9', '--db', path.join(tmp(), 'd.db')]);
+    const before = ((await (await fetch(`${running.url}/health`)).json()) as { rulesHashes: Record<string, string> }).rulesHashes['voice-production/voice-server'];
+    fs.writeFileSync(rules, 'version: 1\nrules: [\n');
+    const rejected = await running.waitForLog(/rules reload rejected/);
+    expect(String(rejected.error)).toMatch(/YAML syntax/);
+    const still = ((await (await fetch(`${running.url}/health`)).json()) as { rulesHashes: Record<string, string> }).rulesHashes['voice-production/voice-server'];
+    expect(still).toBe(before);
+    fs.writeFileSync(rules, fs.readFileSync('rules/voice-server.yaml', 'utf8').replace('above: 0.05', 'above: 0.04'));
+    await running.waitForLog(/rules reloaded/);
+    const after = ((await (await fetch(`${running.url}/health`)).json()) as { rulesHashes: Record<string, string> }).rulesHashes['voice-production/voice-server'];
+    expect(after).not.toBe(before);
+    running.child.kill('SIGHUP');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(running.logs.some((l) => l.msg === 'rules reloaded' && l.why === 'SIGHUP')).toBe(true);
+  });
+});

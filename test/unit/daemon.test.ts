@@ -1,0 +1,202 @@
+// The daemon's behaviour over simulated time: the bundled bad release played through the live tick loop with
+// test doubles for the cluster-facing ports, the real SQLite decision log and the real engine.
+import fs from 'node:fs';
+import path from 'node:path';
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import { RecordingSource } from '../../src/adapters/recording/recording-source.js';
+import { openDecisionLog } from '../../src/adapters/sqlite/sqlite-decision-store.js';
+import { parseRules } from '../../src/core/parse-rules.js';
+import type { QueryOutcome } from '../../src/core/query-outcome.js';
+import { Daemon, type DaemonDeps } from '../../src/daemon/daemon.js';
+import type { GuardEvent } from '../../src/daemon/guard-events.js';
+import { DaemonMetrics } from '../../src/daemon/metrics.js';
+import type { Actuator, RollbackRequest } from '../../src/ports/actuator.js';
+import type { DecisionStore } from '../../src/ports/decision-store.js';
+import type { MetricSource } from '../../src/ports/metric-source.js';
+import type { ObservedRelease, ReleaseSource } from '../../src/ports/release-source.js';
+import { useTempDir } from '../helpers/temp-dir.js';
+
+const tmp = useTempDir();
+const RULES = parseRules(fs.readFileSync('rules/voice-server.yaml', 'utf8'), 'rules/voice-server.yaml');
+const RECORDING = RecordingSource.fromFile('examples/bad-release/recording.json');
+const T0 = Date.parse('2026-11-20T14:00:00Z');
+const STEP = 15_000;
+
+class ManualReleases implements ReleaseSource {
+  emit: (r: ObservedRelease) => void | Promise<void> = () => {};
+  start(on: (r: ObservedRelease) => void | Promise<void>) {
+    this.emit = on;
+    return Promise.resolve();
+  }
+  stop() {
+    return Promise.resolve();
+  }
+}
+
+class RecordingActuator implements Actuator {
+  calls: RollbackRequest[] = [];
+  rollback(req: RollbackRequest) {
+    this.calls.push(req);
+    return Promise.resolve(req.dryRun ? { kind: 'would-roll-back' as const, fromRevision: '7', toRevision: '6' } : { kind: 'rolled-back' as const, fromRevision: '7', toRevision: '6', images: ['voice-server:1.4.1'] });
+  }
+  verifyRollout() {
+    return Promise.resolve({ kind: 'complete' as const, detail: '3/3 updated and available' });
+  }
+}
+
+function setup(o: { store?: DecisionStore; source?: MetricSource; leader?: boolean; dryRun?: boolean } = {}) {
+  const clock = { t: T0, now() { return this.t; } };
+  const events: GuardEvent[] = [];
+  const releases = new ManualReleases();
+  const actuator = new RecordingActuator();
+  const metrics = new DaemonMetrics();
+  const deps: DaemonDeps = {
+    rulesets: [RULES],
+    source: o.source ?? RECORDING,
+    store: o.store ?? openDecisionLog(path.join(tmp(), 'd.db')),
+    actuator,
+    releases,
+    leader: { start: async () => {}, stop: async () => {}, isLeader: () => o.leader ?? true, leader: () => 'guard-0' },
+    events: { emit: (e) => void events.push(e) },
+    clock,
+    log: pino({ level: 'silent' }),
+    metrics,
+    options: { dryRun: o.dryRun ?? false, blindAfterMs: 120_000, verifyTimeoutMs: 1_000 },
+  };
+  return { daemon: new Daemon(deps), deps, clock, events, releases, actuator, metrics };
+}
+
+const release = (startedAt = T0, adopted = false): ObservedRelease => ({ namespace: 'voice-production', deployment: 'voice-server', revision: '7', images: ['voice-server:1.5.0'], severity: 'minor', startedAt, kind: 'release', adopted });
+
+async function runUntil(s: ReturnType<typeof setup>, until: number) {
+  for (; s.clock.t <= until; s.clock.t += STEP) await s.daemon.tick(s.clock.t);
+}
+
+describe('daemon: the live loop decides what replay decides', () => {
+  it('reverts the bundled bad release once, at 14:33:45, after paging the TTFA regression', async () => {
+    const s = setup();
+    await s.daemon.start();
+    await s.releases.emit(release());
+    await runUntil(s, T0 + 3600_000);
+    expect(s.actuator.calls).toHaveLength(1);
+    expect(s.actuator.calls[0]).toMatchObject({ namespace: 'voice-production', deployment: 'voice-server', by: 'rollback-guard', dryRun: false, reason: expect.stringMatching(/^error-rate-critical: 0.07/) });
+    const kinds = s.events.map((e) => (e.kind === 'decision' ? `decision:${e.decision.action}` : e.kind));
+    expect(kinds).toEqual(['release-started', 'decision:page', 'decision:rollback', 'rollback-started', 'rollback-finished']);
+    const finished = s.events.at(-1) as Extract<GuardEvent, { kind: 'rollback-finished' }>;
+    expect(finished.verification?.kind).toBe('complete');
+    expect(new Date(finished.decision.at).toISOString()).toBe('2026-11-20T14:33:45.000Z');
+    expect(s.daemon.status().activeReleases).toEqual([]);
+    expect(await s.metrics.registry.getSingleMetricAsString('rollback_guard_rollbacks_total')).toContain('outcome="rolled-back"} 1');
+  });
+
+  it('dry run: decides and asks the actuator for a dry run only', async () => {
+    const s = setup({ dryRun: true });
+    await s.daemon.start();
+    await s.releases.emit(release());
+    await runUntil(s, T0 + 3600_000);
+    expect(s.actuator.calls.map((c) => c.dryRun)).toEqual([true]);
+  });
+
+  it('a replica that is not the leader evaluates nothing and acts on nothing', async () => {
+    const s = setup({ leader: false });
+    await s.daemon.start();
+    await s.releases.emit(release());
+    await runUntil(s, T0 + 3600_000);
+    expect(s.actuator.calls).toEqual([]);
+    expect(s.daemon.status().ticks).toBe(0);
+  });
+
+  it('restart mid-release: the next daemon resumes the hold clocks and open page from the decision log, and pages nothing twice', async () => {
+    const file = path.join(tmp(), 'restart.db');
+    const a = setup({ store: openDecisionLog(file) });
+    await a.daemon.start();
+    await a.releases.emit(release());
+    await runUntil(a, T0 + 30 * 60_000); // the TTFA page is open, error-rate-sustained is pending
+    expect(a.events.filter((e) => e.kind === 'decision').map((e) => (e as { decision: { action: string } }).decision.action)).toEqual(['page']);
+    a.deps.store.close();
+
+    const b = setup({ store: openDecisionLog(file) });
+    b.clock.t = a.clock.t;
+    await b.daemon.start();
+    await b.releases.emit(release(T0, true)); // the watcher re-reports the release on adoption: not a new one
+    await runUntil(b, T0 + 3600_000);
+    const decisions = b.events.filter((e) => e.kind === 'decision').map((e) => (e as { decision: { action: string; rule: string } }).decision);
+    expect(decisions.map((d) => [d.action, d.rule])).toEqual([['rollback', 'error-rate-critical']]); // no second page
+    expect(b.events.some((e) => e.kind === 'release-started')).toBe(false);
+    expect(b.actuator.calls).toHaveLength(1);
+  });
+
+  it('a newer release supersedes the one being guarded', async () => {
+    const s = setup();
+    await s.daemon.start();
+    await s.releases.emit(release());
+    await runUntil(s, T0 + 5 * 60_000);
+    await s.releases.emit({ ...release(s.clock.t), revision: '8' });
+    const open = s.deps.store.openReleases();
+    expect(open).toHaveLength(1);
+    expect(open[0]!.startedAt).toBe(s.clock.t);
+  });
+
+  it('blind: errors for 2 minutes page "guard blind" once, never revert, and recovery is announced', async () => {
+    let down = false;
+    const flaky: MetricSource = { instant: (q, at): Promise<QueryOutcome> => (down ? Promise.resolve({ kind: 'error', error: 'RG_PROM_UNREACHABLE: cannot connect: ECONNREFUSED' }) : RECORDING.instant(q, at)) };
+    const s = setup({ source: flaky });
+    await s.daemon.start();
+    await s.releases.emit(release());
+    await runUntil(s, T0 + 10 * 60_000);
+    down = true;
+    await runUntil(s, T0 + 16 * 60_000);
+    expect(s.events.filter((e) => e.kind === 'guard-blind')).toHaveLength(1);
+    expect(s.daemon.status().blindSince).toBe('2026-11-20T14:10:15Z');
+    down = false;
+    await runUntil(s, T0 + 17 * 60_000);
+    expect(s.events.filter((e) => e.kind === 'guard-sighted')).toHaveLength(1);
+    expect(s.actuator.calls).toEqual([]);
+    expect(s.daemon.status().blindSince).toBeNull();
+  });
+
+  it('ticks never overlap: a tick that starts while one runs is skipped and counted', async () => {
+    let hold = false;
+    const waiting: (() => void)[] = [];
+    const slow: MetricSource = {
+      instant: (q, at) => (hold ? new Promise<QueryOutcome>((r) => waiting.push(() => void RECORDING.instant(q, at).then(r))) : RECORDING.instant(q, at)),
+    };
+    const s = setup({ source: slow });
+    await s.daemon.start();
+    await s.releases.emit(release());
+    hold = true;
+    const first = s.daemon.tick(T0);
+    await s.daemon.tick(T0 + STEP); // while the first waits on Prometheus
+    expect(await s.metrics.registry.getSingleMetricAsString('rollback_guard_tick_overruns_total')).toMatch(/ 1$/m);
+    hold = false;
+    for (const w of waiting.splice(0)) w();
+    await first;
+    expect(s.daemon.status().ticks).toBe(1);
+  });
+
+  it('hot reload: new rules apply from the next tick and keep the states of rules that stay', async () => {
+    const s = setup();
+    await s.daemon.start();
+    await s.releases.emit(release());
+    await runUntil(s, T0 + 29 * 60_000);
+    const stricter = parseRules(fs.readFileSync('rules/voice-server.yaml', 'utf8').replace('above: 0.05', 'above: 0.02'), 'rules/voice-server.yaml');
+    s.daemon.setRulesets([stricter]);
+    await runUntil(s, T0 + 3600_000);
+    const rollback = s.events.find((e) => e.kind === 'decision' && e.decision.action === 'rollback') as Extract<GuardEvent, { kind: 'decision' }>;
+    expect(rollback.decision.threshold).toBe(0.02);
+    expect(rollback.decision.evidence.rulesHash).toBe(stricter.hash);
+    expect(rollback.decision.at).toBeLessThan(Date.parse('2026-11-20T14:33:45Z'));
+  });
+
+  it('a manual immediate trigger (critical vulnerability) reverts at once, logged with who and why', async () => {
+    const s = setup();
+    await s.daemon.start();
+    await s.releases.emit(release());
+    await runUntil(s, T0 + 2 * 60_000);
+    const d = await s.daemon.trigger({ namespace: 'voice-production', deployment: 'voice-server', tier: 'immediate', reason: 'CVE-2026-1234 in the audio codec', by: 'alice' });
+    expect(d).toMatchObject({ action: 'rollback', tier: 'immediate', rule: null });
+    expect(d.evidence.note).toBe('manual trigger by alice: CVE-2026-1234 in the audio codec');
+    expect(s.actuator.calls).toMatchObject([{ decisionId: d.id, reason: 'manual trigger by alice: CVE-2026-1234 in the audio codec' }]);
+  });
+});

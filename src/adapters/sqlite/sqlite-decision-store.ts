@@ -57,6 +57,7 @@ export function openDecisionLog(file: string, options: DecisionLogOptions = {}):
     db.pragma('synchronous = NORMAL'); // durable across process crashes in WAL mode; fsync on checkpoint
     db.pragma('foreign_keys = ON');
     db.pragma('busy_timeout = 5000');
+    db.pragma('temp_store = MEMORY'); // no temporary files beside the log: works with a read-only root filesystem
   } catch (err) {
     throw new DecisionLogError(`cannot open decision log ${file}: ${describeSqliteError(err)}`, { cause: err });
   }

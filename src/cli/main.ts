@@ -6,6 +6,7 @@ import { registerCheck } from './commands/check.js';
 import { registerRecord } from './commands/record.js';
 import { registerRun } from './commands/run.js';
 import { registerReplay } from './commands/replay.js';
+import { registerRollback } from './commands/rollback.js';
 import { registerSchema } from './commands/schema.js';
 import { processIo, type Io } from './io.js';
 import { version } from './version.js';
@@ -20,7 +21,7 @@ export function buildProgram(io: Io): Command {
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
     .exitOverride();
-  for (const register of [registerCheck, registerSchema, registerReplay, registerRecord, registerRun]) {
+  for (const register of [registerCheck, registerSchema, registerReplay, registerRecord, registerRun, registerRollback]) {
     register(program, io);
   }
   program.commands.forEach((c) => c.exitOverride().configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) }).showHelpAfterError('(run with --help for usage)'));

@@ -7,7 +7,7 @@ import { RulesInvalidError, type RulesProblem } from '../errors/rules-invalid-er
 import { parseDuration } from './duration.js';
 import { crossFieldIssues, type CrossIssue } from './rules-cross-checks.js';
 import { rulesFileSchema, SEVERITIES, type RulesFile } from './rules-schema.js';
-import type { Baseline, Comparison, Rule, Ruleset, SourcePosition, Threshold } from './ruleset.js';
+import type { Baseline, Comparison, Rule, Ruleset, SourcePosition, Target, Threshold } from './ruleset.js';
 
 type Path = readonly PropertyKey[];
 
@@ -47,11 +47,17 @@ export function parseRules(text: string, file: string): Ruleset {
 
 function compile(f: RulesFile, text: string, file: string, position: (path: (string | number)[]) => SourcePosition | undefined): Ruleset {
   const ms = (d: string) => parseDuration(d) ?? 0; // already validated
+  const targets = (f.targets ?? (f.target ? [f.target] : [])).map((t): Target => ({
+    namespace: t.namespace,
+    deployment: t.deployment,
+    rollback: t.rollback.strategy === 'previous-version-annotation' ? { strategy: t.rollback.strategy, ...(t.rollback.container ? { container: t.rollback.container } : {}) } : { strategy: 'undo' },
+  }));
   return {
     file,
     hash: createHash('sha256').update(text).digest('hex'),
     source: text,
-    target: f.target,
+    target: targets[0]!, // the cross-checks guarantee one
+    targets,
     intervalMs: ms(f.interval),
     windowsMs: Object.fromEntries(SEVERITIES.map((s) => [s, ms(f.windows[s])])) as Ruleset['windowsMs'],
     baselines: Object.entries(f.baselines).map(([name, b]): Baseline => withPosition({ name, query: b.query }, position(['baselines', name, 'query']))),

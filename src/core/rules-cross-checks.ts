@@ -46,6 +46,26 @@ export function crossFieldIssues(raw: unknown): CrossIssue[] {
     }
   });
 
+  if ((raw.target === undefined) === (raw.targets === undefined)) {
+    issues.push({ path: [], message: raw.target === undefined ? 'no Deployment to guard: give `target:` (one Deployment) or `targets:` (a list)' : 'has both `target:` and `targets:`; give one of them' });
+  }
+  if (Array.isArray(raw.targets)) {
+    const names = new Map<string, number>();
+    (raw.targets as unknown[]).forEach((t, i) => {
+      if (!isObj(t)) return;
+      const key = `${String(t.namespace)}/${String(t.deployment)}`;
+      const first = names.get(key);
+      if (first !== undefined) issues.push({ path: ['targets', i], message: `\`targets[${i}]\` repeats ${key} (targets[${first}] has it already)` });
+      else names.set(key, i);
+    });
+  }
+  for (const [i, t] of (Array.isArray(raw.targets) ? (raw.targets as unknown[]) : [raw.target]).entries()) {
+    if (!isObj(t) || !isObj(t.rollback)) continue;
+    if (t.rollback.container !== undefined && t.rollback.strategy !== 'previous-version-annotation') {
+      issues.push({ path: raw.targets ? ['targets', i, 'rollback', 'container'] : ['target', 'rollback', 'container'], message: '`rollback.container` only applies to `strategy: previous-version-annotation`' });
+    }
+  }
+
   const ladder = Array.isArray(raw.escalation) ? (raw.escalation as unknown[]) : [];
   let prev: { level: number; after: number } | undefined;
   ladder.forEach((step, i) => {

@@ -40,6 +40,24 @@ const guard = z
   })
   .describe('Traffic floor: the rule only counts while this single-series query passes its bound.');
 
+const rollbackSettings = z
+  .strictObject({
+    strategy: z
+      .enum(['undo', 'previous-version-annotation'])
+      .default('undo')
+      .describe('undo: like `kubectl rollout undo` (the previous revision\'s pod template). previous-version-annotation: set the container image back to the version in the Deployment\'s `previous-version` annotation.'),
+    container: z.string().min(1).optional().describe('previous-version-annotation only: the container whose image is set back (default: the only container, or the one named like the Deployment).'),
+  })
+  .describe('How this Deployment is rolled back.');
+
+const targetSchema = z
+  .strictObject({
+    namespace: z.string().min(1).describe('Namespace of the guarded Deployment.'),
+    deployment: z.string().min(1).describe('Name of the guarded Deployment.'),
+    rollback: rollbackSettings.default({ strategy: 'undo' }),
+  })
+  .describe('A guarded Deployment.');
+
 export const ruleSchema = z
   .strictObject({
     name: z
@@ -79,12 +97,12 @@ export const DEFAULT_ESCALATION = [
 export const rulesFileSchema = z
   .strictObject({
     version: z.literal(1, { error: 'must be 1 (the only version of the rules format so far)' }).describe('Format version; always 1.'),
-    target: z
-      .strictObject({
-        namespace: z.string().min(1).describe('Namespace of the guarded Deployment.'),
-        deployment: z.string().min(1).describe('Name of the guarded Deployment.'),
-      })
-      .describe('The Deployment these rules guard.'),
+    target: targetSchema.optional().describe('The Deployment these rules guard. Give `target:` or `targets:`, not both.'),
+    targets: z
+      .array(targetSchema)
+      .min(1, { error: 'must list at least one Deployment' })
+      .optional()
+      .describe('Several Deployments guarded by the same rules (e.g. voice-server and voice-server-canary), instead of `target:`.'),
     interval: duration.default('15s').describe('How often the daemon evaluates the rules (replay uses the step of its data).'),
     windows: z
       .strictObject({

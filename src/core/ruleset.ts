@@ -48,6 +48,15 @@ export interface EscalationStep {
   afterMs: number;
 }
 
+/** How a target is rolled back; see the rules reference (`target.rollback`). */
+export type RollbackSettings = { strategy: 'undo' } | { strategy: 'previous-version-annotation'; container?: string };
+
+export interface Target {
+  namespace: string;
+  deployment: string;
+  rollback: RollbackSettings;
+}
+
 export interface Ruleset {
   /** Where it was read from (for messages); not part of its identity. */
   file: string;
@@ -55,7 +64,10 @@ export interface Ruleset {
   hash: string;
   /** The file's text, kept so the decision log can store the rules exactly as they were. */
   source: string;
-  target: { namespace: string; deployment: string };
+  /** The first of `targets` (the only one with `target:`): what replay and single-target code use. */
+  target: Target;
+  /** Every guarded Deployment, each with its rollback settings. */
+  targets: Target[];
   intervalMs: number;
   windowsMs: Record<Severity, number>;
   baselines: Baseline[];

@@ -1,1 +1,8 @@
-export interface LeaderElector { start(): Promise<void>; stop(): Promise<void>; isLeader(): boolean; leader(): string | undefined }
+/** Only the leader acts. A replica that is not leader, or has lost the lease, never patches. */
+export interface LeaderElector {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  isLeader(): boolean;
+  /** The current holder as last seen, if any. */
+  leader(): string | undefined;
+}

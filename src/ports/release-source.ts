@@ -1,10 +1,23 @@
+import type { Severity } from '../core/rules-schema.js';
 import type { DeploymentRef } from './actuator.js';
 
+/** A revision advance of a guarded Deployment. */
 export interface ObservedRelease extends DeploymentRef {
-  revision: string; images: string[]; changeCause?: string;
-  severity: 'hotfix' | 'minor' | 'major' | 'infrastructure'; severityProblem?: string;  // bad annotation -> minor + reason
-  startedAt: number;           // Unix ms: when the advance was observed; on adoption Progressing.lastUpdateTime
-  kind: 'release' | 'own-rollback';   // own-rollback = the guard's own rollback (starts post-rollback verification)
-  adopted: boolean;            // found already in progress at start-up
+  revision: string;
+  images: string[];
+  changeCause?: string;
+  /** From `rollback-guard.io/severity`; a missing one is minor, a bad one is minor with `severityProblem` saying why. */
+  severity: Severity;
+  severityProblem?: string;
+  /** Unix ms: when the advance was observed; on adoption, the Progressing condition's lastUpdateTime. */
+  startedAt: number;
+  /** own-rollback: the guard's own rollback, which starts post-rollback verification instead of a guard window. */
+  kind: 'release' | 'own-rollback';
+  /** Found already in progress at start-up (or after a relist), not seen advancing. */
+  adopted: boolean;
 }
-export interface ReleaseSource { start(onRelease: (r: ObservedRelease) => void | Promise<void>): Promise<void>; stop(): Promise<void> }
+
+export interface ReleaseSource {
+  start(onRelease: (r: ObservedRelease) => void | Promise<void>): Promise<void>;
+  stop(): Promise<void>;
+}

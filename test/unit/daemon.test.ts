@@ -38,7 +38,7 @@ class RecordingActuator implements Actuator {
   calls: RollbackRequest[] = [];
   rollback(req: RollbackRequest) {
     this.calls.push(req);
-    return Promise.resolve(req.dryRun ? { kind: 'would-roll-back' as const, fromRevision: '7', toRevision: '6' } : { kind: 'rolled-back' as const, fromRevision: '7', toRevision: '6', images: ['voice-server:1.4.1'] });
+    return Promise.resolve(req.dryRun ? { kind: 'would-roll-back' as const, fromRevision: '7', toRevision: '6', images: ['voice-server:1.4.1'] } : { kind: 'rolled-back' as const, fromRevision: '7', toRevision: '6', images: ['voice-server:1.4.1'] });
   }
   verifyRollout() {
     return Promise.resolve({ kind: 'complete' as const, detail: '3/3 updated and available' });

@@ -73,4 +73,37 @@ export const MIGRATIONS: readonly string[] = [
   -- Why a release ended without a decision of its own (a newer release replaced it while it was guarded).
   ALTER TABLE releases ADD COLUMN outcome_note TEXT;
   `,
+  // Kubernetes: every rollback attempt (automatic, manual, dry run, refused) and its verification; and what a
+  // release was, so a restarted guard recognises a release it already knew (adoption keeps the original start).
+  `
+  CREATE TABLE rollbacks (
+    id                   INTEGER PRIMARY KEY,
+    decision_id          INTEGER REFERENCES decisions(id),  -- the rollback decision; NULL for a manual rollback
+    release_id           INTEGER REFERENCES releases(id),   -- the release reverted; NULL when not guarded
+    namespace            TEXT NOT NULL,
+    deployment           TEXT NOT NULL,
+    requested_at         TEXT NOT NULL,                     -- ISO 8601 UTC
+    finished_at          TEXT NOT NULL,
+    by                   TEXT NOT NULL,                     -- rollback-guard, or the person (manual / approval)
+    reason               TEXT NOT NULL,
+    strategy             TEXT NOT NULL,                     -- undo | previous-version-annotation
+    dry_run              INTEGER NOT NULL,                  -- 1: decided and logged, nothing patched
+    outcome              TEXT NOT NULL,                     -- rolled-back | would-roll-back | skipped | refused | failed
+    from_revision        TEXT,                              -- deployment.kubernetes.io/revision reverted from
+    to_revision          TEXT,                              -- revision whose template was restored ('new' if none had it)
+    images               TEXT,                              -- JSON list of the images restored
+    refusal_code         TEXT,                              -- paused | guard-paused | ping-pong | gitops-reapplied | ...
+    detail               TEXT,                              -- why refused, skipped or failed
+    verification         TEXT,                              -- NULL until verified; rollback-complete | rollback-failed
+    verification_detail  TEXT,                              -- what was seen: generations, replicas
+    verified_at          TEXT
+  );
+  CREATE INDEX rollbacks_target ON rollbacks(namespace, deployment, requested_at);
+  CREATE INDEX rollbacks_release ON rollbacks(release_id);
+
+  ALTER TABLE releases ADD COLUMN revision TEXT;      -- deployment.kubernetes.io/revision of the release
+  ALTER TABLE releases ADD COLUMN images TEXT;        -- JSON list of container images
+  ALTER TABLE releases ADD COLUMN change_cause TEXT;  -- kubernetes.io/change-cause
+  CREATE INDEX releases_revision ON releases(namespace, deployment, revision);
+  `,
 ];

@@ -1,0 +1,162 @@
+// ReleaseSource on the Kubernetes API: per target Deployment, a read, then a watch (field selector on its name),
+// restarted when it drops, plus a periodic re-read ("relist") so that a watch that silently misses events cannot
+// hide a release. A release is an advance of `deployment.kubernetes.io/revision`; the guard's own rollback is
+// recognised by the annotations it wrote (rollback-plan.ts) and reported as kind 'own-rollback'.
+import { Watch, type V1Deployment } from '@kubernetes/client-node';
+import { SEVERITIES, type Severity } from '../../core/rules-schema.js';
+import type { KubernetesError } from '../../errors/kubernetes-error.js';
+import type { DeploymentRef } from '../../ports/actuator.js';
+import type { ObservedRelease, ReleaseSource } from '../../ports/release-source.js';
+import { ANNOTATIONS } from './annotations.js';
+import { hashOf, imagesOf, labelSelector, ownedReplicaSets, revisionOf } from './deployment-facts.js';
+import { kubeCall, toKubernetesError } from './kube-call.js';
+import type { KubeClients } from './kube-client.js';
+
+export interface DeploymentWatcherOptions {
+  targets: readonly DeploymentRef[];
+  /** Re-read every target this often, ms, whatever the watch says. Default 60000. */
+  relistMs?: number;
+  /** Wait before re-opening a dropped watch, ms. Default 1000. */
+  rewatchDelayMs?: number;
+  /**
+   * When the decision log already knows this revision of this target, its recorded start: an adopted release
+   * keeps its original start (and window) across restarts.
+   */
+  knownRelease?: (ref: DeploymentRef, revision: string) => { startedAt: number } | undefined;
+  onError?: (err: KubernetesError) => void;
+  now?: () => number;
+}
+
+interface TargetState {
+  ref: DeploymentRef;
+  revision?: string;
+  abort?: AbortController;
+  rewatch?: NodeJS.Timeout;
+}
+
+export class DeploymentWatcher implements ReleaseSource {
+  private readonly states: TargetState[];
+  private relist: NodeJS.Timeout | undefined;
+  private onRelease: ((r: ObservedRelease) => void | Promise<void>) | undefined;
+  private stopped = false;
+  private readonly now: () => number;
+  /** Serialises the handling of one target's observations (watch events and re-reads interleave). */
+  private chain: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly k: KubeClients,
+    private readonly o: DeploymentWatcherOptions,
+  ) {
+    this.states = o.targets.map((ref) => ({ ref }));
+    this.now = o.now ?? Date.now;
+  }
+
+  async start(onRelease: (r: ObservedRelease) => void | Promise<void>): Promise<void> {
+    this.onRelease = onRelease;
+    this.stopped = false;
+    await Promise.all(this.states.map((s) => this.reread(s)));
+    // Watch, then read again: a release between the first read and the watch opening is not missed.
+    for (const s of this.states) await this.watch(s);
+    await Promise.all(this.states.map((s) => this.reread(s)));
+    this.relist = setInterval(() => void Promise.all(this.states.map((s) => this.reread(s))), this.o.relistMs ?? 60_000);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.relist);
+    for (const s of this.states) {
+      clearTimeout(s.rewatch);
+      s.abort?.abort();
+    }
+    await this.chain;
+  }
+
+  private async reread(s: TargetState): Promise<void> {
+    try {
+      const d = await kubeCall(`get deployment ${s.ref.namespace}/${s.ref.deployment}`, this.k.timeoutMs, () => this.k.apps.readNamespacedDeployment({ name: s.ref.deployment, namespace: s.ref.namespace }));
+      await this.observe(s, d, 'read');
+    } catch (err) {
+      this.o.onError?.(toKubernetesError(`re-read ${s.ref.namespace}/${s.ref.deployment}`, err));
+    }
+  }
+
+  private async watch(s: TargetState): Promise<void> {
+    if (this.stopped) return;
+    const path = `/apis/apps/v1/namespaces/${s.ref.namespace}/deployments`;
+    const again = (err: unknown) => {
+      if (this.stopped) return;
+      if (err) this.o.onError?.(toKubernetesError(`watch ${s.ref.namespace}/${s.ref.deployment}`, err));
+      clearTimeout(s.rewatch);
+      // Re-read on every restart: whatever happened while the watch was down is seen now.
+      s.rewatch = setTimeout(() => void this.watch(s).then(() => this.reread(s)), this.o.rewatchDelayMs ?? 1000);
+    };
+    try {
+      s.abort = await new Watch(this.k.config).watch(
+        path,
+        { fieldSelector: `metadata.name=${s.ref.deployment}`, allowWatchBookmarks: false },
+        (type: string, obj: V1Deployment) => {
+          if (type === 'ADDED' || type === 'MODIFIED') void this.observe(s, obj, 'watch');
+        },
+        again,
+      );
+    } catch (err) {
+      again(err);
+    }
+  }
+
+  private observe(s: TargetState, d: V1Deployment, via: 'watch' | 'read'): Promise<void> {
+    this.chain = this.chain.then(() => this.handle(s, d, via)).catch((err: unknown) => this.o.onError?.(toKubernetesError(`observe ${s.ref.namespace}/${s.ref.deployment}`, err)));
+    return this.chain;
+  }
+
+  private async handle(s: TargetState, d: V1Deployment, via: 'watch' | 'read'): Promise<void> {
+    const revision = revisionOf(d);
+    if (revision === undefined || this.stopped) return;
+    const previous = s.revision;
+    if (previous !== undefined && Number(revision) <= Number(previous)) return;
+    s.revision = revision;
+    // Seen advancing on the watch: it starts now. Found by a read (start-up, or the watch was down): adopted,
+    // starting when the decision log says, else when the controller last progressed it.
+    const adopted = previous === undefined || via === 'read';
+    const known = adopted ? this.o.knownRelease?.(s.ref, revision) : undefined;
+    const progressing = d.status?.conditions?.find((c) => c.type === 'Progressing')?.lastUpdateTime;
+    const startedAt = known?.startedAt ?? (adopted && progressing ? new Date(progressing).getTime() : this.now());
+    const ann = d.metadata?.annotations ?? {};
+    const { severity, problem } = parseSeverity(ann[ANNOTATIONS.severity]);
+    const release: ObservedRelease = {
+      ...s.ref,
+      revision,
+      images: imagesOf(d.spec?.template),
+      severity,
+      startedAt,
+      kind: (await this.isOwnRollback(d, previous)) ? 'own-rollback' : 'release',
+      adopted,
+    };
+    if (ann[ANNOTATIONS.changeCause] !== undefined) release.changeCause = ann[ANNOTATIONS.changeCause];
+    if (problem) release.severityProblem = problem;
+    await this.onRelease?.(release);
+  }
+
+  /**
+   * The advance is the guard's own rollback when its annotations say it reverted away from the revision seen
+   * before. Without a revision seen before (start-up), when the ReplicaSet now current is the one it reverted to.
+   */
+  private async isOwnRollback(d: V1Deployment, previous: string | undefined): Promise<boolean> {
+    const ann = d.metadata?.annotations ?? {};
+    const from = ann[ANNOTATIONS.fromRevision];
+    if (from === undefined) return false;
+    if (previous !== undefined) return from === previous;
+    const toHash = ann[ANNOTATIONS.toHash];
+    if (!toHash) return false;
+    const namespace = d.metadata?.namespace ?? '';
+    const list = await kubeCall(`list replicasets in ${namespace}`, this.k.timeoutMs, () => this.k.apps.listNamespacedReplicaSet({ namespace, labelSelector: labelSelector(d) }));
+    const current = ownedReplicaSets(d, list.items).find((rs) => revisionOf(rs) === revisionOf(d));
+    return current !== undefined && hashOf(current) === toHash;
+  }
+}
+
+export function parseSeverity(value: string | undefined): { severity: Severity; problem?: string } {
+  if (value === undefined) return { severity: 'minor' };
+  if ((SEVERITIES as readonly string[]).includes(value)) return { severity: value as Severity };
+  return { severity: 'minor', problem: `annotation ${ANNOTATIONS.severity}: ${JSON.stringify(value)} is not one of ${SEVERITIES.join(', ')}; treated as minor` };
+}

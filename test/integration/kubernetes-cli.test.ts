@@ -1,0 +1,80 @@
+/* eslint-disable @typescript-eslint/no-unsafe-member-access -- stand-in objects are raw API JSON */
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { cliAsync } from '../helpers/run-cli-async.js';
+import { useKubeStandIn } from '../helpers/kube-fixture.js';
+import { useTempDir } from '../helpers/temp-dir.js';
+
+const NS = 'voice-production';
+const standIn = useKubeStandIn();
+const tmp = useTempDir();
+
+async function setUp() {
+  const { kube } = await standIn();
+  kube.createDeployment(NS, 'voice-server', 'voice-server:1.0');
+  kube.setImage(NS, 'voice-server', 'voice-server:1.1');
+  kube.setImage(NS, 'voice-server', 'voice-server:1.2');
+  const db = path.join(tmp(), 'decisions.db');
+  const rollback = (...args: string[]) => cliAsync(['rollback', `${NS}/voice-server`, '--kube-server', kube.url, '--db', db, '--verify-timeout', '5s', ...args]);
+  const rows = () => {
+    const d = new Database(db, { readonly: true });
+    try {
+      return d.prepare('SELECT * FROM rollbacks ORDER BY id').all() as Record<string, unknown>[];
+    } finally {
+      d.close();
+    }
+  };
+  return { kube, db, rollback, rows };
+}
+
+describe('rollback-guard rollback (built binary, Kubernetes stand-in)', () => {
+  it('dry run: exit 0, says what it would do, patches nothing, logs it', async () => {
+    const { kube, rollback, rows } = await setUp();
+    const r = await rollback('--reason', 'CVE-2026-1234 in the TLS library', '--by', 'alice', '--dry-run');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`dry run: would roll back ${NS}/voice-server from revision 3 to revision 2 (voice-server:1.1); nothing patched`);
+    expect(kube.deploymentWrites()).toHaveLength(0);
+    expect(rows()).toEqual([expect.objectContaining({ outcome: 'would-roll-back', dry_run: 1, by: 'alice', from_revision: '3', to_revision: '2', decision_id: null })]);
+  });
+
+  it('reverts, verifies the rollout, and logs both; a second one is refused as ping-pong (exit 2)', async () => {
+    const { kube, rollback, rows } = await setUp();
+    const r = await rollback('--reason', 'CVE-2026-1234', '--by', 'alice');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('rolled back voice-production/voice-server from revision 3 to revision 2 (voice-server:1.1)');
+    expect(r.stdout).toMatch(/rollback-complete: generation \d+, observed \d+; replicas 3, updated 3, available 3 of 3/);
+    const d = kube.deployment(NS, 'voice-server');
+    expect(d.metadata.annotations).toMatchObject({ 'rollback-guard.io/rolled-back-by': 'alice', 'rollback-guard.io/rollback-reason': 'CVE-2026-1234' });
+    expect(rows()[0]).toMatchObject({ outcome: 'rolled-back', verification: 'rollback-complete', requested_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/) });
+    const again = await rollback('--reason', 'again', '--by', 'alice');
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/refused \(ping-pong\): .*revision 3 is the template the guard itself reverted away from/);
+    expect(rows()[1]).toMatchObject({ outcome: 'refused', refusal_code: 'ping-pong' });
+  });
+
+  it('refuses a paused Deployment with the reason (exit 2); a rollout that does not complete is exit 1', async () => {
+    const { kube, rollback, rows } = await setUp();
+    kube.edit(NS, 'voice-server', (d) => (d.metadata.annotations['rollback-guard.io/paused'] = 'true'));
+    const r = await rollback('--reason', 'x', '--by', 'alice');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('refused (guard-paused): voice-production/voice-server: annotated rollback-guard.io/paused: "true"');
+    kube.edit(NS, 'voice-server', (d) => delete d.metadata.annotations['rollback-guard.io/paused']);
+    kube.rolloutsComplete = false;
+    const slow = await rollback('--reason', 'x', '--by', 'alice', '--verify-timeout', '1s');
+    expect(slow.code).toBe(1);
+    expect(slow.stderr).toMatch(/rollback-failed: not complete within 1000 ms/);
+    expect(rows().at(-1)).toMatchObject({ outcome: 'rolled-back', verification: 'rollback-failed' });
+  });
+
+  it('usage errors and an unreachable API server are explained (exit 2)', async () => {
+    const { rollback } = await setUp();
+    expect((await cliAsync(['rollback', 'voice-server', '--reason', 'x', '--db', 'x.db'])).stderr).toContain('is not NAMESPACE/DEPLOYMENT');
+    const noDb = await cliAsync(['rollback', `${NS}/voice-server`, '--reason', 'x'], { ROLLBACK_GUARD_DB: '' });
+    expect(noDb.code).toBe(2);
+    expect(noDb.stderr).toContain('--db FILE (or ROLLBACK_GUARD_DB) is required');
+    const down = await rollback('--reason', 'x', '--by', 'alice', '--kube-server', 'http://127.0.0.1:1', '--kube-timeout', '1s');
+    expect(down.code).toBe(2);
+    expect(down.stderr).toMatch(/rollback failed: .*cannot reach the Kubernetes API: ECONNREFUSED/);
+  });
+});

@@ -1,0 +1,112 @@
+/* eslint-disable @typescript-eslint/no-unsafe-member-access -- stand-in objects are raw API JSON */
+import { afterEach, describe, expect, it } from 'vitest';
+import { KubeActuator } from '../../src/adapters/kubernetes/kube-actuator.js';
+import { kubeClients } from '../../src/adapters/kubernetes/kube-client.js';
+import { LeaseElector } from '../../src/adapters/kubernetes/lease-elector.js';
+import { startFaultProxy } from '../helpers/fault-proxy.js';
+import { waitFor } from '../helpers/free-port.js';
+import { useKubeStandIn } from '../helpers/kube-fixture.js';
+
+const NS = 'voice-production';
+const standIn = useKubeStandIn();
+const timing = { leaseDurationMs: 1000, renewDeadlineMs: 700, retryPeriodMs: 100 };
+const electors: LeaseElector[] = [];
+afterEach(async () => {
+  for (const e of electors.splice(0)) await e.stop();
+});
+function elector(url: string, identity: string, changes: string[] = []): LeaseElector {
+  const e = new LeaseElector(kubeClients({ server: url, timeoutMs: 500 }), { namespace: NS, identity, ...timing, onChange: (l, h) => changes.push(`${identity}:${l ? 'leading' : `following ${h ?? '-'}`}`) });
+  electors.push(e);
+  return e;
+}
+
+describe('Lease leader election', () => {
+  it('acquires a missing Lease (MicroTime renewTime), renews it, and releases it on stop', async () => {
+    const { kube } = await standIn();
+    const a = elector(kube.url, 'pod-a');
+    await a.start();
+    expect(a.isLeader()).toBe(true);
+    const lease = kube.lease(NS, 'rollback-guard')!;
+    expect(lease.spec).toMatchObject({ holderIdentity: 'pod-a', leaseDurationSeconds: 1, leaseTransitions: 0 });
+    expect(lease.spec.renewTime).toMatch(/\.\d{6}Z$/);
+    const rv = lease.metadata.resourceVersion as string;
+    await waitFor('a renewal', () => kube.lease(NS, 'rollback-guard')!.metadata.resourceVersion !== rv);
+    expect(kube.lease(NS, 'rollback-guard')!.spec.holderIdentity).toBe('pod-a');
+    await a.stop();
+    expect(a.isLeader()).toBe(false);
+    expect(kube.lease(NS, 'rollback-guard')!.spec.holderIdentity).toBe('');
+  });
+
+  it('two candidates: exactly one leads; the leader dies (its API calls fail), it steps down, the other takes over', async () => {
+    const { kube } = await standIn();
+    const proxy = await startFaultProxy(kube.url);
+    try {
+      const changes: string[] = [];
+      const a = elector(proxy.url, 'pod-a', changes);
+      const b = elector(kube.url, 'pod-b', changes);
+      await a.start();
+      await b.start();
+      expect([a.isLeader(), b.isLeader()]).toEqual([true, false]);
+      expect(b.leader()).toBe('pod-a');
+      // pod-a is cut off from the API: it cannot renew. It must stop acting by its renew deadline, and pod-b take
+      // over once the lease has not been renewed for its duration, as pod-b observed it.
+      proxy.fault = { kind: 'status', status: 503, times: 1_000_000 };
+      await waitFor('pod-a to step down', () => !a.isLeader(), 5000, 20);
+      await waitFor('pod-b to lead', () => b.isLeader(), 5000, 20);
+      expect(a.isLeader()).toBe(false);
+      const lease = kube.lease(NS, 'rollback-guard')!;
+      expect(lease.spec).toMatchObject({ holderIdentity: 'pod-b', leaseTransitions: 1 });
+      // pod-a comes back: it sees a newer holder and follows.
+      proxy.fault = { kind: 'pass' };
+      await waitFor('pod-a to see pod-b', () => a.leader() === 'pod-b', 5000, 20);
+      expect(a.isLeader()).toBe(false);
+      expect(changes).toEqual(['pod-a:leading', 'pod-a:following pod-a', 'pod-b:leading']);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('a conflicting write (409) loses the race: two candidates create the Lease at once, one wins', async () => {
+    const { kube } = await standIn();
+    const a = elector(kube.url, 'pod-a');
+    const b = elector(kube.url, 'pod-b');
+    await Promise.all([a.start(), b.start()]);
+    expect([a.isLeader(), b.isLeader()].filter(Boolean)).toHaveLength(1);
+    // Both saw no Lease and both created one: the API server let one through and answered the other 409.
+    const creates = kube.requests.filter((r) => r.rbac?.resource === 'leases' && r.method === 'POST');
+    expect(creates.map((r) => r.status).sort()).toEqual([201, 409]);
+    expect(kube.lease(NS, 'rollback-guard')!.spec.holderIdentity).toBe(a.isLeader() ? 'pod-a' : 'pod-b');
+  });
+
+  it('the takeover does not repeat the rollback: the new leader sees the annotations and skips the same decision', async () => {
+    const { kube } = await standIn();
+    kube.createDeployment(NS, 'voice-server', 'voice-server:1.0');
+    kube.setImage(NS, 'voice-server', 'voice-server:1.1');
+    const a = elector(kube.url, 'pod-a');
+    await a.start();
+    const req = { namespace: NS, deployment: 'voice-server', reason: 'error rate', by: 'rollback-guard', decisionId: 41 };
+    const actA = new KubeActuator(kubeClients({ server: kube.url }), { mayAct: () => a.isLeader() });
+    expect((await actA.rollback(req)).kind).toBe('rolled-back');
+    await a.stop(); // pod-a goes away
+    const b = elector(kube.url, 'pod-b');
+    await b.start();
+    expect(b.isLeader()).toBe(true);
+    const actB = new KubeActuator(kubeClients({ server: kube.url }), { mayAct: () => b.isLeader() });
+    expect(await actB.rollback(req)).toMatchObject({ kind: 'skipped' });
+    expect(await actB.rollback({ ...req, decisionId: 42 })).toMatchObject({ kind: 'refused', code: 'ping-pong' });
+    expect(kube.deploymentWrites()).toHaveLength(1);
+  });
+
+  it('a replica that is not the leader never patches', async () => {
+    const { kube } = await standIn();
+    kube.createDeployment(NS, 'voice-server', 'voice-server:1.0');
+    kube.setImage(NS, 'voice-server', 'voice-server:1.1');
+    const a = elector(kube.url, 'pod-a');
+    const b = elector(kube.url, 'pod-b');
+    await a.start();
+    await b.start();
+    const act = new KubeActuator(kubeClients({ server: kube.url }), { mayAct: () => b.isLeader() });
+    expect(await act.rollback({ namespace: NS, deployment: 'voice-server', reason: 'x', by: 'rollback-guard' })).toMatchObject({ kind: 'refused', code: 'not-leader' });
+    expect(kube.deploymentWrites()).toHaveLength(0);
+  });
+});

@@ -1,0 +1,40 @@
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { automaticRollbacks, findRelease, recordRollback, recordVerification, rollbacksOf, setReleaseIdentity } from '../../src/adapters/sqlite/rollback-log.js';
+import { openDecisionLog } from '../../src/adapters/sqlite/sqlite-decision-store.js';
+import { parseRules } from '../../src/core/parse-rules.js';
+import { useTempDir } from '../helpers/temp-dir.js';
+
+const tmp = useTempDir();
+const rs = parseRules("version: 1\ntarget: { namespace: ns, deployment: app }\nrules:\n  - { name: r, tier: immediate, query: 'q', above: 1 }\n", 'r.yaml');
+const ref = { namespace: 'ns', deployment: 'app' };
+const T = Date.parse('2026-11-20T14:00:00Z');
+
+describe('decision log: rollbacks and release identity (real SQLite)', () => {
+  it('remembers a release by revision across a reopen (adoption keeps its start), and counts automatic rollbacks', () => {
+    const file = path.join(tmp(), 'd.db');
+    let store = openDecisionLog(file);
+    const rel = store.startRelease({ ...ref, startedAt: T, severity: 'minor', windowMs: 3_600_000, source: 'live' }, rs, {});
+    setReleaseIdentity(store.db, rel.id, { revision: '7', images: ['app:1.2'], changeCause: 'release 1.2' });
+    const base = { ...ref, releaseId: rel.id, requestedAt: T + 60_000, finishedAt: T + 61_000, reason: 'errors', strategy: 'undo' };
+    recordRollback(store.db, { ...base, by: 'rollback-guard', dryRun: true, outcome: { kind: 'would-roll-back', fromRevision: '7', toRevision: '6', images: ['app:1.1'] } });
+    expect(automaticRollbacks(store.db, rel.id)).toBe(0);
+    const id = recordRollback(store.db, { ...base, by: 'rollback-guard', dryRun: false, outcome: { kind: 'rolled-back', fromRevision: '7', toRevision: '6', images: ['app:1.1'] } });
+    recordVerification(store.db, id, { kind: 'complete', detail: 'available 3 of 3' }, T + 90_000);
+    recordRollback(store.db, { ...base, by: 'rollback-guard', dryRun: false, outcome: { kind: 'refused', code: 'ping-pong', reason: 'no' } });
+    store.close();
+
+    store = openDecisionLog(file);
+    expect(findRelease(store.db, ref, '7')).toEqual({ id: rel.id, startedAt: T, outcome: null });
+    expect(findRelease(store.db, ref, '8')).toBeUndefined();
+    expect(automaticRollbacks(store.db, rel.id)).toBe(1);
+    expect(rollbacksOf(store.db, ref).map((r) => [r.outcome, r.from_revision, r.to_revision, r.refusal_code, r.verification])).toEqual([
+      ['would-roll-back', '7', '6', null, null],
+      ['rolled-back', '7', '6', null, 'rollback-complete'],
+      ['refused', null, null, 'ping-pong', null],
+    ]);
+    const row = store.db.prepare('SELECT requested_at, verified_at, images FROM rollbacks WHERE id = ?').get(id);
+    expect(row).toEqual({ requested_at: '2026-11-20T14:01:00.000Z', verified_at: '2026-11-20T14:01:30.000Z', images: '["app:1.1"]' });
+    store.close();
+  });
+});

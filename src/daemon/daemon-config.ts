@@ -42,6 +42,11 @@ export const SETTINGS = [
   ['--verify-timeout D', 'ROLLBACK_GUARD_VERIFY_TIMEOUT', '5m', "how long to wait for a rollback's rollout to complete"],
   ['--log-level L', 'LOG_LEVEL', 'info', 'pino level: fatal, error, warn, info, debug, trace'],
   ['', 'ROLLBACK_GUARD_API_TOKEN / ROLLBACK_GUARD_API_TOKEN_FILE', 'none (API off)', 'bearer token for POST /v1/triggers and approvals'],
+  ['--kube-server URL', 'ROLLBACK_GUARD_KUBE_SERVER', 'in-cluster config, else KUBECONFIG / ~/.kube/config', 'Kubernetes API server (token file: ROLLBACK_GUARD_KUBE_TOKEN_FILE)'],
+  ['--kube-timeout D', '', '10s', 'per-call timeout of Kubernetes API calls'],
+  ['--no-kubernetes', '', 'off', 'run without Kubernetes: nothing is watched or reverted (try rules against live Prometheus)'],
+  ['', 'ROLLBACK_GUARD_LEASE', 'none (single replica)', 'elect a leader through this coordination.k8s.io Lease; only the leader evaluates and acts'],
+  ['', 'POD_NAME, POD_NAMESPACE', 'hostname; the first target\'s namespace', 'identity in the Lease, and the Lease\'s namespace'],
 ] as const;
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];

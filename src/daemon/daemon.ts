@@ -7,6 +7,7 @@ import type { Decision, Evaluation } from '../core/engine.js';
 import type { Ruleset } from '../core/ruleset.js';
 import { toRfc3339 } from '../core/time-format.js';
 import { ReleaseGuard } from '../guard/release-guard.js';
+import type { ActionJournal } from '../ports/action-journal.js';
 import type { Actuator, RollbackOutcome } from '../ports/actuator.js';
 import type { Clock } from '../ports/clock.js';
 import type { DecisionStore, StoredDecision } from '../ports/decision-store.js';
@@ -27,6 +28,8 @@ export interface DaemonOptions {
 
 export interface DaemonDeps {
   rulesets: readonly Ruleset[];
+  /** Where rollback attempts and release identities are recorded; none in tests that do not need it. */
+  journal?: ActionJournal;
   source: MetricSource;
   store: DecisionStore;
   actuator: Actuator;
@@ -55,6 +58,8 @@ const STATE_VALUE = { inactive: 0, pending: 1, firing: 2 } as const;
 export class Daemon {
   private rulesets = new Map<string, Ruleset>();
   private readonly guards = new Map<string, ReleaseGuard>();
+  /** The revision each guarded release was judged on: a rollback of anything else is refused. */
+  private readonly revisions = new Map<string, string>();
   private busy = false;
   private ticks = 0;
   private lastSuccess: number | undefined;
@@ -81,7 +86,22 @@ export class Daemon {
       log.info({ releaseId: open.id, target: key(open), startedAt: toRfc3339(open.startedAt) }, 'resumed release from the decision log');
     }
     this.deps.metrics.activeReleases.set(this.guards.size);
+    await this.reconcile();
     await this.deps.releases.start((r) => this.onRelease(r));
+  }
+
+  /**
+   * Intent before action: a rollback decision is committed before the patch. A crash in between leaves a
+   * decision with no recorded attempt; carry it out now. The actuator recognises a rollback already applied (the
+   * decision id is annotated on the Deployment) and skips it, so this never reverts twice.
+   */
+  private async reconcile(): Promise<void> {
+    const { journal, leader, log, clock } = this.deps;
+    if (!journal || !leader.isLeader()) return;
+    for (const u of journal.unfinishedRollbacks(clock.now() - 24 * 3600_000)) {
+      log.warn({ decisionId: u.decisionId, target: `${u.namespace}/${u.deployment}` }, 'rollback decided before a restart with no recorded outcome: reconciling with the cluster');
+      await this.rollback(`${u.namespace}/${u.deployment}`, u.decisionId, u.releaseId, u.reason, undefined);
+    }
   }
 
   async stop(): Promise<void> {
@@ -92,7 +112,7 @@ export class Daemon {
 
   /** A valid reloaded rules file takes effect at the next tick; active releases keep their rule states. */
   setRulesets(rulesets: readonly Ruleset[]): void {
-    this.rulesets = new Map(rulesets.map((r) => [key(r.target), r]));
+    this.rulesets = new Map(rulesets.flatMap((r) => (r.targets ?? [r.target]).map((t) => [key(t), r] as const)));
     for (const [target, guard] of this.guards) {
       const rs = this.rulesets.get(target);
       if (rs && rs.hash !== guard.ctx.ruleset.hash) {
@@ -132,6 +152,8 @@ export class Daemon {
       sourceName: 'live',
     });
     this.guards.set(target, guard);
+    this.revisions.set(target, r.revision);
+    this.deps.journal?.releaseIdentified(guard.stored.id, { revision: r.revision, images: r.images, ...(r.changeCause ? { changeCause: r.changeCause } : {}) });
     this.deps.metrics.activeReleases.set(this.guards.size);
     log.info({ releaseId: guard.stored.id, target, revision: r.revision, severity: r.severity, window: formatDuration(windowMs), adopted: r.adopted }, 'guarding release');
     await this.deps.events.emit({ kind: 'release-started', releaseId: guard.stored.id, target, revision: r.revision, images: r.images, severity: r.severity, at: r.startedAt, adopted: r.adopted });
@@ -239,25 +261,44 @@ export class Daemon {
   }
 
   private async act(target: string, d: StoredDecision, now: number): Promise<void> {
-    const { log, metrics, events, actuator, options } = this.deps;
+    const { log, metrics, events } = this.deps;
     metrics.decisions.inc({ action: d.action, mode: d.mode });
     log.info({ decisionId: d.id, releaseId: d.releaseId, target, action: d.action, rule: d.rule, tier: d.tier, level: d.level, mode: d.mode, value: d.value, threshold: d.threshold, evidence: d.evidence }, `decision: ${d.action}${d.rule ? ` (${d.rule})` : ''}`);
     if (d.mode === 'shadow') return; // logged, never acted on or sent
     await events.emit({ kind: 'decision', decision: d, target });
     if (d.action !== 'rollback') return;
-    const [namespace, deployment] = target.split('/') as [string, string];
     await events.emit({ kind: 'rollback-started', decision: d, target, at: now });
+    const { outcome, verification } = await this.rollback(target, d.id, d.releaseId, describe(d), this.revisions.get(target));
+    await events.emit({ kind: 'rollback-finished', decision: d, target, at: this.deps.clock.now(), outcome, ...(verification ? { verification } : {}) });
+  }
+
+  /** Asks the actuator, records the attempt and its verification in the journal, and logs the outcome. */
+  private async rollback(target: string, decisionId: number, releaseId: number, reason: string, expectedRevision: string | undefined) {
+    const { log, metrics, actuator, options, journal, clock } = this.deps;
+    const [namespace, deployment] = target.split('/') as [string, string];
+    const requestedAt = clock.now();
     let outcome: RollbackOutcome;
     try {
-      outcome = await actuator.rollback({ namespace, deployment, decisionId: d.id, reason: describe(d), by: 'rollback-guard', dryRun: options.dryRun });
+      outcome = await actuator.rollback({ namespace, deployment, decisionId, releaseId, reason, by: 'rollback-guard', dryRun: options.dryRun, ...(expectedRevision !== undefined ? { expectedRevision } : {}) });
     } catch (err) {
       outcome = { kind: 'failed', reason: err instanceof Error ? err.message : String(err) };
     }
     metrics.rollbacks.inc({ outcome: outcome.kind });
+    const rollbackId = journal?.rollbackAttempted({ namespace, deployment, decisionId, releaseId, requestedAt, finishedAt: clock.now(), by: 'rollback-guard', reason, strategy: this.strategyOf(target), dryRun: options.dryRun, outcome });
     let verification: { kind: 'complete' | 'failed'; detail: string } | undefined;
-    if (outcome.kind === 'rolled-back') verification = await actuator.verifyRollout({ namespace, deployment }, options.verifyTimeoutMs);
-    log[outcome.kind === 'rolled-back' || outcome.kind === 'would-roll-back' ? 'info' : 'error']({ decisionId: d.id, target, outcome, verification }, `rollback ${outcome.kind}`);
-    await events.emit({ kind: 'rollback-finished', decision: d, target, at: this.deps.clock.now(), outcome, ...(verification ? { verification } : {}) });
+    if (outcome.kind === 'rolled-back') {
+      verification = await actuator.verifyRollout({ namespace, deployment }, options.verifyTimeoutMs);
+      if (rollbackId !== undefined) journal?.rollbackVerified(rollbackId, verification, clock.now());
+    }
+    const ok = outcome.kind === 'rolled-back' || outcome.kind === 'would-roll-back' || outcome.kind === 'skipped';
+    log[ok ? 'info' : 'error']({ decisionId, target, outcome, verification }, `rollback ${outcome.kind}`);
+    return { outcome, verification };
+  }
+
+  private strategyOf(target: string): string {
+    const rs = this.rulesets.get(target);
+    const t = (rs?.targets ?? []).find((x) => key(x) === target);
+    return t?.rollback.strategy ?? 'undo';
   }
 }
 

@@ -4,6 +4,9 @@ import fs from 'node:fs';
 import { pino, type Logger } from 'pino';
 import { PrometheusClient } from '../adapters/prometheus/prometheus-client.js';
 import { PrometheusSource } from '../adapters/prometheus/prometheus-source.js';
+import type { KubeConnectionOptions } from '../adapters/kubernetes/kube-client.js';
+import { SqliteActionJournal } from '../adapters/sqlite/sqlite-action-journal.js';
+import { findRelease } from '../adapters/sqlite/rollback-log.js';
 import { openDecisionLog } from '../adapters/sqlite/sqlite-decision-store.js';
 import type { Ruleset } from '../core/ruleset.js';
 import { loadRulesFile } from '../cli/load-rules-file.js';
@@ -22,6 +25,8 @@ import { cronExpression, schedule } from './schedule.js';
 
 export interface RunOptions {
   version: string;
+  /** Kubernetes access; when given, releases are watched, rollbacks applied and (optionally) a Lease elected. */
+  kube?: { connection: KubeConnectionOptions; lease?: { name: string; namespace?: string; identity: string } };
   releases?: ReleaseSource;
   actuator?: Actuator;
   leader?: LeaderElector;
@@ -46,10 +51,12 @@ export function loadRulesets(files: readonly string[]): Ruleset[] {
   const rulesets = files.map(loadRulesFile);
   const seen = new Map<string, string>();
   for (const rs of rulesets) {
-    const t = `${rs.target.namespace}/${rs.target.deployment}`;
-    const other = seen.get(t);
-    if (other) throw new RulesInvalidError(rs.file, [{ file: rs.file, line: 1, column: 1, message: `target ${t} is already guarded by ${other}; one rules file per Deployment` }]);
-    seen.set(t, rs.file);
+    for (const target of rs.targets) {
+      const t = `${target.namespace}/${target.deployment}`;
+      const other = seen.get(t);
+      if (other) throw new RulesInvalidError(rs.file, [{ file: rs.file, line: 1, column: 1, message: `target ${t} is already guarded by ${other}; one rules file per Deployment` }]);
+      seen.set(t, rs.file);
+    }
   }
   return rulesets;
 }
@@ -62,13 +69,52 @@ export async function runDaemon(config: DaemonConfig, o: RunOptions): Promise<Ru
   cronExpression(intervalMs); // a bad interval fails here, before anything is opened or listening
   const store = openDecisionLog(config.db, { now: () => clock.now() });
   const metrics = new DaemonMetrics();
-  const leader = o.leader ?? soleLeader;
+  const journal = new SqliteActionJournal(store.db);
+  let leader = o.leader ?? soleLeader;
+  let releases = o.releases ?? noReleases;
+  let actuator = o.actuator ?? noActuator;
+  if (o.kube) {
+    // Loaded only here: @kubernetes/client-node is slow to import and only the daemon and `rollback` need it.
+    const [{ kubeClients }, { DeploymentWatcher }, { KubeActuator }, { LeaseElector }] = await Promise.all([
+      import('../adapters/kubernetes/kube-client.js'),
+      import('../adapters/kubernetes/deployment-watcher.js'),
+      import('../adapters/kubernetes/kube-actuator.js'),
+      import('../adapters/kubernetes/lease-elector.js'),
+    ]);
+    const k = kubeClients(o.kube.connection);
+    const lease = o.kube.lease;
+    if (lease) {
+      leader = new LeaseElector(k, {
+        namespace: lease.namespace ?? rulesets[0]!.target.namespace, // default: beside the first guarded Deployment
+        name: lease.name,
+        identity: lease.identity,
+        onChange: (leading, holder) => log.warn({ leading, holder }, leading ? 'this replica is now the leader' : 'this replica is not the leader'),
+        onError: (err) => log.warn({ error: err.message }, 'leader election'),
+      });
+    }
+    const targets = rulesets.flatMap((r) => r.targets);
+    releases = new DeploymentWatcher(k, {
+      targets,
+      knownRelease: (ref, revision) => findRelease(store.db, ref, revision),
+      onError: (err) => log.warn({ error: err.message }, 'watching Deployments'),
+    });
+    const elected = leader;
+    actuator = new KubeActuator(k, {
+      strategyFor: (ref) => {
+        const t = targets.find((x) => x.namespace === ref.namespace && x.deployment === ref.deployment);
+        return t?.rollback.strategy === 'previous-version-annotation' ? { kind: 'previous-version-annotation', ...(t.rollback.container ? { container: t.rollback.container } : {}) } : { kind: 'undo' };
+      },
+      automaticRollbacks: (releaseId) => journal.automaticRollbacks(releaseId),
+      mayAct: () => elected.isLeader(),
+    });
+  }
   const daemon = new Daemon({
     rulesets,
+    journal,
     source: new PrometheusSource(new PrometheusClient(config.prometheus)),
     store,
-    actuator: o.actuator ?? noActuator,
-    releases: o.releases ?? noReleases,
+    actuator,
+    releases,
     leader,
     events: o.events ?? logOnlySink,
     clock,

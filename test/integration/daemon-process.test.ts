@@ -35,7 +35,7 @@ describe('rollback-guard run', () => {
 
   it('serves /health, /ready and /metrics, and exits 0 on SIGTERM', async () => {
     const db = path.join(tmp(), 'd.db');
-    running = await startDaemon(['--rules', 'rules/voice-server.yaml', '--prometheus', 'http://127.0.0.1:9', '--db', db, '--interval', '1s']);
+    running = await startDaemon(['--rules', 'rules/voice-server.yaml', '--prometheus', 'http://127.0.0.1:9', '--db', db, '--interval', '1s', '--no-kubernetes']);
     const health = (await (await fetch(`${running.url}/health`)).json()) as Record<string, unknown>;
     expect(health).toMatchObject({ status: 'ok', version: (JSON.parse(fs.readFileSync('package.json', 'utf8')) as { version: string }).version, leader: true, activeReleases: [], lastSuccessfulPoll: null });
     expect(Object.keys(health.rulesHashes as object)).toEqual(['voice-production/voice-server']);
@@ -48,14 +48,14 @@ describe('rollback-guard run', () => {
   });
 
   it('the trigger API: 403 without a configured token, 401 with a wrong one, 400 on a bad body, 409 with no release guarded', async () => {
-    running = await startDaemon(['--rules', 'rules/voice-server.yaml', '--prometheus', 'http://127.0.0.1:9', '--db', path.join(tmp(), 'd.db')]);
+    running = await startDaemon(['--rules', 'rules/voice-server.yaml', '--prometheus', 'http://127.0.0.1:9', '--db', path.join(tmp(), 'd.db'), '--no-kubernetes']);
     const post = (body: unknown, token?: string) =>
       fetch(`${running!.url}/v1/triggers`, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) });
     expect((await post({})).status).toBe(403);
     await running.stop('SIGKILL');
     const tokenFile = path.join(tmp(), 'token');
     fs.writeFileSync(tokenFile, 'letmein\n');
-    running = await startDaemon(['--rules', 'rules/voice-server.yaml', '--prometheus', 'http://127.0.0.1:9', '--db', path.join(tmp(), 'd.db')], { ROLLBACK_GUARD_API_TOKEN_FILE: tokenFile });
+    running = await startDaemon(['--rules', 'rules/voice-server.yaml', '--prometheus', 'http://127.0.0.1:9', '--db', path.join(tmp(), 'd.db'), '--no-kubernetes'], { ROLLBACK_GUARD_API_TOKEN_FILE: tokenFile });
     expect((await post({}, 'wrong')).status).toBe(401);
     expect((await post({ target: 'x' }, 'letmein')).status).toBe(400);
     const r = await post({ target: 'voice-production/voice-server', tier: 'immediate', reason: 'CVE', by: 'alice' }, 'letmein');
@@ -65,7 +65,7 @@ describe('rollback-guard run', () => {
 
   it('hot reload: an invalid rules file is rejected and the running rules stay; a valid change (or SIGHUP) is taken', async () => {
     const rules = rulesCopy();
-    running = await startDaemon(['--rules', rules, '--prometheus', 'http://127.0.0.1:9', '--db', path.join(tmp(), 'd.db')]);
+    running = await startDaemon(['--rules', rules, '--prometheus', 'http://127.0.0.1:9', '--db', path.join(tmp(), 'd.db'), '--no-kubernetes']);
     const before = ((await (await fetch(`${running.url}/health`)).json()) as { rulesHashes: Record<string, string> }).rulesHashes['voice-production/voice-server'];
     fs.writeFileSync(rules, 'version: 1\nrules: [\n');
     const rejected = await running.waitForLog(/rules reload rejected/);

@@ -1,12 +1,16 @@
 import fs from 'node:fs';
 import { expect, it } from 'vitest';
-import { demoTimeline, REFERENCE_RE, rulesReference, TIMELINE_RE } from '../fixtures/readme-blocks.js';
+import { demoTimeline, REFERENCE_RE, rulesReference, SETTINGS_RE, settingsRows, TIMELINE_RE } from '../fixtures/readme-blocks.js';
 
 // If one of these fails: `npx tsx test/fixtures/readme-blocks.ts --write`, then read the diff.
 const readme = fs.readFileSync('README.md', 'utf8');
 
 it("the README's rules reference is the one generated from the schema", () => {
   expect(REFERENCE_RE.exec(readme)?.[1]).toBe(rulesReference());
+});
+
+it("the README's daemon configuration table lists exactly the settings the daemon reads", () => {
+  expect(SETTINGS_RE.exec(readme)?.[1]).toBe(settingsRows());
 });
 
 it("the README's demo timeline is what the demo prints", async () => {

@@ -3,7 +3,9 @@ import { daemonConfig, type RunFlags } from '../../daemon/daemon-config.js';
 import { runDaemon } from '../../daemon/run-daemon.js';
 import type { Io } from '../io.js';
 import { version } from '../version.js';
+import { addKubeOptions, kubeConnection, type KubeFlags } from '../kube-options.js';
 import { addPrometheusOptions, prometheusConnection, type PrometheusFlags } from '../prometheus-options.js';
+import os from 'node:os';
 
 /** `run`: the daemon. Configuration from flags and environment (README: Configuration). */
 export function registerRun(program: Command, io: Io): void {
@@ -18,9 +20,20 @@ export function registerRun(program: Command, io: Io): void {
     .option('--blind-after <duration>', 'page "guard blind" after Prometheus is unreadable this long (env ROLLBACK_GUARD_BLIND_AFTER; default 2m)')
     .option('--verify-timeout <duration>', "wait this long for a rollback's rollout (env ROLLBACK_GUARD_VERIFY_TIMEOUT; default 5m)")
     .option('--log-level <level>', 'fatal | error | warn | info | debug | trace (env LOG_LEVEL; default info)');
-  addPrometheusOptions(cmd).action(async (flags: RunFlags & PrometheusFlags) => {
+  addKubeOptions(addPrometheusOptions(cmd))
+    .option('--no-kubernetes', 'run without Kubernetes access: nothing is watched or reverted (for trying rules against live Prometheus)')
+    .action(async (flags: RunFlags & PrometheusFlags & KubeFlags & { kubernetes: boolean }) => {
     const config = daemonConfig(flags, prometheusConnection(flags));
-    const running = await runDaemon(config, { version: version() });
+    const lease = process.env.ROLLBACK_GUARD_LEASE;
+    const kube = flags.kubernetes
+      ? {
+          connection: kubeConnection(flags),
+          ...(lease
+            ? { lease: { name: lease, ...(process.env.POD_NAMESPACE ? { namespace: process.env.POD_NAMESPACE } : {}), identity: process.env.POD_NAME ?? os.hostname() } }
+            : {}),
+        }
+      : undefined;
+    const running = await runDaemon(config, { version: version(), ...(kube ? { kube } : {}) });
     await running.done;
     io.exitCode = 0;
   });

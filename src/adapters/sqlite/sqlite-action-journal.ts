@@ -1,0 +1,43 @@
+// The action journal in the decision log file (rollbacks table and release identity columns).
+import type Database from 'better-sqlite3';
+import type { ActionJournal } from '../../ports/action-journal.js';
+import { automaticRollbacks, recordRollback, recordVerification, setReleaseIdentity } from './rollback-log.js';
+
+export class SqliteActionJournal implements ActionJournal {
+  constructor(private readonly db: Database.Database) {}
+
+  releaseIdentified(releaseId: number, identity: { revision: string; images: readonly string[]; changeCause?: string }): void {
+    setReleaseIdentity(this.db, releaseId, identity);
+  }
+
+  rollbackAttempted(a: Parameters<ActionJournal['rollbackAttempted']>[0]): number {
+    return recordRollback(this.db, a);
+  }
+
+  rollbackVerified(rollbackId: number, v: Parameters<ActionJournal['rollbackVerified']>[1], at: number): void {
+    recordVerification(this.db, rollbackId, v, at);
+  }
+
+  unfinishedRollbacks(since: number): ReturnType<ActionJournal['unfinishedRollbacks']> {
+    const rows = this.db
+      .prepare(
+        `SELECT d.id AS decisionId, d.release_id AS releaseId, r.namespace, r.deployment, d.rule, d.value, d.threshold, d.evidence
+           FROM decisions d JOIN releases r ON r.id = d.release_id
+          WHERE d.action = 'rollback' AND d.mode = 'enforce' AND d.at >= ?
+            AND NOT EXISTS (SELECT 1 FROM rollbacks b WHERE b.decision_id = d.id)
+          ORDER BY d.id`,
+      )
+      .all(new Date(since).toISOString()) as { decisionId: number; releaseId: number; namespace: string; deployment: string; rule: string | null; value: number | null; threshold: number | null; evidence: string }[];
+    return rows.map((r) => ({
+      decisionId: r.decisionId,
+      releaseId: r.releaseId,
+      namespace: r.namespace,
+      deployment: r.deployment,
+      reason: r.rule ? `${r.rule}: ${r.value ?? 'no data'} > ${r.threshold ?? '-'} (completed after a restart)` : ((JSON.parse(r.evidence) as { note?: string }).note ?? 'manual rollback'),
+    }));
+  }
+
+  automaticRollbacks(releaseId: number): number {
+    return automaticRollbacks(this.db, releaseId);
+  }
+}

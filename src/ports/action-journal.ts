@@ -1,0 +1,17 @@
+import type { DeploymentRef, RollbackOutcome, VerifyOutcome } from './actuator.js';
+
+/** What the daemon did about its decisions, beside the decisions themselves (the decision log's rollbacks). */
+export interface ActionJournal {
+  /** What a release is on the cluster (revision, images, change cause), so a restart recognises it. */
+  releaseIdentified(releaseId: number, identity: { revision: string; images: readonly string[]; changeCause?: string }): void;
+  /** One rollback attempt and its outcome; returns its id for the verification. */
+  rollbackAttempted(a: DeploymentRef & { decisionId?: number; releaseId?: number; requestedAt: number; finishedAt: number; by: string; reason: string; strategy: string; dryRun: boolean; outcome: RollbackOutcome }): number;
+  rollbackVerified(rollbackId: number, v: VerifyOutcome, at: number): void;
+  /**
+   * Rollback decisions committed (intent) with no attempt recorded (outcome): a crash came between them. The
+   * daemon reconciles these against the cluster at start instead of repeating or forgetting them.
+   */
+  unfinishedRollbacks(since: number): { decisionId: number; releaseId: number; namespace: string; deployment: string; reason: string }[];
+  /** Automatic rollbacks already carried out for a release (at most one is allowed). */
+  automaticRollbacks(releaseId: number): number;
+}

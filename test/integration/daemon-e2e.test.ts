@@ -1,0 +1,128 @@
+/* eslint-disable @typescript-eslint/no-unsafe-member-access -- the stand-in's objects are raw API JSON */
+// End to end: a prom-client voice-server exporter scraped every second by a real Prometheus, the Kubernetes API
+// stand-in, and `rollback-guard run` as a separate process polling every second.
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startDaemon, type DaemonProcess } from '../helpers/daemon-process.js';
+import { waitFor } from '../helpers/free-port.js';
+import { KubeStandIn } from '../helpers/kube-stand-in.js';
+import { disposePrometheus, startPrometheus, type PrometheusServer } from '../helpers/prometheus-server.js';
+import { useTempDir } from '../helpers/temp-dir.js';
+import { startVoiceExporter, type VoiceExporter } from '../helpers/voice-exporter.js';
+
+const tmp = useTempDir();
+const NS = 'voice-production';
+const NAME = 'voice-server';
+let prom: PrometheusServer;
+let exporter: VoiceExporter;
+let kube: KubeStandIn;
+let daemon: DaemonProcess | undefined;
+
+// Fast rules for a test: 5 s rate windows, a 2 s hold, a short hotfix window.
+const RULES = `version: 1
+target: { namespace: ${NS}, deployment: ${NAME} }
+interval: 1s
+windows: { hotfix: 20s, minor: 10m }
+rules:
+  - name: error-rate-critical
+    tier: immediate
+    query: 'sum(rate(voice_http_requests_total{status=~"5.."}[5s])) / sum(rate(voice_http_requests_total[5s]))'
+    above: 0.05
+    for: 2s
+  - name: error-rate-sustained
+    tier: considered
+    query: 'sum(rate(voice_http_requests_total{status=~"5.."}[5s])) / sum(rate(voice_http_requests_total[5s]))'
+    above: 0.01
+    for: 3s
+`;
+
+beforeAll(async () => {
+  exporter = await startVoiceExporter({ errorRatio: 0, requestsPerSecond: 100 });
+  prom = await startPrometheus({ scrapeTargets: [exporter.target], scrapeInterval: '1s' });
+  // Wait until a 5 s rate exists: the first samples arrive a few seconds after start.
+  await waitFor('a 5s error rate from the live exporter', async () => {
+    const r = (await (await fetch(`${prom.url}/api/v1/query?query=${encodeURIComponent('sum(rate(voice_http_requests_total[5s]))')}`)).json()) as { data: { result: unknown[] } };
+    return r.data.result.length > 0;
+  }, 30_000, 250);
+}, 60_000);
+afterAll(async () => {
+  await disposePrometheus(prom);
+  await exporter?.close();
+});
+afterEach(async () => {
+  await daemon?.stop('SIGKILL');
+  daemon = undefined;
+  await kube?.stop();
+  exporter.errorRatio = 0;
+});
+
+async function setup(extra: string[] = [], env: NodeJS.ProcessEnv = {}) {
+  kube = await new KubeStandIn().start();
+  kube.createDeployment(NS, NAME, 'voice-server:1.4.1');
+  const dir = tmp();
+  const rules = path.join(dir, 'rules.yaml');
+  fs.writeFileSync(rules, RULES);
+  const db = path.join(dir, 'decisions.db');
+  const args = ['--rules', rules, '--prometheus', prom.url, '--kube-server', kube.url, '--db', db, '--interval', '1s', '--verify-timeout', '5s', ...extra];
+  daemon = await startDaemon(args, env);
+  return { db, args, env };
+}
+
+const image = () => (kube.deployment(NS, NAME) as { spec: { template: { spec: { containers: { image: string }[] } } } }).spec.template.spec.containers[0]!.image;
+
+describe('rollback-guard run, end to end', () => {
+  it('a release whose error rate jumps to 8 % is reverted, with the decision and the rollback in the decision log', async () => {
+    const { db } = await setup();
+    kube.setImage(NS, NAME, 'voice-server:1.5.0', { annotations: { 'rollback-guard.io/severity': 'minor' } });
+    await daemon!.waitForLog(/guarding release/);
+    exporter.errorRatio = 0.08;
+    await waitFor('the rollback patch at the API stand-in', () => image() === 'voice-server:1.4.1', 45_000, 200);
+    await daemon!.waitForLog(/rollback rolled-back/);
+    const d = new Database(db, { readonly: true });
+    const decisions = d.prepare(`SELECT action, rule, mode FROM decisions ORDER BY id`).all() as { action: string; rule: string }[];
+    expect(decisions.at(-1)).toMatchObject({ action: 'rollback', rule: 'error-rate-critical', mode: 'enforce' });
+    const rb = d.prepare(`SELECT outcome, from_revision, to_revision, verification, by FROM rollbacks`).all();
+    expect(rb).toEqual([{ outcome: 'rolled-back', from_revision: '2', to_revision: '1', verification: 'rollback-complete', by: 'rollback-guard' }]);
+    // Revision 1 was created seconds before the daemon started: adopted as a release in progress, then superseded.
+    expect(d.prepare(`SELECT revision, outcome FROM releases ORDER BY id`).all()).toEqual([
+      { revision: '1', outcome: 'superseded' },
+      { revision: '2', outcome: 'rolled-back' },
+    ]);
+    d.close();
+    expect(kube.deployment(NS, NAME).metadata.annotations['rollback-guard.io/rolled-back-by']).toBe('rollback-guard');
+  }, 90_000);
+
+  it('a healthy hotfix is promoted at the end of its window and nothing is patched', async () => {
+    const { db } = await setup();
+    kube.setImage(NS, NAME, 'voice-server:1.4.2', { annotations: { 'rollback-guard.io/severity': 'hotfix' } });
+    await daemon!.waitForLog(/guarding release/);
+    await daemon!.waitForLog(/decision: promote/, 45_000);
+    expect(kube.deploymentWrites()).toHaveLength(0);
+    const d = new Database(db, { readonly: true });
+    expect(d.prepare(`SELECT revision, outcome FROM releases ORDER BY id`).all()).toEqual([
+      { revision: '1', outcome: 'superseded' },
+      { revision: '2', outcome: 'promoted' },
+    ]);
+    d.close();
+  }, 90_000);
+
+  it('killed with SIGKILL between the decision and the patch, restarted: one rollback in total', async () => {
+    const { args, env } = await setup();
+    kube.setImage(NS, NAME, 'voice-server:1.5.0');
+    await daemon!.waitForLog(/guarding release/);
+    kube.fault({ method: 'PATCH', path: /deployments/, hang: true }); // the patch never completes
+    exporter.errorRatio = 0.2;
+    await daemon!.waitForLog(/decision: rollback/, 45_000);
+    await daemon!.stop('SIGKILL');
+    kube.clearFaults();
+    expect(image()).toBe('voice-server:1.5.0');
+    daemon = await startDaemon(args, env);
+    await daemon.waitForLog(/reconciling with the cluster/);
+    await waitFor('the reconciled rollback', () => image() === 'voice-server:1.4.1', 30_000, 200);
+    await new Promise((r) => setTimeout(r, 3000)); // a few more ticks: nothing else may happen
+    const applied = kube.deploymentWrites().filter((w) => w.status !== undefined && w.status < 300);
+    expect(applied).toHaveLength(1);
+  }, 120_000);
+});

@@ -1,0 +1,145 @@
+/* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-return, @typescript-eslint/no-unsafe-call --
+   Rendered Kubernetes objects are raw JSON of any shape. */
+// What can be checked of the Helm chart without helm: values against values.schema.json (ajv), the objects the
+// templates make (rendered by test/helpers/helm-subset.ts, not helm) validated as Kubernetes objects
+// (kubernetes-models), the PrometheusRule checked by the real promtool, the rules ConfigMap by our parser, and the
+// env the Deployment sets against the settings the daemon reads.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Ajv } from 'ajv';
+import YAML from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { RBAC_RULES } from '../../src/adapters/kubernetes/rbac.js';
+import { parseRules } from '../../src/core/parse-rules.js';
+import { SETTINGS } from '../../src/daemon/daemon-config.js';
+import { HelmSubset } from '../helpers/helm-subset.js';
+import { binary } from '../helpers/prometheus-server.js';
+import { useTempDir } from '../helpers/temp-dir.js';
+
+const CHART = 'helm/rollback-guard';
+const tmp = useTempDir();
+const defaults = YAML.parse(fs.readFileSync(`${CHART}/values.yaml`, 'utf8')) as Record<string, unknown>;
+const schema = JSON.parse(fs.readFileSync(`${CHART}/values.schema.json`, 'utf8')) as object;
+const validate = new Ajv({ allErrors: true, strict: false }).compile(schema);
+const helm = new HelmSubset(CHART);
+
+type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/** Helm's merge of user values over the chart's defaults (maps merge, everything else replaces). */
+function merge(base: unknown, over: unknown): unknown {
+  if (base && over && typeof base === 'object' && typeof over === 'object' && !Array.isArray(base) && !Array.isArray(over)) {
+    const out: Obj = { ...(base as Obj) };
+    for (const [k, v] of Object.entries(over as Obj)) out[k] = merge(out[k], v);
+    return out;
+  }
+  return over === undefined ? base : over;
+}
+const example = (f: string) => merge(defaults, YAML.parse(fs.readFileSync(`${CHART}/examples/${f}`, 'utf8'))) as Obj;
+
+async function validateObject(o: Obj): Promise<void> {
+  const models: Record<string, string> = {
+    Deployment: 'apps/v1/Deployment',
+    Service: 'v1/Service',
+    ServiceAccount: 'v1/ServiceAccount',
+    ConfigMap: 'v1/ConfigMap',
+    PersistentVolumeClaim: 'v1/PersistentVolumeClaim',
+    Role: 'rbac.authorization.k8s.io/v1/Role',
+    RoleBinding: 'rbac.authorization.k8s.io/v1/RoleBinding',
+    PodDisruptionBudget: 'policy/v1/PodDisruptionBudget',
+  };
+  const model = models[o.kind as string];
+  if (!model) throw new Error(`no model to validate a ${String(o.kind)}`);
+  const mod = (await import(`kubernetes-models/${model}`)) as Record<string, new (o: Obj) => { validate(): void }>;
+  new mod[o.kind as string]!(o).validate();
+}
+
+describe('values.schema.json', () => {
+  it('accepts the default values and every documented example', () => {
+    expect(validate(defaults), JSON.stringify(validate.errors)).toBe(true);
+    for (const f of fs.readdirSync(`${CHART}/examples`)) expect(validate(example(f)), `${f}: ${JSON.stringify(validate.errors)}`).toBe(true);
+  });
+
+  it.each([
+    ['an unknown key', { replicas: 2 }, /must NOT have additional properties/],
+    ['zero replicas', { replicaCount: 0 }, /must be >= 1/],
+    ['two replicas without leader election', { replicaCount: 2 }, /must be equal to constant/],
+    ['a bad duration', { blindAfter: 'two minutes' }, /must match pattern/],
+    ['a Prometheus URL without scheme', { prometheus: { url: 'prometheus:9090' } }, /must match pattern/],
+    ['a bad pull policy', { image: { pullPolicy: 'Sometimes' } }, /must be equal to one of the allowed values/],
+  ])('rejects %s', (_n, over, message) => {
+    expect(validate(merge(defaults, over))).toBe(false);
+    expect(JSON.stringify(validate.errors)).toMatch(message);
+  });
+});
+
+describe('the objects the templates make', () => {
+  it('default values: the expected objects, each a valid Kubernetes object', async () => {
+    const objs = helm.render(defaults) as Obj[];
+    expect(objs.map((o) => o.kind).sort()).toEqual(['ConfigMap', 'Deployment', 'PersistentVolumeClaim', 'Role', 'RoleBinding', 'Service', 'ServiceAccount']);
+    for (const o of objs) await validateObject(o);
+  });
+
+  it('HA example: PodDisruptionBudget, lease RBAC, ServiceMonitor and PrometheusRule; valid objects', async () => {
+    const objs = helm.render(example('ha-with-monitoring.yaml')) as Obj[];
+    expect(objs.map((o) => o.kind).sort()).toEqual(['Deployment', 'PersistentVolumeClaim', 'PodDisruptionBudget', 'PrometheusRule', 'Role', 'RoleBinding', 'Service', 'ServiceAccount', 'ServiceMonitor']);
+    for (const o of objs.filter((x) => !['ServiceMonitor', 'PrometheusRule'].includes(x.kind as string))) await validateObject(o);
+    const role = objs.find((o) => o.kind === 'Role')!;
+    expect(role.rules).toContainEqual({ apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] });
+    const deploy = objs.find((o) => o.kind === 'Deployment')!;
+    expect(deploy.spec.template.spec.volumes).toContainEqual({ name: 'rules', configMap: { name: 'voice-server-rollback-rules' } });
+  });
+
+  it("the Role grants exactly the API calls the guard's Kubernetes code declares (rbac.ts), leases only with leader election", () => {
+    const triples = (rules: { apiGroups: string[]; resources: string[]; verbs: string[] }[]) =>
+      rules.flatMap((r) => r.apiGroups.flatMap((g) => r.resources.flatMap((res) => r.verbs.map((v) => `${g}/${res}:${v}`)))).sort();
+    const declared = triples([...RBAC_RULES]);
+    const role = (values: Obj) => (helm.render(values) as Obj[]).find((o) => o.kind === 'Role')!.rules as { apiGroups: string[]; resources: string[]; verbs: string[] }[];
+    expect(triples(role(example('ha-with-monitoring.yaml')))).toEqual(declared);
+    expect(triples(role(defaults))).toEqual(declared.filter((t) => !t.startsWith('coordination.k8s.io/')));
+  });
+
+  it('the PrometheusRule passes the real `promtool check rules`', () => {
+    const rule = (helm.render(example('ha-with-monitoring.yaml')) as Obj[]).find((o) => o.kind === 'PrometheusRule')!;
+    const file = path.join(tmp(), 'rules.yml');
+    fs.writeFileSync(file, YAML.stringify({ groups: rule.spec.groups }));
+    const r = spawnSync(binary('promtool'), ['check', 'rules', file], { encoding: 'utf8' });
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toContain('SUCCESS: 4 rules found');
+  });
+
+  it('the pod is locked down: non-root, read-only root filesystem, no capabilities, RuntimeDefault seccomp, probes', () => {
+    const deploy = (helm.render(defaults) as Obj[]).find((o) => o.kind === 'Deployment')!;
+    const pod = deploy.spec.template.spec;
+    const c = pod.containers[0];
+    expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+    expect(c.securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+    expect(c.livenessProbe.httpGet.path).toBe('/health');
+    expect(c.readinessProbe.httpGet.path).toBe('/ready');
+    expect(c.volumeMounts).toContainEqual({ name: 'data', mountPath: '/data' });
+  });
+
+  it('without persistence the decision log is an emptyDir (documented as losing history)', () => {
+    const objs = helm.render(example('dry-run-no-persistence.yaml')) as Obj[];
+    expect(objs.some((o) => o.kind === 'PersistentVolumeClaim')).toBe(false);
+    const vol = objs.find((o) => o.kind === 'Deployment')!.spec.template.spec.volumes.find((v: Obj) => v.name === 'data');
+    expect(vol).toEqual({ name: 'data', emptyDir: {} });
+  });
+
+  it('the rules ConfigMap holds a valid rules file', () => {
+    const cm = (helm.render(defaults) as Obj[]).find((o) => o.kind === 'ConfigMap')!;
+    expect(parseRules(cm.data['rules.yaml'] as string, 'configmap').rules.map((r) => r.name)).toEqual(['error-rate-critical', 'complete-outage']);
+  });
+
+  it('every environment variable the Deployment sets is one the daemon reads', () => {
+    const deploy = (helm.render(example('ha-with-monitoring.yaml')) as Obj[]).find((o) => o.kind === 'Deployment')!;
+    const names = (deploy.spec.template.spec.containers[0].env as Obj[]).map((e) => e.name as string);
+    const kube = fs.existsSync('src/adapters/kubernetes') ? fs.readdirSync('src/adapters/kubernetes').map((f) => `src/adapters/kubernetes/${f}`) : [];
+    const src = ['src/daemon/daemon-config.ts', 'src/daemon/run-daemon.ts', 'src/cli/prometheus-options.ts', ...kube, 'src/cli/commands/run.ts']
+      .filter((f) => fs.existsSync(f))
+      .map((f) => fs.readFileSync(f, 'utf8'))
+      .join('\n') + JSON.stringify(SETTINGS);
+    const unknown = names.filter((n) => !src.includes(n));
+    expect(unknown).toEqual([]);
+  });
+});

@@ -108,6 +108,26 @@ describe('rollback-guard run, end to end', () => {
     d.close();
   }, 90_000);
 
+  it('Prometheus killed mid-release: the guard goes blind (health, metrics, one log), never reverts, and resumes when it returns', async () => {
+    await setup(['--blind-after', '3s']);
+    kube.setImage(NS, NAME, 'voice-server:1.5.0');
+    await daemon!.waitForLog(/guarding release/);
+    await prom.stop();
+    try {
+      await daemon!.waitForLog(/guard blind/, 30_000);
+      const health = (await (await fetch(`${daemon!.url}/health`)).json()) as { status: string; blindSince: string | null };
+      expect(health.status).toBe('blind');
+      expect(health.blindSince).not.toBeNull();
+      expect(await (await fetch(`${daemon!.url}/metrics`)).text()).toMatch(/^rollback_guard_blind 1$/m);
+    } finally {
+      await prom.restart();
+    }
+    await daemon!.waitForLog(/Prometheus readable again/, 30_000);
+    expect(daemon!.logs.filter((l) => String(l.msg).startsWith('guard blind'))).toHaveLength(1);
+    expect(kube.deploymentWrites()).toHaveLength(0);
+    expect(image()).toBe('voice-server:1.5.0');
+  }, 90_000);
+
   it('killed with SIGKILL between the decision and the patch, restarted: one rollback in total', async () => {
     const { args, env } = await setup();
     kube.setImage(NS, NAME, 'voice-server:1.5.0');

@@ -53,8 +53,9 @@ describe('rollback like kubectl rollout undo', () => {
     await guard.actuator.rollback(req);
     const cache = tmp();
     // kubectl must be on PATH: CI installs it (.ci/run); a missing kubectl fails here, with the reason.
-    const r = await run('kubectl', ['--kubeconfig=/dev/null', `--server=${kubectl.kube.url}`, `--cache-dir=${cache}`, '--request-timeout=10s', '-n', NS, 'rollout', 'undo', `deployment/${NAME}`], { encoding: 'utf8' }).catch((err: NodeJS.ErrnoException) => {
-      throw new Error(err.code === 'ENOENT' ? 'kubectl is not on PATH: install it (Debian: apt-get install kubectl; .ci/run does) for the differential test' : String(err));
+    const kubectlBin = process.env.KUBECTL_BIN ?? 'kubectl';
+    const r = await run(kubectlBin, ['--kubeconfig=/dev/null', `--server=${kubectl.kube.url}`, `--cache-dir=${cache}`, '--request-timeout=10s', '-n', NS, 'rollout', 'undo', `deployment/${NAME}`], { encoding: 'utf8' }).catch((err: NodeJS.ErrnoException) => {
+      throw new Error(err.code === 'ENOENT' ? `${kubectlBin} not found: install kubectl (Debian: apt-get install kubernetes-client; .ci/run does) or set KUBECTL_BIN, for the differential test` : String(err));
     });
     expect(r.stdout).toContain('rolled back');
     const a = guard.kube.deployment(NS, NAME);

@@ -81,6 +81,8 @@ export class KubeStandIn {
   private recordOf = new WeakMap<http.ServerResponse, RecordedRequest>();
   /** When false, rollouts do not complete: status stays at the old generation (to test verification). */
   rolloutsComplete = true;
+  /** Hung requests whose connection the client closed (it timed out and aborted). */
+  abandonedByClient = 0;
   url = '';
 
   async start(): Promise<this> {
@@ -96,7 +98,9 @@ export class KubeStandIn {
 
   async stop(): Promise<void> {
     for (const w of this.watchers) w.res.destroy();
-    for (const r of this.hung) r.destroy();
+    const hung = [...this.hung];
+    this.hung.clear();
+    for (const r of hung) r.destroy();
     this.server.closeAllConnections();
     await new Promise<void>((r) => this.server.close(() => r()));
   }
@@ -292,6 +296,10 @@ export class KubeStandIn {
       if (fault.times !== undefined) fault.times--;
       if (fault.hang) {
         this.hung.add(res);
+        // The client gave up and closed the connection (while the stand-in is still running).
+        res.on('close', () => {
+          if (this.hung.delete(res)) this.abandonedByClient++;
+        });
         return;
       }
       const reasons: Record<number, string> = { 403: 'Forbidden', 500: 'InternalError', 503: 'ServiceUnavailable', 429: 'TooManyRequests' };

@@ -100,11 +100,11 @@ export class LeaseElector implements LeaderElector {
       lease = await this.read();
       if (!lease) {
         const t = new V1MicroTime(now);
-        await kubeCall(`create lease ${this.o.namespace}/${this.name}`, this.k.timeoutMs, () =>
+        await kubeCall(`create lease ${this.o.namespace}/${this.name}`, this.k.timeoutMs, (options) =>
           this.k.coordination.createNamespacedLease({
             namespace: this.o.namespace,
             body: { metadata: { name: this.name, namespace: this.o.namespace }, spec: { holderIdentity: this.o.identity, leaseDurationSeconds: Math.ceil(this.leaseMs / 1000), acquireTime: t, renewTime: t, leaseTransitions: 0 } },
-          }),
+          }, options),
         );
         return this.renewed(now);
       }
@@ -155,7 +155,7 @@ export class LeaseElector implements LeaderElector {
 
   private async read(): Promise<V1Lease | undefined> {
     try {
-      return await kubeCall(`get lease ${this.o.namespace}/${this.name}`, this.k.timeoutMs, () => this.k.coordination.readNamespacedLease({ name: this.name, namespace: this.o.namespace }));
+      return await kubeCall(`get lease ${this.o.namespace}/${this.name}`, this.k.timeoutMs, (options) => this.k.coordination.readNamespacedLease({ name: this.name, namespace: this.o.namespace }, options));
     } catch (err) {
       if ((err as KubernetesError).code === 'RG_K8S_NOT_FOUND') return undefined;
       throw err;
@@ -163,8 +163,8 @@ export class LeaseElector implements LeaderElector {
   }
 
   private async write(what: string, lease: V1Lease): Promise<void> {
-    await kubeCall(`${what} lease ${this.o.namespace}/${this.name}`, this.k.timeoutMs, () =>
-      this.k.coordination.replaceNamespacedLease({ name: this.name, namespace: this.o.namespace, body: lease }),
+    await kubeCall(`${what} lease ${this.o.namespace}/${this.name}`, this.k.timeoutMs, (options) =>
+      this.k.coordination.replaceNamespacedLease({ name: this.name, namespace: this.o.namespace, body: lease }, options),
     );
   }
 }

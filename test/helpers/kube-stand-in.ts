@@ -17,6 +17,14 @@ export type Obj = Record<string, any>;
 
 export const REVISION = 'deployment.kubernetes.io/revision';
 const HASH = 'pod-template-hash';
+const CONTROLLER_ANNOTATIONS = [
+  'kubectl.kubernetes.io/last-applied-configuration',
+  REVISION,
+  'deployment.kubernetes.io/revision-history',
+  'deployment.kubernetes.io/desired-replicas',
+  'deployment.kubernetes.io/max-replicas',
+  'deprecated.deployment.rollback.to',
+];
 
 export interface RecordedRequest {
   method: string;
@@ -247,6 +255,14 @@ export class KubeStandIn {
       rs.metadata.annotations[REVISION] = String(revision);
       this.write('replicasets', rs);
     } else revision = current;
+    // Like the real controller (SetNewReplicaSetAnnotations), the current ReplicaSet carries the Deployment's
+    // annotations, except the controller's own bookkeeping ones.
+    const copied = Object.fromEntries(Object.entries(d.metadata.annotations ?? {}).filter(([k]) => !CONTROLLER_ANNOTATIONS.includes(k)));
+    const rsNow = this.store.replicasets.get(`${namespace}/${rs.metadata.name}`)!;
+    if (Object.entries(copied).some(([k, v]) => rsNow.metadata.annotations?.[k] !== v)) {
+      rsNow.metadata.annotations = { ...rsNow.metadata.annotations, ...copied };
+      this.write('replicasets', clone(rsNow));
+    }
     const changed = d.metadata.annotations?.[REVISION] !== String(revision);
     d.metadata.annotations = { ...d.metadata.annotations, [REVISION]: String(revision) };
     if (changed) {

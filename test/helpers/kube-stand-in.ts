@@ -178,7 +178,14 @@ export class KubeStandIn {
   replicaSets(namespace: string): Obj[] {
     return [...this.store.replicasets.values()].filter((r) => r.metadata.namespace === namespace).map(clone);
   }
-  lease(namespace: string, name: string): Obj | undefined {
+  /** A server-side write to a Lease (another holder taking it), resourceVersion bumped. */
+  editLease(namespace: string, name: string, change: (l: Obj) => void): void {
+    const l = this.lease(namespace, name);
+    if (!l) throw new Error(`stand-in: no lease ${namespace}/${name}`);
+    change(l);
+    this.write('leases', l);
+  }
+    lease(namespace: string, name: string): Obj | undefined {
     const l = this.store.leases.get(`${namespace}/${name}`);
     return l ? clone(l) : undefined;
   }

@@ -5,7 +5,7 @@
 // Leadership is lost at once when another holder is seen, and when renewals have failed for renewDeadline;
 // isLeader() also checks that deadline itself, so a hung loop cannot leave a stale leader acting.
 import { V1MicroTime, type V1Lease } from '@kubernetes/client-node';
-import type { KubernetesError } from '../../errors/kubernetes-error.js';
+import { KubernetesError } from '../../errors/kubernetes-error.js';
 import type { LeaderElector } from '../../ports/leader.js';
 import { kubeCall } from './kube-call.js';
 import type { KubeClients } from './kube-client.js';
@@ -52,6 +52,10 @@ export class LeaseElector implements LeaderElector {
     this.renewDeadlineMs = o.renewDeadlineMs ?? 10_000;
     this.retryMs = o.retryPeriodMs ?? 2_000;
     this.now = o.now ?? Date.now;
+    if (!(this.retryMs < this.renewDeadlineMs && this.renewDeadlineMs < this.leaseMs)) {
+      // Otherwise a leader could still act after another replica has taken the lease over.
+      throw new KubernetesError('RG_K8S_CONFIG', `leader election needs retryPeriod < renewDeadline < leaseDuration; got ${this.retryMs} ms, ${this.renewDeadlineMs} ms, ${this.leaseMs} ms`);
+    }
   }
 
   async start(): Promise<void> {

@@ -17,6 +17,14 @@ export type Obj = Record<string, any>;
 
 export const REVISION = 'deployment.kubernetes.io/revision';
 const HASH = 'pod-template-hash';
+const CONTROLLER_ANNOTATIONS = [
+  'kubectl.kubernetes.io/last-applied-configuration',
+  REVISION,
+  'deployment.kubernetes.io/revision-history',
+  'deployment.kubernetes.io/desired-replicas',
+  'deployment.kubernetes.io/max-replicas',
+  'deprecated.deployment.rollback.to',
+];
 
 export interface RecordedRequest {
   method: string;
@@ -81,6 +89,8 @@ export class KubeStandIn {
   private recordOf = new WeakMap<http.ServerResponse, RecordedRequest>();
   /** When false, rollouts do not complete: status stays at the old generation (to test verification). */
   rolloutsComplete = true;
+  /** Hung requests whose connection the client closed (it timed out and aborted). */
+  abandonedByClient = 0;
   url = '';
 
   async start(): Promise<this> {
@@ -96,7 +106,9 @@ export class KubeStandIn {
 
   async stop(): Promise<void> {
     for (const w of this.watchers) w.res.destroy();
-    for (const r of this.hung) r.destroy();
+    const hung = [...this.hung];
+    this.hung.clear();
+    for (const r of hung) r.destroy();
     this.server.closeAllConnections();
     await new Promise<void>((r) => this.server.close(() => r()));
   }
@@ -166,7 +178,14 @@ export class KubeStandIn {
   replicaSets(namespace: string): Obj[] {
     return [...this.store.replicasets.values()].filter((r) => r.metadata.namespace === namespace).map(clone);
   }
-  lease(namespace: string, name: string): Obj | undefined {
+  /** A server-side write to a Lease (another holder taking it), resourceVersion bumped. */
+  editLease(namespace: string, name: string, change: (l: Obj) => void): void {
+    const l = this.lease(namespace, name);
+    if (!l) throw new Error(`stand-in: no lease ${namespace}/${name}`);
+    change(l);
+    this.write('leases', l);
+  }
+    lease(namespace: string, name: string): Obj | undefined {
     const l = this.store.leases.get(`${namespace}/${name}`);
     return l ? clone(l) : undefined;
   }
@@ -243,6 +262,14 @@ export class KubeStandIn {
       rs.metadata.annotations[REVISION] = String(revision);
       this.write('replicasets', rs);
     } else revision = current;
+    // Like the real controller (SetNewReplicaSetAnnotations), the current ReplicaSet carries the Deployment's
+    // annotations, except the controller's own bookkeeping ones.
+    const copied = Object.fromEntries(Object.entries(d.metadata.annotations ?? {}).filter(([k]) => !CONTROLLER_ANNOTATIONS.includes(k)));
+    const rsNow = this.store.replicasets.get(`${namespace}/${rs.metadata.name}`)!;
+    if (Object.entries(copied).some(([k, v]) => rsNow.metadata.annotations?.[k] !== v)) {
+      rsNow.metadata.annotations = { ...rsNow.metadata.annotations, ...copied };
+      this.write('replicasets', clone(rsNow));
+    }
     const changed = d.metadata.annotations?.[REVISION] !== String(revision);
     d.metadata.annotations = { ...d.metadata.annotations, [REVISION]: String(revision) };
     if (changed) {
@@ -292,6 +319,10 @@ export class KubeStandIn {
       if (fault.times !== undefined) fault.times--;
       if (fault.hang) {
         this.hung.add(res);
+        // The client gave up and closed the connection (while the stand-in is still running).
+        res.on('close', () => {
+          if (this.hung.delete(res)) this.abandonedByClient++;
+        });
         return;
       }
       const reasons: Record<number, string> = { 403: 'Forbidden', 500: 'InternalError', 503: 'ServiceUnavailable', 429: 'TooManyRequests' };

@@ -2,6 +2,9 @@
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
+import { setReleaseIdentity } from '../../src/adapters/sqlite/rollback-log.js';
+import { openDecisionLog } from '../../src/adapters/sqlite/sqlite-decision-store.js';
+import { parseRules } from '../../src/core/parse-rules.js';
 import { cliAsync } from '../helpers/run-cli-async.js';
 import { useKubeStandIn } from '../helpers/kube-fixture.js';
 import { useTempDir } from '../helpers/temp-dir.js';
@@ -29,13 +32,18 @@ async function setUp() {
 }
 
 describe('rollback-guard rollback (built binary, Kubernetes stand-in)', () => {
-  it('dry run: exit 0, says what it would do, patches nothing, logs it', async () => {
-    const { kube, rollback, rows } = await setUp();
+  it('dry run: exit 0, says what it would do, patches nothing, logs it against the release the log knows', async () => {
+    const { kube, db, rollback, rows } = await setUp();
+    const store = openDecisionLog(db);
+    const rules = parseRules("version: 1\ntarget: { namespace: voice-production, deployment: voice-server }\nrules:\n  - { name: r, tier: immediate, query: 'q', above: 1 }\n", 'r.yaml');
+    const release = store.startRelease({ namespace: NS, deployment: 'voice-server', startedAt: Date.now(), severity: 'minor', windowMs: 3_600_000, source: 'live' }, rules, {});
+    setReleaseIdentity(store.db, release.id, { revision: '3', images: ['voice-server:1.2'] });
+    store.close();
     const r = await rollback('--reason', 'CVE-2026-1234 in the TLS library', '--by', 'alice', '--dry-run');
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain(`dry run: would roll back ${NS}/voice-server from revision 3 to revision 2 (voice-server:1.1); nothing patched`);
     expect(kube.deploymentWrites()).toHaveLength(0);
-    expect(rows()).toEqual([expect.objectContaining({ outcome: 'would-roll-back', dry_run: 1, by: 'alice', from_revision: '3', to_revision: '2', decision_id: null })]);
+    expect(rows()).toEqual([expect.objectContaining({ outcome: 'would-roll-back', dry_run: 1, by: 'alice', from_revision: '3', to_revision: '2', decision_id: null, release_id: release.id })]);
   });
 
   it('reverts, verifies the rollout, and logs both; a second one is refused as ping-pong (exit 2)', async () => {

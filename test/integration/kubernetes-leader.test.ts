@@ -9,13 +9,14 @@ import { useKubeStandIn } from '../helpers/kube-fixture.js';
 
 const NS = 'voice-production';
 const standIn = useKubeStandIn();
-const timing = { leaseDurationMs: 1000, renewDeadlineMs: 700, retryPeriodMs: 100 };
+// Short, but with room for a loaded 2-core machine: a renewal may take a second without losing the lease.
+const timing = { leaseDurationMs: 2000, renewDeadlineMs: 1500, retryPeriodMs: 100 };
 const electors: LeaseElector[] = [];
 afterEach(async () => {
   for (const e of electors.splice(0)) await e.stop();
 });
 function elector(url: string, identity: string, changes: string[] = []): LeaseElector {
-  const e = new LeaseElector(kubeClients({ server: url, timeoutMs: 500 }), { namespace: NS, identity, ...timing, onChange: (l, h) => changes.push(`${identity}:${l ? 'leading' : `following ${h ?? '-'}`}`) });
+  const e = new LeaseElector(kubeClients({ server: url, timeoutMs: 1000 }), { namespace: NS, identity, ...timing, onChange: (l, h) => changes.push(`${identity}:${l ? 'leading' : `following ${h ?? '-'}`}`) });
   electors.push(e);
   return e;
 }
@@ -27,7 +28,7 @@ describe('Lease leader election', () => {
     await a.start();
     expect(a.isLeader()).toBe(true);
     const lease = kube.lease(NS, 'rollback-guard')!;
-    expect(lease.spec).toMatchObject({ holderIdentity: 'pod-a', leaseDurationSeconds: 1, leaseTransitions: 0 });
+    expect(lease.spec).toMatchObject({ holderIdentity: 'pod-a', leaseDurationSeconds: 2, leaseTransitions: 0 });
     expect(lease.spec.renewTime).toMatch(/\.\d{6}Z$/);
     const rv = lease.metadata.resourceVersion as string;
     await waitFor('a renewal', () => kube.lease(NS, 'rollback-guard')!.metadata.resourceVersion !== rv);
@@ -64,6 +65,27 @@ describe('Lease leader election', () => {
     } finally {
       await proxy.close();
     }
+  });
+
+  it('refuses timings where a leader could outlive its lease', () => {
+    expect(() => new LeaseElector(kubeClients({ server: 'http://127.0.0.1:1' }), { namespace: NS, identity: 'a', leaseDurationMs: 1000, renewDeadlineMs: 1000 })).toThrow(/retryPeriod < renewDeadline < leaseDuration/);
+  });
+
+  it('a leader that sees a newer holder in the Lease steps down at once', async () => {
+    const { kube } = await standIn();
+    const changes: string[] = [];
+    const a = elector(kube.url, 'pod-a', changes);
+    await a.start();
+    expect(a.isLeader()).toBe(true);
+    // Someone else wrote the Lease (a partitioned leader's view is stale): a valid lease held by pod-x.
+    kube.editLease(NS, 'rollback-guard', (l) => {
+      l.spec.holderIdentity = 'pod-x';
+      l.spec.renewTime = new Date().toISOString().replace('Z', '000Z');
+      l.spec.leaseDurationSeconds = 60;
+    });
+    await waitFor('pod-a to step down', () => !a.isLeader(), 5000, 20);
+    expect(a.leader()).toBe('pod-x');
+    expect(changes).toEqual(['pod-a:leading', 'pod-a:following pod-x']);
   });
 
   it('a conflicting write (409) loses the race: two candidates create the Lease at once, one wins', async () => {

@@ -6,6 +6,7 @@ import { canonical } from '../../src/adapters/kubernetes/deployment-facts.js';
 import { KubeActuator } from '../../src/adapters/kubernetes/kube-actuator.js';
 import { kubeClients } from '../../src/adapters/kubernetes/kube-client.js';
 import { REVISION, type Obj } from '../helpers/kube-stand-in.js';
+import { waitFor } from '../helpers/free-port.js';
 import { useKubeStandIn } from '../helpers/kube-fixture.js';
 import { useTempDir } from '../helpers/temp-dir.js';
 
@@ -53,8 +54,9 @@ describe('rollback like kubectl rollout undo', () => {
     await guard.actuator.rollback(req);
     const cache = tmp();
     // kubectl must be on PATH: CI installs it (.ci/run); a missing kubectl fails here, with the reason.
-    const r = await run('kubectl', ['--kubeconfig=/dev/null', `--server=${kubectl.kube.url}`, `--cache-dir=${cache}`, '--request-timeout=10s', '-n', NS, 'rollout', 'undo', `deployment/${NAME}`], { encoding: 'utf8' }).catch((err: NodeJS.ErrnoException) => {
-      throw new Error(err.code === 'ENOENT' ? 'kubectl is not on PATH: install it (Debian: apt-get install kubectl; .ci/run does) for the differential test' : String(err));
+    const kubectlBin = process.env.KUBECTL_BIN ?? 'kubectl';
+    const r = await run(kubectlBin, ['--kubeconfig=/dev/null', `--server=${kubectl.kube.url}`, `--cache-dir=${cache}`, '--request-timeout=10s', '-n', NS, 'rollout', 'undo', `deployment/${NAME}`], { encoding: 'utf8' }).catch((err: NodeJS.ErrnoException) => {
+      throw new Error(err.code === 'ENOENT' ? `${kubectlBin} not found: install kubectl (Debian: apt-get install kubernetes-client; .ci/run does) or set KUBECTL_BIN, for the differential test` : String(err));
     });
     expect(r.stdout).toContain('rolled back');
     const a = guard.kube.deployment(NS, NAME);
@@ -165,6 +167,8 @@ describe('rollback like kubectl rollout undo', () => {
     s3.kube.fault({ method: 'GET', path: /deployments\/voice-server$/, hang: true });
     const a3 = new KubeActuator(kubeClientsFor(s3.kube.url, 200), { retryDelayMs: 10, attempts: 2 });
     expect(await a3.rollback(req)).toMatchObject({ kind: 'failed', reason: expect.stringContaining('no answer from the Kubernetes API within 200 ms') });
+    // Each timed-out call was aborted, not left running: a late write cannot land behind the guard's back.
+    await waitFor('the aborted connections to close', () => s3.kube.abandonedByClient === 2);
   });
 
   it('verification: complete when the controller caught up; failed with what was seen when it does not', async () => {

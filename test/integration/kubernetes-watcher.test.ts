@@ -1,4 +1,6 @@
 /* eslint-disable @typescript-eslint/no-unsafe-member-access -- stand-in objects are raw API JSON */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DeploymentWatcher } from '../../src/adapters/kubernetes/deployment-watcher.js';
 import { KubeActuator } from '../../src/adapters/kubernetes/kube-actuator.js';
@@ -6,9 +8,12 @@ import { kubeClients } from '../../src/adapters/kubernetes/kube-client.js';
 import type { ObservedRelease } from '../../src/ports/release-source.js';
 import { waitFor } from '../helpers/free-port.js';
 import { useKubeStandIn } from '../helpers/kube-fixture.js';
+import { useTempDir } from '../helpers/temp-dir.js';
 
 const NS = 'voice-production';
 const standIn = useKubeStandIn();
+const tmp = useTempDir();
+const run = promisify(execFile);
 const watchers: DeploymentWatcher[] = [];
 afterEach(async () => {
   for (const w of watchers.splice(0)) await w.stop();
@@ -60,6 +65,25 @@ describe('DeploymentWatcher (release detection)', () => {
     kube.setImage(NS, 'voice-server', 'voice-server:1.2');
     await waitFor('revision 4', () => seen.some((r) => r.revision === '4'));
     expect(seen.at(-1)).toMatchObject({ revision: '4', kind: 'release' });
+  });
+
+  it("a person's real `kubectl rollout undo` after the guard's rollback is a release, though the ReplicaSet carries the guard's annotations", async () => {
+    const { kube } = await standIn();
+    kube.createDeployment(NS, 'voice-server', 'voice-server:1.0');
+    kube.setImage(NS, 'voice-server', 'voice-server:1.1');
+    const { seen } = await watching(kube.url, ['voice-server']);
+    await new KubeActuator(kubeClients({ server: kube.url })).rollback({ namespace: NS, deployment: 'voice-server', reason: 'errors', by: 'rollback-guard', decisionId: 5 });
+    kube.setImage(NS, 'voice-server', 'voice-server:1.2');
+    await waitFor('revision 4', () => seen.some((r) => r.revision === '4'));
+    const rs = kube.replicaSets(NS).find((r) => r.spec.template.spec.containers[0].image === 'voice-server:1.0')!;
+    expect(rs.metadata.annotations['rollback-guard.io/rolled-back-from-revision']).toBe('2'); // copied by the controller
+    const kubectl = process.env.KUBECTL_BIN ?? 'kubectl';
+    await run(kubectl, ['--kubeconfig=/dev/null', `--server=${kube.url}`, `--cache-dir=${tmp()}`, '--request-timeout=10s', '-n', NS, 'rollout', 'undo', 'deployment/voice-server']).catch((err: NodeJS.ErrnoException) => {
+      throw new Error(err.code === 'ENOENT' ? `${kubectl} not found: install kubectl (Debian: apt-get install kubernetes-client; .ci/run does) or set KUBECTL_BIN` : String(err));
+    });
+    await waitFor('revision 5', () => seen.some((r) => r.revision === '5'));
+    expect(seen.map((r) => [r.revision, r.kind])).toEqual([['2', 'release'], ['3', 'own-rollback'], ['4', 'release'], ['5', 'release']]);
+    expect(seen.at(-1)!.images).toEqual(['voice-server:1.0']); // undo from revision 4 goes to revision 3's template
   });
 
   it('after a restart: adopts the release in progress with the start the decision log knows, and its own rollback as such', async () => {

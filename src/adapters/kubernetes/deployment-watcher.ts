@@ -73,7 +73,7 @@ export class DeploymentWatcher implements ReleaseSource {
 
   private async reread(s: TargetState): Promise<void> {
     try {
-      const d = await kubeCall(`get deployment ${s.ref.namespace}/${s.ref.deployment}`, this.k.timeoutMs, () => this.k.apps.readNamespacedDeployment({ name: s.ref.deployment, namespace: s.ref.namespace }));
+      const d = await kubeCall(`get deployment ${s.ref.namespace}/${s.ref.deployment}`, this.k.timeoutMs, (options) => this.k.apps.readNamespacedDeployment({ name: s.ref.deployment, namespace: s.ref.namespace }, options));
       await this.observe(s, d, 'read');
     } catch (err) {
       this.o.onError?.(toKubernetesError(`re-read ${s.ref.namespace}/${s.ref.deployment}`, err));
@@ -149,7 +149,7 @@ export class DeploymentWatcher implements ReleaseSource {
     const toHash = ann[ANNOTATIONS.toHash];
     if (!toHash) return false;
     const namespace = d.metadata?.namespace ?? '';
-    const list = await kubeCall(`list replicasets in ${namespace}`, this.k.timeoutMs, () => this.k.apps.listNamespacedReplicaSet({ namespace, labelSelector: labelSelector(d) }));
+    const list = await kubeCall(`list replicasets in ${namespace}`, this.k.timeoutMs, (options) => this.k.apps.listNamespacedReplicaSet({ namespace, labelSelector: labelSelector(d) }, options));
     const current = ownedReplicaSets(d, list.items).find((rs) => revisionOf(rs) === revisionOf(d));
     return current !== undefined && hashOf(current) === toHash;
   }

@@ -64,8 +64,8 @@ export class KubeActuator implements Actuator {
         return { kind: 'refused', code: 'not-leader', reason: `${name}: this replica is not the leader (or lost the lease); the leader acts` };
       }
       try {
-        await kubeCall(`patch deployment ${name}`, this.k.timeoutMs, () =>
-          this.k.apps.patchNamespacedDeployment({ name: req.deployment, namespace: req.namespace, body: plan.ops }, setHeaderOptions('Content-Type', PatchStrategy.JsonPatch)),
+        await kubeCall(`patch deployment ${name}`, this.k.timeoutMs, (options) =>
+          this.k.apps.patchNamespacedDeployment({ name: req.deployment, namespace: req.namespace, body: plan.ops }, setHeaderOptions('Content-Type', PatchStrategy.JsonPatch, options)),
         );
         return { kind: 'rolled-back', fromRevision, toRevision, images };
       } catch (err) {
@@ -103,11 +103,11 @@ export class KubeActuator implements Actuator {
   }
 
   private read(ref: DeploymentRef): Promise<V1Deployment> {
-    return kubeCall(`get deployment ${ref.namespace}/${ref.deployment}`, this.k.timeoutMs, () => this.k.apps.readNamespacedDeployment({ name: ref.deployment, namespace: ref.namespace }));
+    return kubeCall(`get deployment ${ref.namespace}/${ref.deployment}`, this.k.timeoutMs, (options) => this.k.apps.readNamespacedDeployment({ name: ref.deployment, namespace: ref.namespace }, options));
   }
 
   private async replicaSets(namespace: string, d: V1Deployment): Promise<V1ReplicaSet[]> {
-    const list = await kubeCall(`list replicasets in ${namespace}`, this.k.timeoutMs, () => this.k.apps.listNamespacedReplicaSet({ namespace, labelSelector: labelSelector(d) }));
+    const list = await kubeCall(`list replicasets in ${namespace}`, this.k.timeoutMs, (options) => this.k.apps.listNamespacedReplicaSet({ namespace, labelSelector: labelSelector(d) }, options));
     return list.items;
   }
 }

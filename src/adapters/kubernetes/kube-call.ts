@@ -1,13 +1,33 @@
 // One Kubernetes API call with a timeout, its failure turned into a KubernetesError with a stable code.
+import type { ConfigurationOptions, RequestContext } from '@kubernetes/client-node';
 import { KubernetesError, type KubernetesErrorCode } from '../../errors/kubernetes-error.js';
 
-export async function kubeCall<T>(what: string, timeoutMs: number, call: () => Promise<T>): Promise<T> {
+/**
+ * Runs `call` with options that abort its HTTP request after `timeoutMs`: a timed-out patch must not land later,
+ * behind the guard's back, after it has re-read and decided again. Pass `options` to the API method (and
+ * through setHeaderOptions(..., options) when setting headers).
+ */
+export async function kubeCall<T>(what: string, timeoutMs: number, call: (options: ConfigurationOptions) => Promise<T>): Promise<T> {
+  const abort = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new KubernetesError('RG_K8S_TIMEOUT', `${what}: no answer from the Kubernetes API within ${timeoutMs} ms`)), timeoutMs);
+    timer = setTimeout(() => {
+      abort.abort();
+      reject(new KubernetesError('RG_K8S_TIMEOUT', `${what}: no answer from the Kubernetes API within ${timeoutMs} ms`));
+    }, timeoutMs);
   });
+  // Middleware returns the client's own minimal Observable (anything with toPromise), as setHeaderOptions' does.
+  const observable = <V>(value: V) => ({ toPromise: () => Promise.resolve(value) });
+  const signal = {
+    pre: (ctx: RequestContext) => {
+      ctx.setSignal(abort.signal);
+      return observable(ctx);
+    },
+    post: (res: unknown) => observable(res),
+  };
+  const options = { middleware: [signal], middlewareMergeStrategy: 'append' } as unknown as ConfigurationOptions;
   try {
-    return await Promise.race([call(), timeout]);
+    return await Promise.race([call(options), timeout]);
   } catch (err) {
     throw toKubernetesError(what, err);
   } finally {

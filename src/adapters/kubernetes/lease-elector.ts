@@ -5,7 +5,7 @@
 // Leadership is lost at once when another holder is seen, and when renewals have failed for renewDeadline;
 // isLeader() also checks that deadline itself, so a hung loop cannot leave a stale leader acting.
 import { V1MicroTime, type V1Lease } from '@kubernetes/client-node';
-import type { KubernetesError } from '../../errors/kubernetes-error.js';
+import { KubernetesError } from '../../errors/kubernetes-error.js';
 import type { LeaderElector } from '../../ports/leader.js';
 import { kubeCall } from './kube-call.js';
 import type { KubeClients } from './kube-client.js';
@@ -52,6 +52,10 @@ export class LeaseElector implements LeaderElector {
     this.renewDeadlineMs = o.renewDeadlineMs ?? 10_000;
     this.retryMs = o.retryPeriodMs ?? 2_000;
     this.now = o.now ?? Date.now;
+    if (!(this.retryMs < this.renewDeadlineMs && this.renewDeadlineMs < this.leaseMs)) {
+      // Otherwise a leader could still act after another replica has taken the lease over.
+      throw new KubernetesError('RG_K8S_CONFIG', `leader election needs retryPeriod < renewDeadline < leaseDuration; got ${this.retryMs} ms, ${this.renewDeadlineMs} ms, ${this.leaseMs} ms`);
+    }
   }
 
   async start(): Promise<void> {
@@ -100,11 +104,11 @@ export class LeaseElector implements LeaderElector {
       lease = await this.read();
       if (!lease) {
         const t = new V1MicroTime(now);
-        await kubeCall(`create lease ${this.o.namespace}/${this.name}`, this.k.timeoutMs, () =>
+        await kubeCall(`create lease ${this.o.namespace}/${this.name}`, this.k.timeoutMs, (options) =>
           this.k.coordination.createNamespacedLease({
             namespace: this.o.namespace,
             body: { metadata: { name: this.name, namespace: this.o.namespace }, spec: { holderIdentity: this.o.identity, leaseDurationSeconds: Math.ceil(this.leaseMs / 1000), acquireTime: t, renewTime: t, leaseTransitions: 0 } },
-          }),
+          }, options),
         );
         return this.renewed(now);
       }
@@ -155,7 +159,7 @@ export class LeaseElector implements LeaderElector {
 
   private async read(): Promise<V1Lease | undefined> {
     try {
-      return await kubeCall(`get lease ${this.o.namespace}/${this.name}`, this.k.timeoutMs, () => this.k.coordination.readNamespacedLease({ name: this.name, namespace: this.o.namespace }));
+      return await kubeCall(`get lease ${this.o.namespace}/${this.name}`, this.k.timeoutMs, (options) => this.k.coordination.readNamespacedLease({ name: this.name, namespace: this.o.namespace }, options));
     } catch (err) {
       if ((err as KubernetesError).code === 'RG_K8S_NOT_FOUND') return undefined;
       throw err;
@@ -163,8 +167,8 @@ export class LeaseElector implements LeaderElector {
   }
 
   private async write(what: string, lease: V1Lease): Promise<void> {
-    await kubeCall(`${what} lease ${this.o.namespace}/${this.name}`, this.k.timeoutMs, () =>
-      this.k.coordination.replaceNamespacedLease({ name: this.name, namespace: this.o.namespace, body: lease }),
+    await kubeCall(`${what} lease ${this.o.namespace}/${this.name}`, this.k.timeoutMs, (options) =>
+      this.k.coordination.replaceNamespacedLease({ name: this.name, namespace: this.o.namespace, body: lease }, options),
     );
   }
 }

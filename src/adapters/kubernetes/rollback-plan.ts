@@ -7,6 +7,10 @@ import type { RollbackRequest } from '../../ports/actuator.js';
 import { ANNOTATIONS, UNDO_SKIPPED_ANNOTATIONS } from './annotations.js';
 import { hashOf, imagesOf, ownedReplicaSets, revisionOf, sameTemplate, withoutHash } from './deployment-facts.js';
 
+const GUARD_PREFIX = 'rollback-guard.io/';
+/** The annotations that record one rollback (not the ones people set, like rollback-guard.io/paused or severity). */
+const RECORD_KEYS: readonly string[] = [ANNOTATIONS.rolledBackBy, ANNOTATIONS.reason, ANNOTATIONS.decisionId, ANNOTATIONS.rolledBackAt, ANNOTATIONS.fromRevision, ANNOTATIONS.fromHash, ANNOTATIONS.toHash];
+
 export type RollbackStrategy =
   | { kind: 'undo' }
   /** Set one container's image back to the Deployment's `previous-version` annotation (checklist 5.2). */
@@ -58,6 +62,8 @@ export function planRollback(d: V1Deployment, replicaSets: readonly V1ReplicaSet
     return refuse('gitops-reapplied', `revision ${current} brings back the template the guard reverted away from at revision ${ann[ANNOTATIONS.fromRevision]} (pod-template-hash ${badHash}): something (GitOps auto-sync?) re-applied it; not looping: fix the source of truth`);
   }
 
+  // This rollback's record replaces any earlier one (ours() sets every key it has; absent ones are dropped).
+  const withoutRecord = (a: Record<string, string>) => Object.fromEntries(Object.entries(a).filter(([k]) => !RECORD_KEYS.includes(k)));
   const ours = (fromHash: string | undefined, toHash: string | undefined): Record<string, string> => {
     const a: Record<string, string> = {
       [ANNOTATIONS.rolledBackBy]: req.by,
@@ -87,8 +93,10 @@ export function planRollback(d: V1Deployment, replicaSets: readonly V1ReplicaSet
     }
     // kubectl's annotations: the skipped ones from the Deployment, the rest from the ReplicaSet. Unlike kubectl,
     // the Deployment's other annotations are kept (a person's rollback-guard.io/paused must survive a rollback).
-    const annotations: Record<string, string> = { ...ann };
-    for (const [k, v] of Object.entries(previous.metadata?.annotations ?? {})) if (!UNDO_SKIPPED_ANNOTATIONS.includes(k)) annotations[k] = v;
+    const annotations: Record<string, string> = withoutRecord(ann);
+    // The controller copies Deployment annotations onto ReplicaSets, so an old one may carry an old rollback's
+    // rollback-guard.io/* record: never restore that, only write this rollback's.
+    for (const [k, v] of Object.entries(previous.metadata?.annotations ?? {})) if (!UNDO_SKIPPED_ANNOTATIONS.includes(k) && !k.startsWith(GUARD_PREFIX)) annotations[k] = v;
     Object.assign(annotations, ours(currentRs && hashOf(currentRs), hashOf(previous)));
     const template = withoutHash(previous.spec?.template);
     return {
@@ -127,7 +135,7 @@ export function planRollback(d: V1Deployment, replicaSets: readonly V1ReplicaSet
       precondition,
       { op: 'test', path, value: image },
       { op: 'replace', path, value: target },
-      { op: 'replace', path: '/metadata/annotations', value: { ...ann, ...ours(currentRs && hashOf(currentRs), match && hashOf(match)) } },
+      { op: 'replace', path: '/metadata/annotations', value: { ...withoutRecord(ann), ...ours(currentRs && hashOf(currentRs), match && hashOf(match)) } },
     ],
   };
 }

@@ -1,7 +1,7 @@
 import os from 'node:os';
 import type { Command } from 'commander';
 import type { RollbackStrategy } from '../../adapters/kubernetes/rollback-plan.js';
-import { recordRollback, recordVerification } from '../../adapters/sqlite/rollback-log.js';
+import { findRelease, recordRollback, recordVerification } from '../../adapters/sqlite/rollback-log.js';
 import { openDecisionLog } from '../../adapters/sqlite/sqlite-decision-store.js';
 import { UsageError } from '../../errors/usage-error.js';
 import type { Io } from '../io.js';
@@ -59,7 +59,9 @@ export function registerRollback(program: Command, io: Io): void {
       const actuator = new KubeActuator(k, { strategyFor: () => strategy });
       const requestedAt = Date.now();
       const outcome = await actuator.rollback({ ...ref, reason: flags.reason, by: flags.by, dryRun: flags.dryRun === true });
-      const id = recordRollback(store.db, { ...ref, requestedAt, finishedAt: Date.now(), by: flags.by, reason: flags.reason, strategy: strategy.kind, dryRun: flags.dryRun === true, outcome });
+      // Linked to the guarded release it reverts, when the decision log knows that revision.
+      const release = outcome.kind === 'rolled-back' || outcome.kind === 'would-roll-back' ? findRelease(store.db, ref, outcome.fromRevision) : undefined;
+      const id = recordRollback(store.db, { ...ref, ...(release ? { releaseId: release.id } : {}), requestedAt, finishedAt: Date.now(), by: flags.by, reason: flags.reason, strategy: strategy.kind, dryRun: flags.dryRun === true, outcome });
       const name = `${ref.namespace}/${ref.deployment}`;
       switch (outcome.kind) {
         case 'would-roll-back':

@@ -3,6 +3,10 @@ import { Command, CommanderError } from 'commander';
 import { RollbackGuardError } from '../errors/rollback-guard-error.js';
 import { RulesInvalidError } from '../errors/rules-invalid-error.js';
 import { registerCheck } from './commands/check.js';
+import { registerExplain } from './commands/explain.js';
+import { registerLog } from './commands/log.js';
+import { registerPrune } from './commands/prune.js';
+import { registerReport } from './commands/report.js';
 import { registerRecord } from './commands/record.js';
 import { registerRun } from './commands/run.js';
 import { registerReplay } from './commands/replay.js';
@@ -21,7 +25,7 @@ export function buildProgram(io: Io): Command {
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
     .exitOverride();
-  for (const register of [registerCheck, registerSchema, registerReplay, registerRecord, registerRun, registerRollback]) {
+  for (const register of [registerCheck, registerSchema, registerReplay, registerRecord, registerRun, registerRollback, registerLog, registerExplain, registerReport, registerPrune]) {
     register(program, io);
   }
   program.commands.forEach((c) => c.exitOverride().configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) }).showHelpAfterError('(run with --help for usage)'));

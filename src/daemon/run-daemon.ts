@@ -111,7 +111,9 @@ export async function runDaemon(config: DaemonConfig, o: RunOptions): Promise<Ru
   const daemon = new Daemon({
     rulesets,
     journal,
-    source: new PrometheusSource(new PrometheusClient(config.prometheus)),
+    // A query may retry only within its tick: by default the retry budget is one interval (set
+    // PROMETHEUS_RETRY_BUDGET to change it), so a down Prometheus makes ticks fail fast, not overrun.
+    source: new PrometheusSource(new PrometheusClient({ retryBudgetMs: intervalMs, ...config.prometheus })),
     store,
     actuator,
     releases,

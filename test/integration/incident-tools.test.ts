@@ -97,8 +97,9 @@ describe('rollback-guard explain', () => {
   it('explains the example rollback: rule as stored, the values over its hold, threshold and series', () => {
     const r = cli('explain', '2', '--db', example, '--json');
     expect(r.code, r.stderr).toBe(0);
-    const x = json<{ decision: { action: string; rule: string }; rule: { text: Record<string, unknown> }; values: { verdict: string; state: string; threshold: number }[] }>(r.stdout);
+    const x = json<{ decision: { action: string; rule: string }; evidence: Record<string, unknown>; rule: { text: Record<string, unknown> }; values: { verdict: string; state: string; threshold: number }[] }>(r.stdout);
     expect(x.decision).toMatchObject({ action: 'rollback', rule: 'error-rate-critical' });
+    expect(x.evidence).toMatchObject({ breachingSince: '2026-11-20T14:32:45Z', forMs: 60_000, comparison: 'above', threshold: 0.05 });
     expect(x.rule.text).toMatchObject({ name: 'error-rate-critical', tier: 'immediate', above: 0.05, for: '1m' });
     // a minute of passes before the breach, then 1m of breaches at 15s: pending x4, firing at the decision
     const breaches = x.values.filter((v) => v.verdict === 'breach');

@@ -4,11 +4,14 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { pruneEvaluations } from '../../src/adapters/sqlite/prune-evaluations.js';
 import { SCHEMA_VERSION } from '../../src/adapters/sqlite/sqlite-decision-store.js';
 import { cli } from '../helpers/run-cli.js';
 import { MINUTE, writeIncidentLog, type SyntheticLog } from '../helpers/synthetic-decision-log.js';
+
+// Each test runs the built CLI several times (about 1 s each on a busy 2-core machine).
+vi.setConfig({ testTimeout: 120_000, hookTimeout: 120_000 });
 
 const DAY = 86_400_000;
 const dir = fs.mkdtempSync(path.join(fs.realpathSync(process.env.TMPDIR ?? '/tmp'), 'rollback-guard-incident-'));
@@ -94,8 +97,9 @@ describe('rollback-guard explain', () => {
   it('explains the example rollback: rule as stored, the values over its hold, threshold and series', () => {
     const r = cli('explain', '2', '--db', example, '--json');
     expect(r.code, r.stderr).toBe(0);
-    const x = json<{ decision: { action: string; rule: string }; rule: { text: Record<string, unknown> }; values: { verdict: string; state: string; threshold: number }[] }>(r.stdout);
+    const x = json<{ decision: { action: string; rule: string }; evidence: Record<string, unknown>; rule: { text: Record<string, unknown> }; values: { verdict: string; state: string; threshold: number }[] }>(r.stdout);
     expect(x.decision).toMatchObject({ action: 'rollback', rule: 'error-rate-critical' });
+    expect(x.evidence).toMatchObject({ breachingSince: '2026-11-20T14:32:45Z', forMs: 60_000, comparison: 'above', threshold: 0.05 });
     expect(x.rule.text).toMatchObject({ name: 'error-rate-critical', tier: 'immediate', above: 0.05, for: '1m' });
     // a minute of passes before the breach, then 1m of breaches at 15s: pending x4, firing at the decision
     const breaches = x.values.filter((v) => v.verdict === 'breach');
@@ -124,6 +128,12 @@ describe('rollback-guard explain', () => {
     const pg = json<{ notifications: { channel: string }[]; approvals: { by: string }[] }>(cli('explain', String(page.id), '--db', synthetic, '--json').stdout);
     expect(pg.notifications.map((n) => n.channel)).toEqual(['slack', 'pagerduty']);
     expect(pg.approvals.map((a) => a.by)).toEqual(['alice@example.com']);
+    // an escalation 15 min after the page: the hold's values are capped at the last 60, and say so
+    const escalate = log.decisions.find((d) => d.action === 'escalate')!;
+    const esc = json<{ values: { verdict: string }[]; valuesOmitted: number }>(cli('explain', String(escalate.id), '--db', synthetic, '--json').stdout);
+    expect(esc.values).toHaveLength(60);
+    expect(esc.valuesOmitted).toBeGreaterThan(0);
+    expect(cli('explain', String(escalate.id), '--db', synthetic).stdout).toMatch(/\(last 60; \d+ earlier not shown\)/);
     const without = cli('explain', String(page.id), '--db', plain);
     expect(without.code).toBe(0);
     expect(without.stdout).not.toMatch(/Notifications|Approvals|Rollback:/);

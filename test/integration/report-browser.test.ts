@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { cli } from '../helpers/run-cli.js';
 import { useTempDir } from '../helpers/temp-dir.js';
 import { writeIncidentLog } from '../helpers/synthetic-decision-log.js';
@@ -12,21 +12,23 @@ import { writeIncidentLog } from '../helpers/synthetic-decision-log.js';
 const CHROMIUM = process.env.CHROMIUM_BIN ?? '/usr/bin/chromium';
 const ARTIFACTS = 'test-artifacts';
 const tmp = useTempDir();
-let browser: Browser;
+let launched: Promise<Browser> | undefined;
 
-beforeAll(async () => {
+/** Launched on first use inside a test, so a missing Chromium fails each test rather than skipping it. */
+function browser(): Promise<Browser> {
   if (!fs.existsSync(CHROMIUM)) throw new Error(`Chromium is not at ${CHROMIUM}: install it (apt-get install -y chromium) or set CHROMIUM_BIN; this test never skips`);
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
   fs.mkdirSync(ARTIFACTS, { recursive: true });
-}, 60_000);
+  launched ??= chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
+  return launched;
+}
 
 afterAll(async () => {
-  await browser?.close();
+  if (launched) await (await launched).close();
 });
 
 /** Opens a report, recording console errors, page errors and every request that is not the file itself. */
 async function open(file: string, colorScheme: 'light' | 'dark'): Promise<{ page: Page; problems: string[] }> {
-  const page = await browser.newPage({ viewport: { width: 1000, height: 800 }, colorScheme });
+  const page = await (await browser()).newPage({ viewport: { width: 1000, height: 800 }, colorScheme });
   const problems: string[] = [];
   page.on('console', (m) => m.type() === 'error' && problems.push(`console: ${m.text()}`));
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));

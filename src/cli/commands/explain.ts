@@ -74,7 +74,8 @@ function explainDecision(reader: DecisionLogReader, id: number): Explanation {
     decision: { id: d.id, at: iso(d.at), action: d.action, tier: d.tier, rule: d.rule, level: d.level, mode: d.mode, value: d.value, threshold: d.threshold, afterRelease: formatOffset(at - Date.parse(release.started_at)) },
     release: { id: release.id, target: `${release.namespace}/${release.deployment}`, startedAt: iso(release.started_at), severity: release.severity, windowEndsAt: iso(release.window_ends_at), outcome: release.outcome },
     rule,
-    evidence,
+    // The evidence as logged, with its hold start as a time people can read.
+    evidence: typeof evidence.breachingSince === 'number' ? { ...evidence, breachingSince: toRfc3339(evidence.breachingSince) } : evidence,
     baselines: reader.baselines(release.id).map((b) => ({ name: b.name, query: b.query, value: b.value, status: b.status })),
     values: shown.map((e) => ({ at: iso(e.at), verdict: e.verdict, state: e.state, value: e.value, threshold: e.threshold, labels: e.labels ? (JSON.parse(e.labels) as Record<string, string>) : null })),
     valuesOmitted: rows.length - shown.length,
@@ -113,7 +114,7 @@ function formatExplanation(x: Explanation): string {
     const b = ev.baseline as { name: string; value: number; factor: number } | undefined;
     if (b) out.push(`  baseline   ${b.name} = ${formatValue(b.value)} x ${b.factor} = ${formatValue(b.value * b.factor)}`);
     out.push(`  series     ${labelText(ev.labels as Record<string, string> | undefined)}`);
-    if (typeof ev.breachingSince === 'number') out.push(`  breaching  since ${toRfc3339(ev.breachingSince)}${typeof ev.forMs === 'number' ? `, hold ${formatDuration(ev.forMs)}` : ''}`);
+    if (typeof ev.breachingSince === 'string') out.push(`  breaching  since ${ev.breachingSince}${typeof ev.forMs === 'number' ? `, hold ${formatDuration(ev.forMs)}` : ''}`);
   }
   if (typeof ev.note === 'string') out.push(`  note       ${ev.note}`);
   if (x.rule) {

@@ -2,39 +2,48 @@
 import { Command, CommanderError } from 'commander';
 import { RollbackGuardError } from '../errors/rollback-guard-error.js';
 import { RulesInvalidError } from '../errors/rules-invalid-error.js';
-import { registerCheck } from './commands/check.js';
-import { registerExplain } from './commands/explain.js';
-import { registerLog } from './commands/log.js';
-import { registerPrune } from './commands/prune.js';
-import { registerReport } from './commands/report.js';
-import { registerRecord } from './commands/record.js';
-import { registerRun } from './commands/run.js';
-import { registerReplay } from './commands/replay.js';
-import { registerRollback } from './commands/rollback.js';
-import { registerSchema } from './commands/schema.js';
 import { processIo, type Io } from './io.js';
 import { version } from './version.js';
 
 /** Exit codes: 0 ok; 1 `check` found invalid rules; 2 bad input or usage; 3 an internal error (a bug). */
 export const EXIT = { ok: 0, checkFailed: 1, badInput: 2, internal: 3 } as const;
 
-export function buildProgram(io: Io): Command {
+type Register = (program: Command, io: Io) => void;
+
+// Commands are loaded on demand: a command's module imports its adapters (axios, better-sqlite3, the Kubernetes
+// client, ...), and `rollback-guard log` should not pay for the Prometheus client. The order is --help's.
+const COMMANDS: Record<string, () => Promise<Register>> = {
+  check: async () => (await import('./commands/check.js')).registerCheck,
+  schema: async () => (await import('./commands/schema.js')).registerSchema,
+  replay: async () => (await import('./commands/replay.js')).registerReplay,
+  record: async () => (await import('./commands/record.js')).registerRecord,
+  run: async () => (await import('./commands/run.js')).registerRun,
+  rollback: async () => (await import('./commands/rollback.js')).registerRollback,
+  log: async () => (await import('./commands/log.js')).registerLog,
+  explain: async () => (await import('./commands/explain.js')).registerExplain,
+  report: async () => (await import('./commands/report.js')).registerReport,
+  prune: async () => (await import('./commands/prune.js')).registerPrune,
+};
+
+/** The program with the command named in argv (or all of them, for help and unknown commands). */
+export async function buildProgram(io: Io, argv: readonly string[] = []): Promise<Command> {
+  const named = argv[2];
+  const wanted = named === '-V' || named === '--version' ? [] : named !== undefined && named in COMMANDS ? [named] : Object.keys(COMMANDS);
+  const registers = await Promise.all(wanted.map((n) => COMMANDS[n]!()));
   const program = new Command('rollback-guard')
     .description('Guards releases of a Kubernetes Deployment: scores Prometheus metrics against tiered rollback rules, and logs every decision with its evidence.')
     .version(version(), '-V, --version')
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
     .exitOverride();
-  for (const register of [registerCheck, registerSchema, registerReplay, registerRecord, registerRun, registerRollback, registerLog, registerExplain, registerReport, registerPrune]) {
-    register(program, io);
-  }
+  for (const register of registers) register(program, io);
   program.commands.forEach((c) => c.exitOverride().configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) }).showHelpAfterError('(run with --help for usage)'));
   return program;
 }
 
 export async function main(argv: readonly string[], io: Io = processIo()): Promise<number> {
-  const program = buildProgram(io);
   try {
+    const program = await buildProgram(io, argv);
     await program.parseAsync([...argv]);
     return io.exitCode;
   } catch (err) {

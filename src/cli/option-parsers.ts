@@ -1,6 +1,6 @@
 // Parsers for command-line values; each failure is a UsageError that names the option and shows a good value.
 import { parseDuration } from '../core/duration.js';
-import { SEVERITIES, type Severity } from '../core/rules-schema.js';
+import { SEVERITIES, type Severity } from '../core/severity.js';
 import { UsageError } from '../errors/usage-error.js';
 
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})$/i;

@@ -3,8 +3,9 @@
 import { z } from 'zod';
 import { DURATION_PATTERN } from './duration.js';
 
-export const SEVERITIES = ['hotfix', 'minor', 'major', 'infrastructure'] as const;
-export type Severity = (typeof SEVERITIES)[number];
+import type { Severity } from './severity.js';
+
+export { SEVERITIES, type Severity } from './severity.js';
 
 const KEBAB = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;

@@ -3,7 +3,9 @@ import fs from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { RollbackGuardError } from '../errors/rollback-guard-error.js';
 import { RulesInvalidError } from '../errors/rules-invalid-error.js';
+import { registerApprove } from './commands/approve.js';
 import { registerCheck } from './commands/check.js';
+import { registerNotify } from './commands/notify.js';
 import { registerRecord } from './commands/record.js';
 import { registerReplay } from './commands/replay.js';
 import { registerSchema } from './commands/schema.js';
@@ -24,7 +26,7 @@ export function buildProgram(io: Io): Command {
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
     .exitOverride();
-  for (const register of [registerCheck, registerSchema, registerReplay, registerRecord]) {
+  for (const register of [registerCheck, registerSchema, registerReplay, registerRecord, registerNotify, registerApprove]) {
     register(program, io);
   }
   program.commands.forEach((c) => c.exitOverride().configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) }).showHelpAfterError('(run with --help for usage)'));

@@ -44,9 +44,12 @@ export class DeliveryWorker {
     for (const item of this.o.outbox.due(now, this.o.batch ?? 50)) {
       const n = item.notification;
       const notifier = this.o.notifiers[n.channel];
-      const result: DeliveryResult = notifier
-        ? await notifier.deliver(n, n.channel === 'slack' && n.action === 'update' ? withRef(this.o.outbox.slackMessage(n.messageKey)) : {})
-        : { kind: 'permanent', error: n.channel === 'slack' ? 'Slack is not configured (set SLACK_BOT_TOKEN or SLACK_BOT_TOKEN_FILE)' : 'PagerDuty is not configured' };
+      const orphan = n.channel === 'slack' && n.action === 'update' ? this.orphanUpdate(n.messageKey) : undefined;
+      const result: DeliveryResult = orphan
+        ? { kind: 'permanent', error: orphan }
+        : notifier
+          ? await notifier.deliver(n, n.channel === 'slack' && n.action === 'update' ? withRef(this.o.outbox.slackMessage(n.messageKey)) : {})
+          : { kind: 'permanent', error: n.channel === 'slack' ? 'Slack is not configured (set SLACK_BOT_TOKEN or SLACK_BOT_TOKEN_FILE)' : 'PagerDuty is not configured' };
       const at = this.o.now();
       if (result.kind === 'delivered') {
         this.o.outbox.markDelivered(item.id, at, result.slack);
@@ -65,6 +68,14 @@ export class DeliveryWorker {
       }
     }
     return summary;
+  }
+
+  /** Why a Slack update can never be delivered (its post is dead or was never planned), or undefined. */
+  private orphanUpdate(messageKey: string): string | undefined {
+    const status = this.o.outbox.slackPostStatus(messageKey);
+    if (status === 'dead') return 'the message it updates could not be posted (see that notification\'s error)';
+    if (status === undefined) return 'there is no posted message to update';
+    return undefined;
   }
 
   /** Polls every `pollMs` until stop(). A failing pass is reported and the loop goes on. */

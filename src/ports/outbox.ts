@@ -43,6 +43,8 @@ export interface Outbox {
   markDead(id: number, now: number, reason: string): void;
   /** The delivered Slack message posted under `messageKey`, if any. */
   slackMessage(messageKey: string): SlackMessageRef | undefined;
+  /** Status of the Slack post under `messageKey` (undefined: none was planned). */
+  slackPostStatus(messageKey: string): OutboxStatus | undefined;
   get(id: number): OutboxItem | undefined;
   health(): OutboxHealth;
 }

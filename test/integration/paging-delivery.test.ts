@@ -1,11 +1,14 @@
 // The outbox worker delivering through the real pdjs and WebClient to loopback stand-ins: success, retries on
 // 429 / 5xx / connection refused, permanent errors marked dead with the other channel's fallback.
+import fs from 'node:fs';
+import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Decision } from '../../src/core/engine.js';
 import { planNotifications } from '../../src/core/notification-plan.js';
 import { DeliveryWorker } from '../../src/guard/delivery-worker.js';
 import { PagerDutyStandIn } from '../helpers/pagerduty-stand-in.js';
-import { notifiers, pagingWorld, T0, type PagingWorld } from '../helpers/paging-fixture.js';
+import { waitFor } from '../helpers/free-port.js';
+import { notifiers, pagingWorld, ROUTING_KEYS, T0, type PagingWorld } from '../helpers/paging-fixture.js';
 import { SlackStandIn } from '../helpers/slack-stand-in.js';
 import { useTempDir } from '../helpers/temp-dir.js';
 
@@ -150,5 +153,41 @@ describe('outbox delivery through pdjs and WebClient', () => {
     expect(slack.messages[0]!.text).toContain('Rollback declined by alice at 2026-11-20T14:10:20Z: known load test');
     expect(JSON.stringify(slack.messages[0]!.blocks)).not.toContain('action_id');
     expect(pd.accepted.at(-1)).toMatchObject({ event_action: 'acknowledge', dedup_key: pd.accepted[0]!.dedup_key });
+  });
+
+  it('gives up on an update whose message could not be posted, without a second fallback', async () => {
+    slack.channels.delete('#voice-incidents');
+    const d = enqueuePage();
+    world.outbox.enqueue(planNotifications(world.ruleset.notifications, world.release, { kind: 'approval', at: now, decision: d, verdict: 'approved', by: 'alice' }), world.release.id, now);
+    await worker.runOnce(now);
+    await worker.runOnce(now);
+    const rows = world.store.db.prepare(`SELECT channel, action, status, last_error FROM outbox ORDER BY id`).all();
+    expect(rows).toEqual([
+      { channel: 'slack', action: 'post', status: 'dead', last_error: 'Slack chat.postMessage to #voice-incidents: channel_not_found' },
+      { channel: 'pagerduty', action: 'trigger', status: 'delivered', last_error: null },
+      { channel: 'slack', action: 'update', status: 'dead', last_error: "the message it updates could not be posted (see that notification's error)" },
+      { channel: 'pagerduty', action: 'acknowledge', status: 'delivered', last_error: null },
+      { channel: 'pagerduty', action: 'trigger', status: 'delivered', last_error: null }, // the dead post's fallback
+    ]);
+  });
+
+  it('start() delivers in the background and stop() waits for the pass in flight', async () => {
+    worker = new DeliveryWorker({ outbox: world.outbox, notifiers: notifiers(pd, slack, world.ruleset.notifications), settings: world.ruleset.notifications, now: () => now, pollMs: 20 });
+    worker.start();
+    enqueuePage();
+    await waitFor('the page to be delivered', () => world.outbox.health().depth === 0 && pd.accepted.length === 1);
+    await worker.stop();
+    enqueuePage();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(world.outbox.health().depth).toBe(2); // stopped: nothing more is sent
+  });
+
+  it('never writes a secret to the decision log', async () => {
+    enqueuePage();
+    await worker.runOnce(now);
+    world.store.db.pragma('wal_checkpoint(TRUNCATE)');
+    const bytes = fs.readFileSync(path.join(path.dirname(world.store.db.name), 'decisions.db'), 'latin1');
+    expect(bytes).toContain('ONCALL'); // the routing key's name is there...
+    for (const secret of [ROUTING_KEYS.ONCALL!, slack.token]) expect(bytes).not.toContain(secret); // ...its value is not
   });
 });

@@ -48,4 +48,9 @@ describe('notification plan', () => {
     const d = pagingRuleset('version: 1\ntarget: { namespace: a, deployment: b }\nrules:\n  - { name: r, tier: immediate, query: q, above: 1 }\n').notifications;
     expect(d).toEqual({ channels: { releases: '#voice-releases', incidents: '#voice-incidents' }, levels: [], templates: {}, approvers: {}, pagerdutyServer: 'events.pagerduty.com', slackApiUrl: 'https://slack.com/api/' });
   });
+
+  it('rejects outage rules that do not exist and levels listed twice, at their line', () => {
+    const text = PAGING_RULES.replace('outageRules: [error-rate-critical]', 'outageRules: [error-rate-critcal]').replace("    - { level: 4, pagerduty: VP, slack: '<@U0VP>' }", "    - { level: 3, pagerduty: VP }");
+    expect(() => pagingRuleset(text)).toThrow(/paging\.yaml:\d+:\d+: `notifications\.levels`: level 3 is listed twice[\s\S]*`notifications\.outageRules` names "error-rate-critcal", which is not a rule in this file/);
+  });
 });

@@ -86,6 +86,11 @@ export class SqliteOutbox implements Outbox {
     return row;
   }
 
+  slackPostStatus(messageKey: string): OutboxItem['status'] | undefined {
+    const row = this.db.prepare(`SELECT status FROM outbox WHERE message_key = ? AND action = 'post' ORDER BY id LIMIT 1`).get(messageKey) as { status: OutboxItem['status'] } | undefined;
+    return row?.status;
+  }
+
   health(): OutboxHealth {
     const r = this.db
       .prepare(

@@ -96,6 +96,7 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX outbox_due ON outbox(status, next_attempt_at);
   CREATE INDEX outbox_message ON outbox(message_key, status);
+  CREATE INDEX outbox_fallback ON outbox(fallback_for);  -- health: is a dead notification's fallback dead too?
 
   CREATE TABLE approvals (
     decision_id  INTEGER PRIMARY KEY REFERENCES decisions(id),  -- one verdict per decision: a second is refused

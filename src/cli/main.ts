@@ -23,13 +23,16 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   explain: async () => (await import('./commands/explain.js')).registerExplain,
   report: async () => (await import('./commands/report.js')).registerReport,
   prune: async () => (await import('./commands/prune.js')).registerPrune,
+  notify: async () => (await import('./commands/notify.js')).registerNotify,
+  approve: async () => (await import('./commands/approve.js')).registerApprove,
+  decline: async () => (await import('./commands/approve.js')).registerApprove,
 };
 
 /** The program with the command named in argv (or all of them, for help and unknown commands). */
 export async function buildProgram(io: Io, argv: readonly string[] = []): Promise<Command> {
   const named = argv[2];
   const wanted = named === '-V' || named === '--version' ? [] : named !== undefined && named in COMMANDS ? [named] : Object.keys(COMMANDS);
-  const registers = await Promise.all(wanted.map((n) => COMMANDS[n]!()));
+  const registers = [...new Set(await Promise.all(wanted.map((n) => COMMANDS[n]!())))]; // approve and decline share one
   const program = new Command('rollback-guard')
     .description('Guards releases of a Kubernetes Deployment: scores Prometheus metrics against tiered rollback rules, and logs every decision with its evidence.')
     .version(version(), '-V, --version')

@@ -62,6 +62,15 @@ function compile(f: RulesFile, text: string, file: string, position: (path: (str
     windowsMs: Object.fromEntries(SEVERITIES.map((s) => [s, ms(f.windows[s])])) as Ruleset['windowsMs'],
     baselines: Object.entries(f.baselines).map(([name, b]): Baseline => withPosition({ name, query: b.query }, position(['baselines', name, 'query']))),
     escalation: f.escalation.map((s) => ({ level: s.level, afterMs: ms(s.after) })),
+    notifications: {
+      channels: f.notifications.channels,
+      levels: f.notifications.levels.map((l) => ({ level: l.level, ...(l.pagerduty ? { pagerduty: l.pagerduty } : {}), ...(l.slack ? { slack: l.slack } : {}) })),
+      ...(f.notifications.outageRules ? { outageRules: f.notifications.outageRules } : {}),
+      templates: f.notifications.templates,
+      approvers: f.notifications.approvers,
+      pagerdutyServer: f.notifications.pagerduty.server,
+      slackApiUrl: f.notifications.slack.apiUrl,
+    },
     rules: f.rules.map((r, i): Rule => {
       const comparison = r.above !== undefined ? 'above' : 'below';
       const t = r[comparison]!;

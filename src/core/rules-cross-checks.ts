@@ -77,5 +77,20 @@ export function crossFieldIssues(raw: unknown): CrossIssue[] {
     if (prev && after <= prev.after) issues.push({ path: ['escalation', i, 'after'], message: `\`escalation[${i}].after\` must be later than the previous step's` });
     prev = { level: step.level, after };
   });
+  const notifications = isObj(raw.notifications) ? raw.notifications : {};
+  const names = new Set(rules.filter(isObj).map((r) => r.name));
+  if (Array.isArray(notifications.outageRules)) {
+    (notifications.outageRules as unknown[]).forEach((name, i) => {
+      if (typeof name === 'string' && !names.has(name)) issues.push({ path: ['notifications', 'outageRules', i], message: `\`notifications.outageRules\` names "${name}", which is not a rule in this file` });
+    });
+  }
+  if (Array.isArray(notifications.levels)) {
+    const levels = new Set<unknown>();
+    (notifications.levels as unknown[]).forEach((l, i) => {
+      if (!isObj(l)) return;
+      if (levels.has(l.level)) issues.push({ path: ['notifications', 'levels', i, 'level'], message: `\`notifications.levels\`: level ${String(l.level)} is listed twice; list each level once` });
+      levels.add(l.level);
+    });
+  }
   return issues;
 }

@@ -95,6 +95,55 @@ export const DEFAULT_ESCALATION = [
   { level: 3, after: '30m' },
 ];
 
+export const TEMPLATE_NAMES = ['DEPLOY_START', 'DEPLOY_SUCCESS', 'ISSUE_DETECTED', 'ROLLBACK_START', 'ROLLBACK_COMPLETE', 'ROLLBACK_FAILED', 'GUARD_TROUBLE'] as const;
+export type TemplateName = (typeof TEMPLATE_NAMES)[number];
+
+const ROUTING_KEY_NAME = /^[A-Z][A-Z0-9_]*$/;
+
+const notificationLevel = z
+  .strictObject({
+    level: z.number().int().min(1).max(4).describe('Escalation level: 1 on-call, 2 tech lead, 3 engineering manager, 4 VP (major outage).'),
+    pagerduty: z
+      .string()
+      .regex(ROUTING_KEY_NAME, { error: 'must be an upper-case name like ONCALL: the key itself comes from PAGERDUTY_ROUTING_KEY_<NAME> or PAGERDUTY_ROUTING_KEY_<NAME>_FILE' })
+      .optional()
+      .describe('Name of the PagerDuty routing key for this level; the key is read from env PAGERDUTY_ROUTING_KEY_<NAME> (or the file named by PAGERDUTY_ROUTING_KEY_<NAME>_FILE), never from this file.'),
+    slack: z.string().optional().describe('Slack mention added to the message at this level, e.g. `<!subteam^S012AB3CD>` or `<@U024BE7LH>`.'),
+  })
+  .describe('Who is reached at one escalation level.');
+
+export const DEFAULT_CHANNELS = { releases: '#voice-releases', incidents: '#voice-incidents' };
+
+const notifications = z
+  .strictObject({
+    channels: z
+      .strictObject({
+        releases: z.string().min(1).default(DEFAULT_CHANNELS.releases).describe('Slack channel for release started / complete.'),
+        incidents: z.string().min(1).default(DEFAULT_CHANNELS.incidents).describe('Slack channel for issues, pages, rollbacks and the guard\'s own trouble.'),
+      })
+      .default(DEFAULT_CHANNELS)
+      .describe('Slack channels (checklist 6.1).'),
+    levels: z.array(notificationLevel).default([]).describe('PagerDuty routing-key name and Slack mention per escalation level. Default none: Slack channel messages only.'),
+    outageRules: z
+      .array(z.string())
+      .optional()
+      .describe('Immediate-tier rules whose rollback is a major outage (pages level 4). Default: every immediate-tier rule.'),
+    templates: z
+      .partialRecord(z.enum(TEMPLATE_NAMES), z.string().min(1))
+      .default({})
+      .describe('Slack message templates overriding the checklist\'s (6.2); placeholders like {VERSION}, {REASON}, {VALUE}.'),
+    approvers: z.record(z.string(), z.string()).default({}).describe('Slack user id -> approver name recorded when someone presses Approve / Decline. Unlisted users are refused.'),
+    pagerduty: z
+      .strictObject({ server: z.string().default('events.pagerduty.com').describe('Events API v2 host (EU: events.eu.pagerduty.com).') })
+      .default({ server: 'events.pagerduty.com' })
+      .describe('PagerDuty endpoint.'),
+    slack: z
+      .strictObject({ apiUrl: z.string().url().default('https://slack.com/api/').describe('Slack Web API base URL (GovSlack: https://slack-gov.com/api/, or a proxy).') })
+      .default({ apiUrl: 'https://slack.com/api/' })
+      .describe('Slack endpoint.'),
+  })
+  .describe('Who hears about releases, pages and rollbacks (checklist Phase 6).');
+
 export const rulesFileSchema = z
   .strictObject({
     version: z.literal(1, { error: 'must be 1 (the only version of the rules format so far)' }).describe('Format version; always 1.'),
@@ -126,6 +175,7 @@ export const rulesFileSchema = z
       .min(1)
       .default(DEFAULT_ESCALATION)
       .describe('Escalation ladder for pages. The default is the checklist ladder (6.3): level 1 at 0m, 2 at 15m, 3 at 30m.'),
+    notifications: notifications.prefault({}),
     rules: z.array(ruleSchema).min(1, { error: 'must list at least one rule' }).describe('The rollback triggers, evaluated in this order.'),
   });
 

@@ -1,6 +1,6 @@
 // The validated, compiled form of a rules file that the engine works with: durations in milliseconds,
 // thresholds resolved to one comparison each.
-import type { Severity } from './rules-schema.js';
+import type { Severity, TemplateName } from './rules-schema.js';
 
 export type Comparison = 'above' | 'below';
 export type Tier = 'immediate' | 'considered';
@@ -57,6 +57,25 @@ export interface Target {
   rollback: RollbackSettings;
 }
 
+/** Who is reached at one escalation level: a routing-key *name* (the key is a secret, read elsewhere) and a mention. */
+export interface NotificationLevel {
+  level: number;
+  pagerduty?: string;
+  slack?: string;
+}
+
+export interface NotificationSettings {
+  channels: { releases: string; incidents: string };
+  levels: NotificationLevel[];
+  /** Immediate rules whose rollback pages level 4; undefined: every immediate rule. */
+  outageRules?: string[];
+  templates: Partial<Record<TemplateName, string>>;
+  /** Slack user id -> approver name. */
+  approvers: Record<string, string>;
+  pagerdutyServer: string;
+  slackApiUrl: string;
+}
+
 export interface Ruleset {
   /** Where it was read from (for messages); not part of its identity. */
   file: string;
@@ -72,6 +91,7 @@ export interface Ruleset {
   windowsMs: Record<Severity, number>;
   baselines: Baseline[];
   escalation: EscalationStep[];
+  notifications: NotificationSettings;
   rules: Rule[];
 }
 

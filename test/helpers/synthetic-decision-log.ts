@@ -93,22 +93,20 @@ export function writeIncidentLog(file: string, now: number, options: { optionalT
   return log;
 }
 
-/** The tables the Kubernetes and paging features add, as they are expected to look, with rows for this log. */
+/** Rows in the tables the Kubernetes and paging features add (rollbacks, outbox, approvals), as they write them. */
 function addOptionalTables(file: string, log: SyntheticLog): void {
   const db = new Database(file);
   const rollback = log.decisions.find((d) => d.action === 'rollback')!;
   const page = log.decisions.find((d) => d.action === 'page')!;
   const iso = (ms: number) => new Date(ms).toISOString();
-  db.exec(`
-    CREATE TABLE IF NOT EXISTS rollbacks (id INTEGER PRIMARY KEY, decision_id INTEGER, release_id INTEGER, namespace TEXT, deployment TEXT, requested_at TEXT, finished_at TEXT, by TEXT,
-      reason TEXT, strategy TEXT, dry_run INTEGER, outcome TEXT, from_revision TEXT, to_revision TEXT, images TEXT, refusal_code TEXT, detail TEXT, verification TEXT, verification_detail TEXT, verified_at TEXT);
-    CREATE TABLE IF NOT EXISTS notifications (id INTEGER PRIMARY KEY, decision_id INTEGER, channel TEXT, status TEXT, sent_at TEXT);
-    CREATE TABLE IF NOT EXISTS approvals (id INTEGER PRIMARY KEY, decision_id INTEGER, by TEXT, verdict TEXT, at TEXT);`);
   db.prepare(`INSERT INTO rollbacks (decision_id, release_id, namespace, deployment, requested_at, finished_at, by, reason, strategy, dry_run, outcome, from_revision, to_revision, verification, verified_at)
     VALUES (?, ?, 'voice', 'app', ?, ?, 'rollback-guard', 'error-rate', 'undo', 0, 'rolled-back', '7', '6', 'rollback-complete', ?)`)
     .run(rollback.id, rollback.releaseId, iso(rollback.at), iso(rollback.at + 20_000), iso(rollback.at + 2 * MINUTE));
-  db.prepare(`INSERT INTO notifications (decision_id, channel, status, sent_at) VALUES (?, 'slack', 'sent', ?), (?, 'pagerduty', 'sent', ?)`).run(page.id, iso(page.at + 1000), page.id, iso(page.at + 2000));
-  db.prepare(`INSERT INTO approvals (decision_id, by, verdict, at) VALUES (?, 'alice@example.com', 'hold', ?)`).run(page.id, iso(page.at + 3 * MINUTE));
+  const outbox = db.prepare(`INSERT INTO outbox (key, created_at, release_id, decision_id, channel, action, target, dedup_key, payload, status, attempts, next_attempt_at, delivered_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, '{}', 'delivered', 1, ?, ?)`);
+  outbox.run(`release-${page.releaseId}:page:slack`, iso(page.at), page.releaseId, page.id, 'slack', 'post', '#voice-incidents', `release-${page.releaseId}:latency`, iso(page.at), iso(page.at + 1000));
+  outbox.run(`release-${page.releaseId}:page:pagerduty`, iso(page.at), page.releaseId, page.id, 'pagerduty', 'trigger', 'ONCALL', `release-${page.releaseId}:latency`, iso(page.at), iso(page.at + 2000));
+  db.prepare(`INSERT INTO approvals (decision_id, verdict, by, reason, via, at) VALUES (?, 'declined', 'alice@example.com', 'latency is a known CDN issue', 'api', ?)`).run(page.id, iso(page.at + 3 * MINUTE));
   db.close();
 }
 

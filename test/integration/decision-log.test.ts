@@ -20,7 +20,7 @@ describe('decision log (real SQLite)', () => {
     expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     const tables = db.prepare(`SELECT name FROM sqlite_master WHERE type='table' ORDER BY name`).pluck().all();
-    expect(tables).toEqual(['baselines', 'decisions', 'evaluations', 'releases', 'rollbacks', 'rules_files']);
+    expect(tables).toEqual(['approvals', 'baselines', 'decisions', 'evaluations', 'outbox', 'releases', 'rollbacks', 'rules_files']);
     db.close();
   });
 

@@ -106,4 +106,44 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE releases ADD COLUMN change_cause TEXT;  -- kubernetes.io/change-cause
   CREATE INDEX releases_revision ON releases(namespace, deployment, revision);
   `,
+  `
+  -- Paging (issue 5): every notification is written here before it is sent (the outbox), and approvals of
+  -- considered decisions. Secrets are never stored: PagerDuty routing keys appear by name only.
+  CREATE TABLE outbox (
+    id               INTEGER PRIMARY KEY,
+    key              TEXT NOT NULL UNIQUE,  -- release-<id>:<what>: planning the same event twice stores it once
+    created_at       TEXT NOT NULL,
+    release_id       INTEGER REFERENCES releases(id),  -- NULL for notify --test
+    decision_id      INTEGER REFERENCES decisions(id),
+    channel          TEXT NOT NULL,         -- pagerduty | slack
+    action           TEXT NOT NULL,         -- trigger | acknowledge | resolve (pagerduty); post | update (slack)
+    target           TEXT NOT NULL,         -- routing-key name (pagerduty) or Slack channel
+    dedup_key        TEXT NOT NULL,         -- one incident per (release, rule)
+    message_key      TEXT,                  -- slack: the message an update edits (its post has the same key)
+    level            INTEGER,               -- escalation level paged, 1-4
+    payload          TEXT NOT NULL,         -- JSON of the planned notification
+    fallback_for     INTEGER REFERENCES outbox(id),  -- this reports that notification's permanent failure
+    status           TEXT NOT NULL,         -- pending | delivered | dead
+    attempts         INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at  TEXT NOT NULL,
+    last_error       TEXT,                  -- why the last attempt failed (dead: why it was given up)
+    delivered_at     TEXT,
+    slack_channel_id TEXT,                  -- slack: where the message landed, for chat.update
+    slack_ts         TEXT                   -- slack: the message ts, recorded once delivered
+  );
+  CREATE INDEX outbox_due ON outbox(status, next_attempt_at);
+  CREATE INDEX outbox_message ON outbox(message_key, status);
+  CREATE INDEX outbox_fallback ON outbox(fallback_for);  -- health: is a dead notification's fallback dead too?
+
+  CREATE TABLE approvals (
+    decision_id  INTEGER PRIMARY KEY REFERENCES decisions(id),  -- one verdict per decision: a second is refused
+    verdict      TEXT NOT NULL,             -- approved | declined
+    by           TEXT NOT NULL,             -- the approver's name
+    reason       TEXT,
+    via          TEXT NOT NULL,             -- api | slack
+    at           TEXT NOT NULL,
+    outcome      TEXT,                      -- what acting on it did (approved: the rollback's result)
+    outcome_at   TEXT
+  );
+  `,
 ];

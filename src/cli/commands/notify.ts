@@ -1,0 +1,55 @@
+// `notify --test [--level N]`: a clearly marked test message through every channel configured for a level,
+// sent directly (not through the outbox), reporting per channel delivered or the exact error.
+import fs from 'node:fs';
+import https from 'node:https';
+import type { Command } from 'commander';
+import { PagerDutyNotifier } from '../../adapters/pagerduty/pagerduty-notifier.js';
+import { readSecret } from '../../adapters/secrets/read-secret.js';
+import { SlackNotifier } from '../../adapters/slack/slack-notifier.js';
+import { planNotifications, type Notification } from '../../core/notification-plan.js';
+import { UsageError } from '../../errors/usage-error.js';
+import type { DeliveryResult } from '../../ports/notifier.js';
+import type { Io } from '../io.js';
+import { loadRulesFile } from '../load-rules-file.js';
+
+export function registerNotify(program: Command, io: Io): void {
+  program
+    .command('notify')
+    .description('send a clearly marked test message through every channel configured for an escalation level; exit 1 if any channel failed')
+    .requiredOption('--rules <file>', 'rules file (its `notifications:`)')
+    .option('--test', 'send a test message (the only mode so far; required)')
+    .option('--level <n>', 'escalation level whose channels to test', '1')
+    .action(async (flags: { rules: string; test?: boolean; level: string }) => {
+      if (!flags.test) throw new UsageError('notify only sends test messages so far: add --test');
+      const level = Number(flags.level);
+      if (!Number.isInteger(level) || level < 1 || level > 4) throw new UsageError(`--level ${flags.level}: use 1, 2, 3 or 4`);
+      const rs = loadRulesFile(flags.rules);
+      const s = rs.notifications;
+      const release = { id: 0, namespace: rs.target.namespace, deployment: rs.target.deployment, startedAt: Date.now(), severity: 'minor', windowMs: 0 };
+      const planned = planNotifications(s, release, { kind: 'test', at: Date.now(), level });
+      const ca = process.env.PAGERDUTY_CA_FILE;
+      const pagerduty = new PagerDutyNotifier({ server: s.pagerdutyServer, ...(ca ? { agent: new https.Agent({ ca: fs.readFileSync(ca, 'utf8') }) } : {}) });
+      let failed = 0;
+      for (const n of planned) {
+        const result: DeliveryResult = n.channel === 'pagerduty' ? await pagerduty.deliver(n) : await sendSlack(n, s.slackApiUrl);
+        const where = n.channel === 'pagerduty' ? `pagerduty ${n.routingKeyName} (level ${n.level})` : `slack ${n.slackChannel}`;
+        if (result.kind === 'delivered') io.out(`${where}: delivered`);
+        else {
+          failed++;
+          io.out(`${where}: FAILED: ${result.error}`);
+        }
+      }
+      io.exitCode = failed ? 1 : 0;
+    });
+}
+
+/** The Slack token is read here, so a missing one is reported like any other channel error. */
+async function sendSlack(n: Notification, apiUrl: string): Promise<DeliveryResult> {
+  let token: string;
+  try {
+    token = readSecret('SLACK_BOT_TOKEN');
+  } catch (err) {
+    return { kind: 'permanent', error: (err as Error).message };
+  }
+  return new SlackNotifier({ token, apiUrl }).deliver(n, {});
+}

@@ -1,0 +1,302 @@
+// What goes out, to whom, for a decision or a guard event (checklist 6.1-6.3). Pure: time, the release and the
+// settings are arguments; the result is a list of notifications the outbox stores before anything is sent.
+import type { Decision } from './engine.js';
+import { formatDuration } from './duration.js';
+import { DEFAULT_TEMPLATES, renderTemplate } from './notification-templates.js';
+import type { TemplateName } from './rules-schema.js';
+import type { NotificationSettings } from './ruleset.js';
+import { toRfc3339 } from './time-format.js';
+
+export type PagerDutySeverity = 'critical' | 'error' | 'warning' | 'info';
+export const MAJOR_OUTAGE_LEVEL = 4;
+
+/** A release as notifications describe it. `version`s come from the Deployment when the daemon knows them. */
+export interface NotifiedRelease {
+  id: number;
+  namespace: string;
+  deployment: string;
+  startedAt: number;
+  severity: string;
+  windowMs: number;
+  version?: string;
+  previousVersion?: string;
+  manager?: string;
+}
+
+/** A decision as the decision log holds it (StoredDecision), reduced to what a message needs. */
+export type NotifiedDecision = Decision & { id: number };
+
+export type GuardEvent =
+  | { kind: 'decision'; decision: NotifiedDecision }
+  | { kind: 'release-started'; at: number; changelog?: string; tracking?: string }
+  /** A rollback a human approved is starting (an immediate rollback's decision already announced itself). */
+  | { kind: 'rollback-started'; at: number; decision: NotifiedDecision; by: string }
+  | { kind: 'rollback-complete'; at: number; decision: NotifiedDecision; startedAt: number }
+  | { kind: 'rollback-failed'; at: number; decision: NotifiedDecision; error: string }
+  | { kind: 'rollback-refused'; at: number; decision: NotifiedDecision; reason: string }
+  | { kind: 'guard-blind'; at: number; detail: string }
+  /** `levelReached`: the highest level paged for this rule so far (escalations after the decision); default its level. */
+  | { kind: 'approval'; at: number; decision: NotifiedDecision; verdict: 'approved' | 'declined'; by: string; reason?: string; levelReached?: number }
+  | { kind: 'test'; at: number; level: number };
+
+interface Common {
+  /** Unique per notification: the outbox ignores a second copy, so planning an event twice sends it once. */
+  key: string;
+  /** One incident per (release, rule): PagerDuty's dedup_key; the Slack page message is found by it too. */
+  dedupKey: string;
+  level?: number;
+  decisionId?: number;
+  /** Set on the message that reports another one's permanent failure; such a message never falls back itself. */
+  fallbackFor?: number;
+}
+
+export interface PagerDutyNotification extends Common {
+  channel: 'pagerduty';
+  action: 'trigger' | 'acknowledge' | 'resolve';
+  /** Name of the routing key (its value is a secret read from env or a file at delivery). */
+  routingKeyName: string;
+  summary: string;
+  severity: PagerDutySeverity;
+  source: string;
+  timestamp: string;
+  customDetails: Record<string, unknown>;
+}
+
+export interface SlackNotification extends Common {
+  channel: 'slack';
+  /** post a new message, or update the message posted earlier under `messageKey` (needs its stored ts). */
+  action: 'post' | 'update';
+  slackChannel: string;
+  messageKey: string;
+  text: string;
+  blocks: unknown[];
+}
+
+export type Notification = PagerDutyNotification | SlackNotification;
+
+/** PagerDuty severity from tier and level: a rollback and level 3+ are critical, level 2 error, level 1 warning. */
+export function pagerDutySeverity(tier: 'immediate' | 'considered' | null, level: number): PagerDutySeverity {
+  if (tier === 'immediate' || level >= 3) return 'critical';
+  return level === 2 ? 'error' : 'warning';
+}
+
+export function dedupKey(release: NotifiedRelease, subject: string): string {
+  return `rollback-guard/${release.namespace}/${release.deployment}/release-${release.id}/${subject}`;
+}
+
+/** True when this immediate rule's rollback is a major outage (checklist 6.3, level 4). */
+export function isOutageRule(settings: NotificationSettings, rule: string | null): boolean {
+  return rule !== null && (settings.outageRules === undefined || settings.outageRules.includes(rule));
+}
+
+const fmtNum = (v: number | null) => (v === null ? 'n/a' : Number.isFinite(v) ? String(Number(v.toPrecision(4))) : v > 0 ? '+Inf' : '-Inf');
+
+export function planNotifications(settings: NotificationSettings, release: NotifiedRelease, event: GuardEvent): Notification[] {
+  // Keys are unique per release, so the outbox can ignore a second copy of the same plan.
+  return planEvent(settings, release, event).map((n) => ({ ...n, key: `release-${release.id}:${n.key}` }));
+}
+
+function planEvent(settings: NotificationSettings, release: NotifiedRelease, event: GuardEvent): Notification[] {
+  const p = new Planner(settings, release);
+  switch (event.kind) {
+    case 'decision':
+      return p.decision(event.decision);
+    case 'release-started':
+      return [p.slack(`release-started`, 'DEPLOY_START', settings.channels.releases, event.at, { CHANGELOG: event.changelog, JIRA_LINK: event.tracking, DURATION: formatDuration(release.windowMs) + ' (guard window)' })];
+    case 'rollback-started':
+      return [p.slack(`rollback-started:${event.decision.id}`, 'ROLLBACK_START', settings.channels.incidents, event.at, { ...p.decisionValues(event.decision), REASON: `${p.describe(event.decision)} (approved by ${event.by})` }, event.decision)];
+    case 'rollback-complete': {
+      const d = event.decision;
+      const took = formatDuration(Math.max(0, event.at - event.startedAt));
+      return [
+        p.slack(`rollback-complete:${d.id}`, 'ROLLBACK_COMPLETE', settings.channels.incidents, event.at, { ...p.decisionValues(d), DURATION: took, OUTAGE_DURATION: formatDuration(Math.max(0, event.at - (d.evidence.breachingSince ?? d.at))) }, d),
+        ...p.pagerDutyForLevels('rollback-complete', d, 'resolve', p.levelsUpTo(MAJOR_OUTAGE_LEVEL), event.at, `Rollback of ${release.deployment} complete`),
+      ];
+    }
+    case 'rollback-failed': {
+      const d = event.decision;
+      const top = p.levelsUpTo(MAJOR_OUTAGE_LEVEL);
+      return [
+        p.slack(`rollback-failed:${d.id}`, 'ROLLBACK_FAILED', settings.channels.incidents, event.at, { ...p.decisionValues(d), ERROR: event.error, ENGINEER: p.mentions(top) }, d),
+        ...p.pagerDutyForLevels('rollback-failed', d, 'trigger', p.levels([1, MAJOR_OUTAGE_LEVEL]), event.at, `Rollback of ${release.namespace}/${release.deployment} FAILED: ${event.error}`, 'critical', MAJOR_OUTAGE_LEVEL),
+      ];
+    }
+    case 'rollback-refused': {
+      const d = event.decision;
+      return [
+        p.slack(`rollback-refused:${d.id}`, 'GUARD_TROUBLE', settings.channels.incidents, event.at, { PROBLEM: `rollback for decision ${d.id} (${p.describe(d)}) was refused: ${event.reason}` }, d),
+        ...p.pagerDutyForLevels('rollback-refused', d, 'trigger', p.levels([1]), event.at, `rollback-guard refused a rollback of ${release.deployment}: ${event.reason}`, 'error', 1),
+      ];
+    }
+    case 'guard-blind': {
+      const key = dedupKey(release, 'guard-blind');
+      const level1 = p.levels([1]);
+      return [
+        { ...p.slack(`guard-blind:${event.at}`, 'GUARD_TROUBLE', settings.channels.incidents, event.at, { PROBLEM: `metrics unreachable: ${event.detail}` }), dedupKey: key },
+        ...level1.filter((l) => l.pagerduty).map((l): PagerDutyNotification => ({
+          channel: 'pagerduty', action: 'trigger', key: `guard-blind:${event.at}:pd:${l.level}`, dedupKey: key, level: l.level, routingKeyName: l.pagerduty!,
+          summary: `rollback-guard is blind on ${release.namespace}/${release.deployment}: ${event.detail}`, severity: 'error', source: p.source(), timestamp: toRfc3339(event.at),
+          customDetails: { problem: event.detail, release: p.releaseDetails() },
+        })),
+      ];
+    }
+    case 'approval': {
+      const d = event.decision;
+      const who = `${event.verdict === 'approved' ? ':white_check_mark: Rollback approved' : ':no_entry_sign: Rollback declined'} by ${event.by} at ${toRfc3339(event.at)}${event.reason ? `: ${event.reason}` : ''}`;
+      const key = p.ruleKey(d);
+      const page = p.slackPage(d, event.at, who);
+      return [
+        { ...page, action: 'update', key: `approval:${d.id}:slack`, dedupKey: key, decisionId: d.id },
+        ...p.pagerDutyForLevels('approval', d, 'acknowledge', p.levelsUpTo(event.levelReached ?? d.level ?? 1), event.at, `${event.verdict} by ${event.by}`),
+      ];
+    }
+    case 'test': {
+      const levels = p.levels([event.level]);
+      const text = `:test_tube: TEST from rollback-guard (notify --test, level ${event.level}) for ${release.namespace}/${release.deployment} at ${toRfc3339(event.at)}. No action needed.`;
+      const key = `test:${event.at}`;
+      return [
+        { channel: 'slack', action: 'post', key: `${key}:slack`, dedupKey: key, level: event.level, slackChannel: settings.channels.incidents, messageKey: key, text: `${text} ${p.mentions(levels)}`.trim(), blocks: [] },
+        ...levels.filter((l) => l.pagerduty).map((l): PagerDutyNotification => ({
+          channel: 'pagerduty', action: 'trigger', key: `${key}:pd:${l.level}`, dedupKey: `${key}:${l.level}`, level: l.level, routingKeyName: l.pagerduty!,
+          summary: `[TEST] rollback-guard notify --test, level ${l.level}: no action needed`, severity: 'info', source: p.source(), timestamp: toRfc3339(event.at), customDetails: { test: true },
+        })),
+      ];
+    }
+  }
+}
+
+/** Helpers bound to one plan; kept in a class so each function above stays one readable case. */
+class Planner {
+  constructor(
+    private readonly settings: NotificationSettings,
+    private readonly release: NotifiedRelease,
+  ) {}
+
+  decision(d: NotifiedDecision): Notification[] {
+    if (d.mode === 'shadow') return []; // shadow rules are logged, never sent
+    const { settings } = this;
+    switch (d.action) {
+      case 'page': {
+        const level = d.level ?? 1;
+        return [
+          this.slackPage(d, d.at),
+          ...this.pagerDutyForLevels('decision', d, 'trigger', this.levels([level]), d.at, this.pageSummary(d, level), pagerDutySeverity('considered', level), level),
+        ];
+      }
+      case 'escalate': {
+        const level = d.level ?? 2;
+        const lv = this.levels([level]);
+        return [
+          this.slack(`decision:${d.id}`, undefined, settings.channels.incidents, d.at, {}, d, `:arrow_double_up: Escalated to level ${level} ${this.mentions(lv)}: ${this.describe(d)} still firing. Decision ${d.id}.`),
+          ...this.pagerDutyForLevels('decision', d, 'trigger', lv, d.at, this.pageSummary(d, level), pagerDutySeverity('considered', level), level),
+        ];
+      }
+      case 'resolve': {
+        const text = `:large_green_circle: Resolved at ${toRfc3339(d.at)}: ${d.rule} is no longer breaching.`;
+        return [
+          { ...this.slackPage(d, d.at, text), action: 'update', key: `decision:${d.id}:slack`, decisionId: d.id },
+          ...this.pagerDutyForLevels('decision', d, 'resolve', this.levelsUpTo(d.level ?? MAJOR_OUTAGE_LEVEL), d.at, `${d.rule} resolved`),
+        ];
+      }
+      case 'rollback': {
+        const outage = isOutageRule(settings, d.rule);
+        const levels = this.levels(outage ? [1, MAJOR_OUTAGE_LEVEL] : [1]);
+        return [
+          this.slack(`decision:${d.id}`, 'ROLLBACK_START', settings.channels.incidents, d.at, { ...this.decisionValues(d), ENGINEER: this.mentions(levels) }, d),
+          ...this.pagerDutyForLevels('decision', d, 'trigger', levels, d.at, `Rolling back ${this.release.namespace}/${this.release.deployment}: ${this.describe(d)}`, 'critical', outage ? MAJOR_OUTAGE_LEVEL : 1),
+        ];
+      }
+      case 'promote':
+        return [this.slack(`decision:${d.id}`, 'DEPLOY_SUCCESS', settings.channels.releases, d.at, { DURATION: formatDuration(Math.max(0, d.at - this.release.startedAt)) }, d)];
+    }
+  }
+
+  /** The page message (ISSUE_DETECTED) with Approve / Decline buttons; `status` replaces the buttons once decided. */
+  slackPage(d: NotifiedDecision, at: number, status?: string): SlackNotification {
+    const level = d.level ?? 1;
+    const n = this.slack(`decision:${d.id}`, 'ISSUE_DETECTED', this.settings.channels.incidents, at, { ...this.decisionValues(d), ENGINEER: this.mentions(this.levels([level])) }, d);
+    n.messageKey = `${this.ruleKey(d)}:page`;
+    const body = status ? `${n.text}\n\n${status}` : n.text;
+    n.text = body;
+    n.blocks = [{ type: 'section', text: { type: 'mrkdwn', text: body.slice(0, 2900) } }];
+    if (!status && d.tier === 'considered') {
+      n.blocks.push({
+        type: 'actions',
+        block_id: `decision-${d.id}`,
+        elements: [
+          { type: 'button', action_id: 'approve', text: { type: 'plain_text', text: 'Approve rollback' }, style: 'danger', value: String(d.id) },
+          { type: 'button', action_id: 'decline', text: { type: 'plain_text', text: 'Decline' }, value: String(d.id) },
+        ],
+      });
+    }
+    return n;
+  }
+
+  slack(key: string, template: TemplateName | undefined, slackChannel: string, at: number, values: Record<string, string | undefined>, d?: NotifiedDecision, literal?: string): SlackNotification {
+    const text = literal ?? renderTemplate(this.settings.templates[template!] ?? DEFAULT_TEMPLATES[template!], { ...this.baseValues(at), ...values });
+    return {
+      channel: 'slack', action: 'post', key: `${key}:slack`, dedupKey: d ? this.ruleKey(d) : dedupKey(this.release, key.split(':')[0]!),
+      ...(d ? { decisionId: d.id } : {}), ...(d?.level !== undefined ? { level: d.level } : {}),
+      slackChannel, messageKey: `${key}:slack`, text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text: text.slice(0, 2900) } }],
+    };
+  }
+
+  /** `tag` keeps notifications of different events about one decision apart in the outbox (its unique key). */
+  pagerDutyForLevels(tag: string, d: NotifiedDecision, action: PagerDutyNotification['action'], levels: readonly { level: number; pagerduty?: string }[], at: number, summary: string, severity: PagerDutySeverity = 'critical', level?: number): PagerDutyNotification[] {
+    return levels.filter((l) => l.pagerduty).map((l) => ({
+      channel: 'pagerduty', action, key: `${tag}:${d.id}:${action}:pd:${l.level}`, dedupKey: this.ruleKey(d), level: level ?? l.level, decisionId: d.id,
+      routingKeyName: l.pagerduty!, summary: summary.slice(0, 1024), severity, source: this.source(), timestamp: toRfc3339(at),
+      customDetails: { decision_id: d.id, show: `rollback-guard explain ${d.id}`, approve: d.tier === 'considered' ? `rollback-guard approve ${d.id} --by NAME` : undefined, rule: d.rule, tier: d.tier, level: d.level, value: d.value, threshold: d.threshold, evidence: d.evidence, release: this.releaseDetails() },
+    }));
+  }
+
+  levels(wanted: readonly number[]) {
+    return this.settings.levels.filter((l) => wanted.includes(l.level));
+  }
+
+  levelsUpTo(max: number) {
+    return this.settings.levels.filter((l) => l.level <= max);
+  }
+
+  mentions(levels: readonly { slack?: string }[]): string {
+    return levels.map((l) => l.slack).filter(Boolean).join(' ') || 'n/a';
+  }
+
+  ruleKey(d: NotifiedDecision): string {
+    return dedupKey(this.release, d.rule ?? d.action);
+  }
+
+  source(): string {
+    return `${this.release.namespace}/${this.release.deployment}`;
+  }
+
+  releaseDetails() {
+    const r = this.release;
+    return { id: r.id, namespace: r.namespace, deployment: r.deployment, started_at: toRfc3339(r.startedAt), severity: r.severity, version: r.version };
+  }
+
+  pageSummary(d: NotifiedDecision, level: number): string {
+    return `[L${level}] ${this.release.namespace}/${this.release.deployment}: ${this.describe(d)} (decision ${d.id}, approve with rollback-guard approve ${d.id} --by NAME)`;
+  }
+
+  /** "ttfa-regression = 0.7747 > 0.6746 (held 5m)". */
+  describe(d: NotifiedDecision): string {
+    const cmp = d.evidence.comparison === 'below' ? '<' : '>';
+    const held = d.evidence.forMs ? ` (held ${formatDuration(d.evidence.forMs)})` : '';
+    return `${d.rule ?? d.action} = ${fmtNum(d.value)} ${cmp} ${fmtNum(d.threshold)}${held}`;
+  }
+
+  decisionValues(d: NotifiedDecision): Record<string, string | undefined> {
+    const rule = d.rule ?? undefined;
+    return {
+      RULE: rule, VALUE: fmtNum(d.value), THRESHOLD: fmtNum(d.threshold), DECISION_ID: String(d.id), LEVEL: d.level !== undefined ? String(d.level) : undefined,
+      DESCRIPTION: this.describe(d), REASON: this.describe(d), IMPACT: d.tier === 'immediate' ? 'immediate-tier rule: rolling back without approval' : 'considered-tier rule: waiting for a human to approve or decline a rollback',
+      SEVERITY: pagerDutySeverity(d.tier, d.level ?? 1), TIMESTAMP: toRfc3339(d.at), ETA: '~5m (rollout of the previous ReplicaSet)',
+    };
+  }
+
+  baseValues(at: number): Record<string, string | undefined> {
+    const r = this.release;
+    return { VERSION: r.version, PREV_VERSION: r.previousVersion, NAME: r.manager, TIMESTAMP: toRfc3339(at), NAMESPACE: r.namespace, DEPLOYMENT: r.deployment, RELEASE_SEVERITY: r.severity };
+  }
+}

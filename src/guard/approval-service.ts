@@ -1,0 +1,137 @@
+// Approve or decline a considered decision (a pending page) by id. The verdict is one INSERT into `approvals`,
+// whose primary key is the page's decision id: of two approvals at once, in one process or two, exactly one
+// is recorded and acts; the other gets 409. Acting (the rollback) is a callback the daemon supplies.
+import type Database from 'better-sqlite3';
+import type { Evidence } from '../core/engine.js';
+import { planNotifications, type NotifiedDecision, type NotifiedRelease } from '../core/notification-plan.js';
+import type { NotificationSettings } from '../core/ruleset.js';
+import { toRfc3339 } from '../core/time-format.js';
+import { ApprovalError } from '../errors/approval-error.js';
+import type { Outbox } from '../ports/outbox.js';
+
+export type Verdict = 'approved' | 'declined';
+
+export interface ApprovalRequest {
+  decisionId: number;
+  verdict: Verdict;
+  by: string;
+  reason?: string;
+  via: 'api' | 'slack';
+}
+
+/** What acting on an approval did, e.g. `{ ok: true, detail: 'rolled back to voice-server-7d9f' }`. */
+export interface ActOutcome {
+  ok: boolean;
+  detail: string;
+}
+
+export interface Recorded {
+  decisionId: number;
+  /** The page decision the verdict was recorded on (the id given, or the page an escalation belongs to). */
+  pageDecisionId: number;
+  verdict: Verdict;
+  by: string;
+  at: string;
+  /** Settles once acting is done (approved) or at once (declined). Never rejects. */
+  outcome: Promise<ActOutcome | undefined>;
+}
+
+export interface ApprovalServiceOptions {
+  db: Database.Database;
+  outbox: Outbox;
+  settings: NotificationSettings;
+  now: () => number;
+  /** Carries out an approved rollback (the Kubernetes actuator, through the daemon). */
+  act: (decision: NotifiedDecision) => Promise<ActOutcome>;
+  /** Versions and the release manager for the messages, when the daemon knows them. */
+  describeRelease?: (releaseId: number) => Partial<Pick<NotifiedRelease, 'version' | 'previousVersion' | 'manager'>>;
+}
+
+interface DecisionRow {
+  id: number;
+  release_id: number;
+  at: string;
+  action: string;
+  tier: string | null;
+  rule: string | null;
+  level: number | null;
+  mode: string;
+  value: number | null;
+  threshold: number | null;
+  evidence: string;
+}
+
+export class ApprovalService {
+  private readonly inFlight = new Set<Promise<unknown>>();
+
+  constructor(private readonly o: ApprovalServiceOptions) {}
+
+  /** Resolves once every rollback started by an approval has finished (for a clean shutdown). */
+  async idle(): Promise<void> {
+    while (this.inFlight.size) await Promise.allSettled([...this.inFlight]);
+  }
+
+  /** Records the verdict (throws ApprovalError 400/404/409/410) and starts acting; await `outcome` for the result. */
+  decide(req: ApprovalRequest): Recorded {
+    const by = req.by.trim();
+    if (!by || by.length > 100) throw new ApprovalError('RG_APPROVAL_INVALID', 'give the approver\'s name in "by" (1-100 characters)');
+    const now = this.o.now();
+    const { page, release, levelReached } = this.o.db.transaction(() => {
+      const d = this.o.db.prepare(`SELECT * FROM decisions WHERE id = ?`).get(req.decisionId) as DecisionRow | undefined;
+      if (!d) throw new ApprovalError('RG_APPROVAL_NOT_FOUND', `decision ${req.decisionId} does not exist in the decision log; check the id in the page`);
+      if ((d.action !== 'page' && d.action !== 'escalate') || d.mode === 'shadow') {
+        throw new ApprovalError('RG_APPROVAL_GONE', `decision ${d.id} is a ${d.mode === 'shadow' ? 'shadow ' : ''}${d.action}, not a pending page: only pages wait for approval`);
+      }
+      const page = d.action === 'page' ? d : (this.o.db.prepare(`SELECT * FROM decisions WHERE release_id = ? AND rule = ? AND action = 'page' AND at <= ? ORDER BY at DESC, id DESC LIMIT 1`).get(d.release_id, d.rule, d.at) as DecisionRow | undefined);
+      if (!page) throw new ApprovalError('RG_APPROVAL_GONE', `decision ${d.id} has no page it belongs to`);
+      const release = this.o.db.prepare(`SELECT * FROM releases WHERE id = ?`).get(page.release_id) as { id: number; namespace: string; deployment: string; started_at: string; severity: string; window_seconds: number; outcome: string | null; ended_at: string | null };
+      if (release.outcome) throw new ApprovalError('RG_APPROVAL_GONE', `release ${release.id} of ${release.namespace}/${release.deployment} is over (${release.outcome} at ${release.ended_at}); decision ${d.id} can no longer be acted on`);
+      const resolved = this.o.db.prepare(`SELECT at FROM decisions WHERE release_id = ? AND rule = ? AND action = 'resolve' AND at >= ? ORDER BY at LIMIT 1`).get(page.release_id, page.rule, page.at) as { at: string } | undefined;
+      if (resolved) throw new ApprovalError('RG_APPROVAL_GONE', `the page of decision ${d.id} (${page.rule}) resolved at ${resolved.at}: nothing is pending`);
+      const prior = this.o.db.prepare(`SELECT verdict, by, at FROM approvals WHERE decision_id = ?`).get(page.id) as { verdict: string; by: string; at: string } | undefined;
+      if (prior) throw new ApprovalError('RG_APPROVAL_ALREADY_DECIDED', `decision ${page.id} was already ${prior.verdict} by ${prior.by} at ${prior.at}; nothing was changed`);
+      this.o.db.prepare(`INSERT INTO approvals (decision_id, verdict, by, reason, via, at) VALUES (?, ?, ?, ?, ?, ?)`).run(page.id, req.verdict, by, req.reason ?? null, req.via, new Date(now).toISOString());
+      const top = this.o.db.prepare(`SELECT max(level) AS level FROM decisions WHERE release_id = ? AND rule = ? AND action IN ('page', 'escalate') AND at >= ?`).get(page.release_id, page.rule, page.at) as { level: number | null };
+      return { page, release, levelReached: top.level ?? page.level ?? 1 };
+    }).immediate(); // BEGIN IMMEDIATE: two writers (two processes) serialise here, so the PK check above is the truth
+
+    const decision = toDecision(page);
+    const notified: NotifiedRelease = {
+      id: release.id, namespace: release.namespace, deployment: release.deployment, startedAt: Date.parse(release.started_at), severity: release.severity, windowMs: release.window_seconds * 1000,
+      ...(this.o.describeRelease?.(release.id) ?? {}),
+    };
+    this.o.outbox.enqueue(
+      planNotifications(this.o.settings, notified, { kind: 'approval', at: now, decision, verdict: req.verdict, by, ...(req.reason ? { reason: req.reason } : {}), levelReached }),
+      release.id,
+      now,
+    );
+    const outcome = req.verdict === 'approved' ? this.act(decision) : Promise.resolve(undefined);
+    this.inFlight.add(outcome);
+    void outcome.finally(() => this.inFlight.delete(outcome));
+    return { decisionId: req.decisionId, pageDecisionId: page.id, verdict: req.verdict, by, at: toRfc3339(now), outcome };
+  }
+
+  private async act(decision: NotifiedDecision): Promise<ActOutcome> {
+    let outcome: ActOutcome;
+    try {
+      outcome = await this.o.act(decision);
+    } catch (err) {
+      outcome = { ok: false, detail: err instanceof Error ? err.message : String(err) };
+    }
+    try {
+      this.o.db.prepare(`UPDATE approvals SET outcome = ?, outcome_at = ? WHERE decision_id = ?`).run(`${outcome.ok ? 'ok' : 'failed'}: ${outcome.detail}`, new Date(this.o.now()).toISOString(), decision.id);
+    } catch (err) {
+      return { ...outcome, detail: `${outcome.detail} (not recorded in the decision log: ${err instanceof Error ? err.message : String(err)})` };
+    }
+    return outcome;
+  }
+}
+
+function toDecision(r: DecisionRow): NotifiedDecision {
+  const d: NotifiedDecision = {
+    id: r.id, at: Date.parse(r.at), action: r.action as NotifiedDecision['action'], tier: r.tier as NotifiedDecision['tier'], rule: r.rule, value: r.value, threshold: r.threshold,
+    mode: r.mode as NotifiedDecision['mode'], evidence: JSON.parse(r.evidence) as Evidence,
+  };
+  if (r.level !== null) d.level = r.level;
+  return d;
+}

@@ -1,0 +1,65 @@
+// Composition of the paging pieces for the daemon: the outbox over the decision log, notifiers from the
+// environment, the delivery worker, the approval service and its HTTP handlers, and the health figure.
+import type Database from 'better-sqlite3';
+import type { Agent } from 'node:https';
+import { approvalHandler, type Handler } from '../adapters/http-api/approval-handler.js';
+import { slackInteractionsHandler } from '../adapters/http-api/slack-interactions-handler.js';
+import { PagerDutyNotifier } from '../adapters/pagerduty/pagerduty-notifier.js';
+import { readSecret } from '../adapters/secrets/read-secret.js';
+import { SlackNotifier } from '../adapters/slack/slack-notifier.js';
+import { SqliteOutbox } from '../adapters/sqlite/sqlite-outbox.js';
+import { planNotifications, type GuardEvent, type NotifiedDecision, type NotifiedRelease } from '../core/notification-plan.js';
+import type { NotificationSettings } from '../core/ruleset.js';
+import type { Notifier } from '../ports/notifier.js';
+import type { OutboxHealth } from '../ports/outbox.js';
+import { ApprovalService, type ActOutcome } from './approval-service.js';
+import { DeliveryWorker, type DeliveryWorkerOptions } from './delivery-worker.js';
+
+export interface PagingOptions {
+  /** The decision log's connection (SqliteDecisionStore.db), migrated. */
+  db: Database.Database;
+  settings: NotificationSettings;
+  now: () => number;
+  /** Carries out an approved rollback. */
+  act: (decision: NotifiedDecision) => Promise<ActOutcome>;
+  isLeader: () => boolean;
+  leader: () => string | undefined;
+  env?: NodeJS.ProcessEnv;
+  /** TLS agent for PagerDuty (a private CA). */
+  pagerdutyAgent?: Agent;
+  describeRelease?: (releaseId: number) => Partial<Pick<NotifiedRelease, 'version' | 'previousVersion' | 'manager'>>;
+  worker?: Pick<DeliveryWorkerOptions, 'initialBackoffMs' | 'maxBackoffMs' | 'pollMs' | 'batch' | 'onFailure'>;
+}
+
+export interface Paging {
+  /** Plans and stores the notifications of an event (sent by the worker); returns how many were new. */
+  notify(release: NotifiedRelease, event: GuardEvent): number;
+  worker: DeliveryWorker;
+  approvals: ApprovalService;
+  /** Mount these in the daemon's server: each answers its own paths and returns false for others. */
+  handlers: Handler[];
+  health(): OutboxHealth;
+}
+
+export function createPaging(o: PagingOptions): Paging {
+  const env = o.env ?? process.env;
+  const outbox = new SqliteOutbox(o.db);
+  const notifiers: Partial<Record<'pagerduty' | 'slack', Notifier>> = {
+    pagerduty: new PagerDutyNotifier({ server: o.settings.pagerdutyServer, routingKey: (name) => readSecret(`PAGERDUTY_ROUTING_KEY_${name}`, env), ...(o.pagerdutyAgent ? { agent: o.pagerdutyAgent } : {}) }),
+  };
+  // Without a Slack token, Slack notifications die with a message saying so (and show in health), never silently.
+  if (env.SLACK_BOT_TOKEN || env.SLACK_BOT_TOKEN_FILE) notifiers.slack = new SlackNotifier({ token: readSecret('SLACK_BOT_TOKEN', env), apiUrl: o.settings.slackApiUrl });
+  const worker = new DeliveryWorker({ outbox, notifiers, settings: o.settings, now: o.now, ...o.worker });
+  const approvals = new ApprovalService({ db: o.db, outbox, settings: o.settings, now: o.now, act: o.act, ...(o.describeRelease ? { describeRelease: o.describeRelease } : {}) });
+  const handlers = [
+    approvalHandler({ service: approvals, token: () => readSecret('ROLLBACK_GUARD_API_TOKEN', env), isLeader: o.isLeader, leader: o.leader }),
+    slackInteractionsHandler({ service: approvals, signingSecret: () => readSecret('SLACK_SIGNING_SECRET', env), approvers: o.settings.approvers, isLeader: o.isLeader, leader: o.leader, now: o.now }),
+  ];
+  return {
+    notify: (release, event) => outbox.enqueue(planNotifications(o.settings, release, event), release.id, o.now()),
+    worker,
+    approvals,
+    handlers,
+    health: () => outbox.health(),
+  };
+}

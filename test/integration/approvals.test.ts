@@ -1,0 +1,173 @@
+// Approvals over the decision log, through the real HTTP handlers on a loopback server: bearer token, leader,
+// 404 / 409 / 410, two approvals at once (exactly one acts), and Slack's signed interaction callbacks.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Decision } from '../../src/core/engine.js';
+import type { NotifiedDecision } from '../../src/core/notification-plan.js';
+import { planNotifications } from '../../src/core/notification-plan.js';
+import { approvalHandler } from '../../src/adapters/http-api/approval-handler.js';
+import { slackInteractionsHandler, slackSignature } from '../../src/adapters/http-api/slack-interactions-handler.js';
+import { ApprovalService } from '../../src/guard/approval-service.js';
+import { DeliveryWorker } from '../../src/guard/delivery-worker.js';
+import { PagerDutyStandIn } from '../helpers/pagerduty-stand-in.js';
+import { notifiers, pagingWorld, T0, type PagingWorld } from '../helpers/paging-fixture.js';
+import { SlackStandIn } from '../helpers/slack-stand-in.js';
+import { useTempDir } from '../helpers/temp-dir.js';
+
+const tempDir = useTempDir();
+const TOKEN = 'approval-token-for-tests';
+const SIGNING_SECRET = '8f742231b10e8888abcd99yyyzzz85a5';
+
+function decision(world: PagingWorld, at: number, over: Partial<Decision> = {}): NotifiedDecision {
+  const d: Decision = {
+    at, action: 'page', tier: 'considered', rule: 'ttfa-regression', level: 1, value: 0.7747, threshold: 0.6, mode: 'enforce',
+    evidence: { rule: 'ttfa-regression', tier: 'considered', comparison: 'above', value: 0.7747, threshold: 0.6, release: { startedAt: T0, severity: 'minor', windowEnd: T0 + 3_600_000 }, rulesHash: world.ruleset.hash },
+    ...over,
+  };
+  return world.store.recordInstant(world.release.id, at, { rules: {} }, [], [d])[0]!;
+}
+
+describe('approvals', () => {
+  let world: PagingWorld;
+  let server: http.Server;
+  let base: string;
+  let now: number;
+  let leader: boolean;
+  let acted: number[];
+  let pd: PagerDutyStandIn;
+  let slack: SlackStandIn;
+  let worker: DeliveryWorker;
+  let service: ApprovalService;
+
+  beforeEach(async () => {
+    world = pagingWorld(tempDir());
+    now = T0 + 20 * 60_000;
+    leader = true;
+    acted = [];
+    pd = new PagerDutyStandIn();
+    slack = new SlackStandIn();
+    await pd.start();
+    await slack.start();
+    worker = new DeliveryWorker({ outbox: world.outbox, notifiers: notifiers(pd, slack, world.ruleset.notifications), settings: world.ruleset.notifications, now: () => now });
+    service = new ApprovalService({
+      db: world.store.db, outbox: world.outbox, settings: world.ruleset.notifications, now: () => now,
+      act: async (d) => {
+        acted.push(d.id);
+        await new Promise((r) => setTimeout(r, 20)); // a rollback takes a while: a second request arrives meanwhile
+        return { ok: true, detail: 'rolled back' };
+      },
+    });
+    const handlers = [
+      approvalHandler({ service, token: () => TOKEN, isLeader: () => leader, leader: () => 'rollback-guard-0 (http://10.0.0.7:8080)' }),
+      slackInteractionsHandler({ service, signingSecret: () => SIGNING_SECRET, approvers: world.ruleset.notifications.approvers, isLeader: () => leader, leader: () => 'rollback-guard-0', now: () => now }),
+    ];
+    server = http.createServer((req, res) => {
+      void (async () => {
+        for (const h of handlers) if (await h(req, res)) return;
+        res.writeHead(404).end();
+      })();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterEach(async () => {
+    await service.idle();
+    await new Promise((r) => server.close(r));
+    world.store.close();
+    await pd.stop();
+    await slack.stop();
+  });
+
+  const post = async (path: string, body: unknown, token = TOKEN) => {
+    const res = await fetch(base + path, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+
+  it('approves once: records who decided, acts, and answers 409 to the second approval', async () => {
+    const d = decision(world, T0 + 10 * 60_000);
+    const r = await post(`/v1/decisions/${d.id}/approve`, { by: 'alice', reason: 'TTFA regression confirmed' });
+    expect(r).toEqual({ status: 200, body: { decision: d.id, verdict: 'approved', by: 'alice', at: '2026-11-20T14:20:00Z', outcome: { ok: true, detail: 'rolled back' } } });
+    expect(acted).toEqual([d.id]);
+    expect(world.store.db.prepare(`SELECT verdict, by, reason, via, outcome FROM approvals`).all()).toEqual([{ verdict: 'approved', by: 'alice', reason: 'TTFA regression confirmed', via: 'api', outcome: 'ok: rolled back' }]);
+    const again = await post(`/v1/decisions/${d.id}/decline`, { by: 'bob' });
+    expect(again.status).toBe(409);
+    expect(again.body.message).toBe(`decision ${d.id} was already approved by alice at 2026-11-20T14:20:00.000Z; nothing was changed`);
+    expect(acted).toEqual([d.id]);
+  });
+
+  it('two approvals at once: exactly one acts, the other gets 409', async () => {
+    const d = decision(world, T0 + 10 * 60_000);
+    const results = await Promise.all([post(`/v1/decisions/${d.id}/approve`, { by: 'alice' }), post(`/v1/decisions/${d.id}/approve`, { by: 'bob' })]);
+    expect(results.map((r) => r.status).sort()).toEqual([200, 409]);
+    expect(acted).toEqual([d.id]);
+  });
+
+  it('refuses a bad token (401), a replica that is not the leader (503 naming it), unknown ids (404), and things that are not pending pages (410)', async () => {
+    const d = decision(world, T0 + 10 * 60_000);
+    expect((await post(`/v1/decisions/${d.id}/approve`, { by: 'alice' }, 'wrong')).status).toBe(401);
+    leader = false;
+    const follower = await post(`/v1/decisions/${d.id}/approve`, { by: 'alice' });
+    expect(follower).toMatchObject({ status: 503, body: { error: 'RG_NOT_LEADER', leader: 'rollback-guard-0 (http://10.0.0.7:8080)' } });
+    leader = true;
+    expect((await post(`/v1/decisions/999999/approve`, { by: 'alice' })).status).toBe(404);
+    expect((await post(`/v1/decisions/${d.id}/approve`, {})).status).toBe(400);
+    const rb = decision(world, T0 + 11 * 60_000, { action: 'rollback', tier: 'immediate', rule: 'error-rate-critical' });
+    expect((await post(`/v1/decisions/${rb.id}/approve`, { by: 'alice' })).body.message).toBe(`decision ${rb.id} is a rollback, not a pending page: only pages wait for approval`);
+    world.store.recordInstant(world.release.id, T0 + 12 * 60_000, { rules: {}, outcome: { kind: 'rolled-back', at: T0 + 12 * 60_000 } }, [], []);
+    const over = await post(`/v1/decisions/${d.id}/approve`, { by: 'alice' });
+    expect(over.status).toBe(410);
+    expect(over.body.message).toMatch(/^release \d+ of voice-production\/voice-server is over \(rolled-back at 2026-11-20T14:12:00.000Z\)/);
+    expect(acted).toEqual([]);
+  });
+
+  it('410 once the page resolved; approving an escalation approves its page', async () => {
+    const page = decision(world, T0 + 10 * 60_000);
+    const esc = decision(world, T0 + 25 * 60_000, { action: 'escalate', level: 2 });
+    const r = await post(`/v1/decisions/${esc.id}/decline`, { by: 'alice' });
+    expect(r).toMatchObject({ status: 200, body: { decision: page.id, verdict: 'declined' } });
+    expect((await post(`/v1/decisions/${page.id}/approve`, { by: 'bob' })).status).toBe(409);
+    const other = decision(world, T0 + 26 * 60_000, { rule: 'other-rule' });
+    decision(world, T0 + 27 * 60_000, { rule: 'other-rule', action: 'resolve' });
+    expect((await post(`/v1/decisions/${other.id}/approve`, { by: 'bob' })).status).toBe(410);
+    expect(acted).toEqual([]);
+  });
+
+  describe('Slack interactions', () => {
+    const interact = async (payload: unknown, opts: { at?: number; secret?: string } = {}) => {
+      const body = new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+      const ts = String(Math.floor((opts.at ?? now) / 1000));
+      const res = await fetch(`${base}/v1/slack/interactions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-slack-request-timestamp': ts, 'x-slack-signature': slackSignature(opts.secret ?? SIGNING_SECRET, ts, body) },
+        body,
+      });
+      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+    };
+    const press = (id: number, action: 'approve' | 'decline', user = 'U0ALICE') => ({ type: 'block_actions', user: { id: user }, actions: [{ action_id: action, value: String(id) }] });
+
+    it('approves from the button, updates the page message to show who decided, and acknowledges the incident', async () => {
+      const d = decision(world, T0 + 10 * 60_000);
+      world.outbox.enqueue(planNotifications(world.ruleset.notifications, world.release, { kind: 'decision', decision: d }), world.release.id, now);
+      await worker.runOnce(now);
+      const r = await interact(press(d.id, 'approve'));
+      expect(r).toMatchObject({ status: 200, body: { text: `Recorded: decision ${d.id} approved by alice.` } });
+      await worker.runOnce(now);
+      expect(slack.messages).toHaveLength(1);
+      expect(slack.messages[0]!.text).toContain(':white_check_mark: Rollback approved by alice at 2026-11-20T14:20:00Z');
+      expect(pd.incidents.get(`R0ONCALL00000000000000000000000A/${pd.accepted[0]!.dedup_key}`)?.status).toBe('acknowledged');
+      await service.idle();
+      expect(acted).toEqual([d.id]);
+    });
+
+    it('refuses a bad signature and a request older than 5 minutes, and Slack users who are not approvers', async () => {
+      const d = decision(world, T0 + 10 * 60_000);
+      expect(await interact(press(d.id, 'approve'), { secret: 'not-the-secret' })).toMatchObject({ status: 401, body: { error: 'RG_SLACK_SIGNATURE' } });
+      expect(await interact(press(d.id, 'approve'), { at: now - 301_000 })).toMatchObject({ status: 401, body: { error: 'RG_SLACK_STALE' } });
+      expect(await interact(press(d.id, 'approve'), { at: now - 299_000 })).toMatchObject({ status: 200, body: { text: `Recorded: decision ${d.id} approved by alice.` } });
+      const d2 = decision(world, T0 + 11 * 60_000, { rule: 'second-rule' });
+      expect((await interact(press(d2.id, 'approve', 'U0MALLORY'))).body.text).toBe('You (U0MALLORY) are not an approver for rollback-guard: ask to be added under notifications.approvers.');
+      expect(world.store.db.prepare(`SELECT count(*) AS n FROM approvals`).get()).toEqual({ n: 1 });
+    });
+  });
+});

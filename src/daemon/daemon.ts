@@ -216,6 +216,39 @@ export class Daemon {
     return stored!;
   }
 
+  /**
+   * An approved considered decision (or one of its escalations): roll the release back through the same safe
+   * path, announce it, and end the release. Called by the approval service, which guarantees once per page.
+   */
+  async actOnApproval(decisionId: number): Promise<{ ok: boolean; detail: string }> {
+    const { journal, events, clock, store } = this.deps;
+    const found = [...this.guards].find(([, g]) => g.stored.id === this.releaseOf(decisionId));
+    if (!found) return { ok: false, detail: 'the release is no longer guarded by this replica; roll back by hand: rollback-guard rollback NAMESPACE/DEPLOYMENT' };
+    const [target, guard] = found;
+    const decision = this.decisionById(decisionId);
+    if (!decision) return { ok: false, detail: `decision ${decisionId} is not in the decision log` };
+    const by = journal?.approverOf?.(decisionId) ?? 'an approver';
+    await events.emit({ kind: 'approved-rollback-started', decision, target, at: clock.now(), by });
+    const { outcome, verification } = await this.rollback(target, decisionId, guard.stored.id, `approved by ${by}: ${describe(decision)}`, this.revisions.get(target));
+    await events.emit({ kind: 'rollback-finished', decision, target, at: clock.now(), outcome, ...(verification ? { verification } : {}) });
+    if (outcome.kind === 'rolled-back') {
+      store.closeRelease(guard.stored.id, 'rolled-back', clock.now(), `rolled back on approval by ${by}`);
+      this.guards.delete(target);
+      this.deps.metrics.activeReleases.set(this.guards.size);
+    }
+    const ok = outcome.kind === 'rolled-back' || outcome.kind === 'would-roll-back' || outcome.kind === 'skipped';
+    const detail = 'fromRevision' in outcome ? `${outcome.kind} from revision ${outcome.fromRevision} to ${outcome.toRevision}` : `${outcome.kind}: ${outcome.reason}`;
+    return { ok, detail };
+  }
+
+  private releaseOf(decisionId: number): number | undefined {
+    return this.decisionById(decisionId)?.releaseId;
+  }
+
+  private decisionById(decisionId: number): StoredDecision | undefined {
+    return this.deps.store.decision?.(decisionId);
+  }
+
   status(): DaemonStatus {
     return {
       leader: this.deps.leader.isLeader(),

@@ -7,6 +7,8 @@ export type GuardEvent =
   | { kind: 'release-started'; releaseId: number; target: string; revision?: string; images?: string[]; severity: string; at: number; adopted: boolean }
   | { kind: 'decision'; decision: StoredDecision; target: string }
   | { kind: 'rollback-started'; decision: StoredDecision; target: string; at: number }
+  /** A considered rollback a person approved is starting. */
+  | { kind: 'approved-rollback-started'; decision: StoredDecision; target: string; at: number; by: string }
   | { kind: 'rollback-finished'; decision: StoredDecision; target: string; at: number; outcome: RollbackOutcome; verification?: { kind: 'complete' | 'failed'; detail: string } }
   | { kind: 'guard-blind'; at: number; since: number; lastError: string }
   | { kind: 'guard-sighted'; at: number; blindForMs: number };

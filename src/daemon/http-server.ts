@@ -55,8 +55,9 @@ export async function startHttpServer(daemon: Daemon, metrics: DaemonMetrics, o:
     const url = new URL(req.url ?? '/', 'http://x');
     if (req.method === 'GET' && url.pathname === '/health') {
       const s = daemon.status();
-      const extra = o.health?.() ?? {};
-      const status = s.blindSince ? 'blind' : 'ok';
+      const { status: extraStatus, ...extra } = o.health?.() ?? {};
+      // blind (cannot see) outranks degraded (cannot tell people), which outranks ok
+      const status = s.blindSince ? 'blind' : typeof extraStatus === 'string' ? extraStatus : 'ok';
       json(res, 200, { status, version: o.version, ...s, ...extra });
       return;
     }

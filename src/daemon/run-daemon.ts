@@ -17,7 +17,10 @@ import type { LeaderElector } from '../ports/leader.js';
 import type { ReleaseSource } from '../ports/release-source.js';
 import { Daemon } from './daemon.js';
 import { apiToken, type DaemonConfig } from './daemon-config.js';
-import { logOnlySink, type GuardEventSink } from './guard-events.js';
+import type { GuardEventSink } from './guard-events.js';
+import { createPaging } from '../guard/paging.js';
+import { describeRelease, PagingSink } from './paging-sink.js';
+import type { Agent } from 'node:https';
 import { startHttpServer, type RouteHandler } from './http-server.js';
 import { DaemonMetrics } from './metrics.js';
 import { noActuator, noReleases, soleLeader } from './null-ports.js';
@@ -31,6 +34,8 @@ export interface RunOptions {
   actuator?: Actuator;
   leader?: LeaderElector;
   events?: GuardEventSink;
+  /** TLS agent for PagerDuty (a private CA; tests). */
+  pagerdutyAgent?: Agent;
   routes?: RouteHandler[];
   clock?: Clock;
   log?: Logger;
@@ -108,6 +113,7 @@ export async function runDaemon(config: DaemonConfig, o: RunOptions): Promise<Ru
       mayAct: () => elected.isLeader(),
     });
   }
+  const sink = new PagingSink(store.db, log);
   const daemon = new Daemon({
     rulesets,
     journal,
@@ -118,12 +124,25 @@ export async function runDaemon(config: DaemonConfig, o: RunOptions): Promise<Ru
     actuator,
     releases,
     leader,
-    events: o.events ?? logOnlySink,
+    events: o.events ?? sink,
     clock,
     log,
     metrics,
     options: { dryRun: config.dryRun, blindAfterMs: config.blindAfterMs, verifyTimeoutMs: config.verifyTimeoutMs },
   });
+  // Paging: notifications through the outbox, approvals over HTTP and Slack. The notifications settings are the
+  // first rules file's (one outbox, one set of channels per daemon).
+  const paging = createPaging({
+    db: store.db,
+    settings: rulesets[0]!.notifications,
+    now: () => clock.now(),
+    act: (d) => daemon.actOnApproval(d.id),
+    isLeader: () => leader.isLeader(),
+    leader: () => leader.leader(),
+    describeRelease: (id) => describeRelease(store.db, id),
+    ...(o.pagerdutyAgent ? { pagerdutyAgent: o.pagerdutyAgent } : {}),
+  });
+  sink.paging = paging;
   let started = false;
   let http: Awaited<ReturnType<typeof startHttpServer>> | undefined;
   try {
@@ -133,8 +152,14 @@ export async function runDaemon(config: DaemonConfig, o: RunOptions): Promise<Ru
       version: o.version,
       apiToken: () => apiToken(config),
       ready: () => started,
-      ...(o.routes ? { routes: o.routes } : {}),
+      health: () => {
+        const h = paging.health();
+        metrics.outboxDepth.set(h.depth);
+        return { outbox: h, ...(h.unreported > 0 ? { status: 'degraded' } : {}) };
+      },
+      routes: [...paging.handlers, ...(o.routes ?? [])],
     });
+    paging.worker.start();
     await leader.start();
     await daemon.start();
   } catch (err) {
@@ -189,6 +214,10 @@ export async function runDaemon(config: DaemonConfig, o: RunOptions): Promise<Ru
     for (const w of watchers) w.close();
     process.off('SIGHUP', onHup);
     await daemon.stop();
+    // Flush what the outbox can send in a bounded time, then stop the worker (the rest is sent after a restart).
+    await Promise.race([paging.worker.runOnce(clock.now()).catch(() => {}), new Promise((r) => setTimeout(r, 5000))]);
+    await paging.worker.stop();
+    await paging.approvals.idle();
     await leader.stop();
     await server.close();
     store.close();

@@ -12,6 +12,8 @@ export interface ActionJournal {
    * daemon reconciles these against the cluster at start instead of repeating or forgetting them.
    */
   unfinishedRollbacks(since: number): { decisionId: number; releaseId: number; namespace: string; deployment: string; reason: string }[];
+  /** Who approved a decision (the approvals table), for messages and the rollback record. */
+  approverOf?(decisionId: number): string | undefined;
   /** Automatic rollbacks already carried out for a release (at most one is allowed). */
   automaticRollbacks(releaseId: number): number;
 }

@@ -41,7 +41,9 @@ export interface DecisionStore {
   /** Releases with no outcome yet, oldest first: what a restarted daemon resumes. */
   openReleases(): OpenRelease[];
   /** Ends a release that will not be evaluated any more (a newer release replaced it, or it was given up). */
-  closeRelease(releaseId: number, outcome: 'superseded' | 'abandoned', at: number, note: string): void;
+  closeRelease(releaseId: number, outcome: 'superseded' | 'abandoned' | 'rolled-back', at: number, note: string): void;
+  /** A stored decision by id (approvals act on it). */
+  decision?(decisionId: number): StoredDecision | undefined;
   /** Stores a rules file's text by hash (new decisions refer to it), e.g. after a hot reload. */
   recordRules(ruleset: Ruleset): void;
   close(): void;

@@ -20,11 +20,14 @@ export async function startVoiceExporter(opts: { errorRatio?: number; requestsPe
   const ttfa = new client.Histogram({ name: 'voice_ttfa_seconds', help: 'Time to first audio', buckets: [0.1, 0.2, 0.4, 0.8, 1.6], registers: [registry] });
   const exporter: VoiceExporter = { target: '', errorRatio: opts.errorRatio ?? 0, requestsPerSecond: opts.requestsPerSecond ?? 50, close: async () => {} };
   let carry = 0;
+  let errorCarry = 0; // fractions carried over, so a 2 % error rate at 10 requests a tick is not rounded to 0
   const timer = setInterval(() => {
     carry += exporter.requestsPerSecond / 10;
     const n = Math.floor(carry);
     carry -= n;
-    const errors = Math.round(n * exporter.errorRatio);
+    errorCarry += n * exporter.errorRatio;
+    const errors = Math.min(n, Math.floor(errorCarry));
+    errorCarry -= errors;
     requests.inc({ status: '500' }, errors);
     requests.inc({ status: '200' }, n - errors);
     sessions.inc(n / 20);

@@ -8,6 +8,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startDaemon, type DaemonProcess } from '../helpers/daemon-process.js';
 import { waitFor } from '../helpers/free-port.js';
 import { KubeStandIn } from '../helpers/kube-stand-in.js';
+import { PagerDutyStandIn } from '../helpers/pagerduty-stand-in.js';
+import { ROUTING_KEYS } from '../helpers/paging-fixture.js';
+import { cliAsync } from '../helpers/run-cli-async.js';
+import { SlackStandIn } from '../helpers/slack-stand-in.js';
 import { disposePrometheus, startPrometheus, type PrometheusServer } from '../helpers/prometheus-server.js';
 import { useTempDir } from '../helpers/temp-dir.js';
 import { startVoiceExporter, type VoiceExporter } from '../helpers/voice-exporter.js';
@@ -58,12 +62,12 @@ afterEach(async () => {
   exporter.errorRatio = 0;
 });
 
-async function setup(extra: string[] = [], env: NodeJS.ProcessEnv = {}) {
+async function setup(extra: string[] = [], env: NodeJS.ProcessEnv = {}, rulesText = RULES) {
   kube = await new KubeStandIn().start();
   kube.createDeployment(NS, NAME, 'voice-server:1.4.1');
   const dir = tmp();
   const rules = path.join(dir, 'rules.yaml');
-  fs.writeFileSync(rules, RULES);
+  fs.writeFileSync(rules, rulesText);
   const db = path.join(dir, 'decisions.db');
   const args = ['--rules', rules, '--prometheus', prom.url, '--kube-server', kube.url, '--db', db, '--interval', '1s', '--verify-timeout', '5s', ...extra];
   daemon = await startDaemon(args, env);
@@ -127,6 +131,39 @@ describe('rollback-guard run, end to end', () => {
     expect(kube.deploymentWrites()).toHaveLength(0);
     expect(image()).toBe('voice-server:1.5.0');
   }, 90_000);
+
+  it('a sustained 2 % error rate pages level 1 (Slack and PagerDuty) and does not revert; `approve` reverts it', async () => {
+    const pd = new PagerDutyStandIn();
+    await pd.start();
+    const slack = new SlackStandIn();
+    await slack.start();
+    try {
+      const dir = tmp();
+      fs.writeFileSync(path.join(dir, 'ca.pem'), pd.cert);
+      fs.writeFileSync(path.join(dir, 'api-token'), 'approve-me');
+      const rules = RULES.replace('rules:\n', `notifications:\n  pagerduty: { server: '127.0.0.1:${pd.port}' }\n  slack: { apiUrl: '${slack.apiUrl}' }\n  levels:\n    - { level: 1, pagerduty: ONCALL, slack: '<!subteam^S0ONCALL>' }\nrules:\n`);
+      const env = { PAGERDUTY_CA_FILE: path.join(dir, 'ca.pem'), PAGERDUTY_ROUTING_KEY_ONCALL: ROUTING_KEYS.ONCALL!, SLACK_BOT_TOKEN: slack.token, ROLLBACK_GUARD_API_TOKEN_FILE: path.join(dir, 'api-token') };
+      await setup([], env, rules);
+      kube.setImage(NS, NAME, 'voice-server:1.5.0');
+      await daemon!.waitForLog(/guarding release/);
+      exporter.errorRatio = 0.02;
+      const page = await daemon!.waitForLog(/decision: page/, 45_000);
+      await waitFor('the page at PagerDuty and in Slack', () => pd.accepted.some((e) => e.event_action === 'trigger') && slack.messages.some((m) => /Issue Detected/i.test(m.text)), 30_000, 200);
+      expect(pd.accepted.find((e) => e.event_action === 'trigger')!.routing_key).toBe(ROUTING_KEYS.ONCALL);
+      await new Promise((r) => setTimeout(r, 3000));
+      expect(kube.deploymentWrites()).toHaveLength(0); // considered: nobody approved yet
+      const r = await cliAsync(['approve', String(page.decisionId), '--by', 'alice', '--reason', 'errors on every call', '--url', daemon!.url], { ROLLBACK_GUARD_API_TOKEN: 'approve-me' });
+      expect(r.code, r.stderr + r.stdout).toBe(0);
+      await waitFor('the approved rollback', () => image() === 'voice-server:1.4.1', 30_000, 200);
+      await waitFor('ROLLBACK_START and ROLLBACK_COMPLETE in Slack', () => slack.messages.some((m) => /Rollback Initiated/i.test(m.text)) && slack.messages.some((m) => /Rollback Complete/i.test(m.text)), 30_000, 200);
+      await waitFor('the incident acknowledged', () => pd.accepted.some((e) => e.event_action === 'acknowledge'), 30_000, 200);
+      const health = (await (await fetch(`${daemon!.url}/health`)).json()) as { outbox: { dead: number; unreported: number } };
+      expect(health.outbox).toMatchObject({ dead: 0, unreported: 0 });
+    } finally {
+      await pd.stop();
+      await slack.stop();
+    }
+  }, 120_000);
 
   it('killed with SIGKILL between the decision and the patch, restarted: one rollback in total', async () => {
     const { args, env } = await setup();

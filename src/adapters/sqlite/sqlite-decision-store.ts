@@ -157,7 +157,17 @@ export class SqliteDecisionStore implements DecisionStore {
     });
   }
 
-  closeRelease(releaseId: number, outcome: 'superseded' | 'abandoned', at: number, note: string): void {
+  decision(decisionId: number): StoredDecision | undefined {
+    const r = this.db.prepare(`SELECT id, release_id, at, action, tier, rule, level, mode, value, threshold, evidence FROM decisions WHERE id = ?`).get(decisionId) as
+      | { id: number; release_id: number; at: string; action: StoredDecision['action']; tier: StoredDecision['tier']; rule: string | null; level: number | null; mode: StoredDecision['mode']; value: number | null; threshold: number | null; evidence: string }
+      | undefined;
+    if (!r) return undefined;
+    const d: StoredDecision = { id: r.id, releaseId: r.release_id, at: Date.parse(r.at), action: r.action, tier: r.tier, rule: r.rule, value: r.value, threshold: r.threshold, mode: r.mode, evidence: JSON.parse(r.evidence) as StoredDecision['evidence'] };
+    if (r.level !== null) d.level = r.level;
+    return d;
+  }
+
+  closeRelease(releaseId: number, outcome: 'superseded' | 'abandoned' | 'rolled-back', at: number, note: string): void {
     this.commitBatch();
     this.db.prepare(`UPDATE releases SET outcome = ?, ended_at = ?, outcome_note = ? WHERE id = ? AND outcome IS NULL`).run(outcome, iso(at), note, releaseId);
   }

@@ -5,6 +5,8 @@ import type { Io } from '../io.js';
 import { version } from '../version.js';
 import { addKubeOptions, kubeConnection, type KubeFlags } from '../kube-options.js';
 import { addPrometheusOptions, prometheusConnection, type PrometheusFlags } from '../prometheus-options.js';
+import fs from 'node:fs';
+import https from 'node:https';
 import os from 'node:os';
 
 /** `run`: the daemon. Configuration from flags and environment (README: Configuration). */
@@ -33,7 +35,10 @@ export function registerRun(program: Command, io: Io): void {
             : {}),
         }
       : undefined;
-    const running = await runDaemon(config, { version: version(), ...(kube ? { kube } : {}) });
+    // A private CA for the PagerDuty events endpoint (pdjs only speaks https), as `notify --test` takes it.
+    const ca = process.env.PAGERDUTY_CA_FILE;
+    const pagerdutyAgent = ca ? new https.Agent({ ca: fs.readFileSync(ca, 'utf8') }) : undefined;
+    const running = await runDaemon(config, { version: version(), ...(kube ? { kube } : {}), ...(pagerdutyAgent ? { pagerdutyAgent } : {}) });
     await running.done;
     io.exitCode = 0;
   });

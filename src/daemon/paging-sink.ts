@@ -1,0 +1,103 @@
+// Turns the daemon's events into the notification plan's events (checklist 6.1), stored in the outbox for the
+// delivery worker. The release a notification speaks of is read from the decision log.
+import type Database from 'better-sqlite3';
+import type { Logger } from 'pino';
+import type { GuardEvent as PlanEvent, NotifiedRelease } from '../core/notification-plan.js';
+import type { Paging } from '../guard/paging.js';
+import type { GuardEvent, GuardEventSink } from './guard-events.js';
+
+interface ReleaseRow {
+  id: number;
+  namespace: string;
+  deployment: string;
+  started_at: string;
+  severity: string;
+  window_seconds: number;
+  images: string | null;
+}
+
+/** The version shown in messages: the image tag of the release, and of the revision before it when known. */
+export function describeRelease(db: Database.Database, releaseId: number): { version?: string; previousVersion?: string } {
+  const row = db.prepare(`SELECT namespace, deployment, images FROM releases WHERE id = ?`).get(releaseId) as { namespace: string; deployment: string; images: string | null } | undefined;
+  const tag = (images: string | null) => {
+    const first = images ? (JSON.parse(images) as string[])[0] : undefined;
+    return first?.includes(':') ? first.slice(first.lastIndexOf(':') + 1) : first;
+  };
+  if (!row) return {};
+  const prev = db.prepare(`SELECT images FROM releases WHERE namespace = ? AND deployment = ? AND id < ? AND images IS NOT NULL ORDER BY id DESC LIMIT 1`).get(row.namespace, row.deployment, releaseId) as { images: string } | undefined;
+  const version = tag(row.images);
+  const previousVersion = prev ? tag(prev.images) : undefined;
+  return { ...(version ? { version } : {}), ...(previousVersion ? { previousVersion } : {}) };
+}
+
+export class PagingSink implements GuardEventSink {
+  /** Set once paging is composed (it needs the daemon for approvals, the daemon needs this sink). */
+  paging: Paging | undefined;
+
+  constructor(
+    private readonly db: Database.Database,
+    private readonly log: Logger,
+  ) {}
+
+  emit(e: GuardEvent): void {
+    if (!this.paging) return;
+    try {
+      const planned = this.plan(e);
+      if (!planned) return;
+      const [release, event] = planned;
+      this.paging.notify(release, event);
+    } catch (err) {
+      // A notification that cannot even be planned is logged loudly; it never stops a rollback.
+      this.log.error({ error: (err as Error).message, event: e.kind }, 'could not queue a notification');
+    }
+  }
+
+  private release(id: number): NotifiedRelease | undefined {
+    const r = this.db.prepare(`SELECT id, namespace, deployment, started_at, severity, window_seconds, images FROM releases WHERE id = ?`).get(id) as ReleaseRow | undefined;
+    if (!r) return undefined;
+    return { id: r.id, namespace: r.namespace, deployment: r.deployment, startedAt: Date.parse(r.started_at), severity: r.severity, windowMs: r.window_seconds * 1000, ...describeRelease(this.db, id) };
+  }
+
+  private latestOpenRelease(): NotifiedRelease | undefined {
+    const row = this.db.prepare(`SELECT id FROM releases WHERE outcome IS NULL ORDER BY id DESC LIMIT 1`).get() as { id: number } | undefined;
+    return row ? this.release(row.id) : undefined;
+  }
+
+  private plan(e: GuardEvent): [NotifiedRelease, PlanEvent] | undefined {
+    switch (e.kind) {
+      case 'release-started': {
+        const r = this.release(e.releaseId);
+        return r && [r, { kind: 'release-started', at: e.at }];
+      }
+      case 'decision': {
+        const r = this.release(e.decision.releaseId);
+        return r && [r, { kind: 'decision', decision: e.decision }];
+      }
+      case 'rollback-started':
+        // An immediate rollback's own decision already announced ROLLBACK_START; approved ones announce below.
+        return undefined;
+      case 'rollback-finished': {
+        const r = this.release(e.decision.releaseId);
+        if (!r) return undefined;
+        const o = e.outcome;
+        if (o.kind === 'rolled-back' || o.kind === 'skipped') {
+          if (e.verification?.kind === 'failed') return [r, { kind: 'rollback-failed', at: e.at, decision: e.decision, error: `rollout did not complete: ${e.verification.detail}` }];
+          return [r, { kind: 'rollback-complete', at: e.at, decision: e.decision, startedAt: e.decision.at }];
+        }
+        if (o.kind === 'refused') return [r, { kind: 'rollback-refused', at: e.at, decision: e.decision, reason: o.reason }];
+        if (o.kind === 'failed') return [r, { kind: 'rollback-failed', at: e.at, decision: e.decision, error: o.reason }];
+        return undefined; // dry run: the decision is logged, nothing happened to announce
+      }
+      case 'approved-rollback-started': {
+        const r = this.release(e.decision.releaseId);
+        return r && [r, { kind: 'rollback-started', at: e.at, decision: e.decision, by: e.by }];
+      }
+      case 'guard-blind': {
+        const r = this.latestOpenRelease();
+        return r && [r, { kind: 'guard-blind', at: e.at, detail: e.lastError }];
+      }
+      case 'guard-sighted':
+        return undefined;
+    }
+  }
+}

@@ -2,19 +2,12 @@
 // delivery worker. The release a notification speaks of is read from the decision log.
 import type Database from 'better-sqlite3';
 import type { Logger } from 'pino';
+import type { ReleaseRow as StoredReleaseRow } from '../adapters/sqlite/decision-log-reader.js';
 import type { GuardEvent as PlanEvent, NotifiedRelease } from '../core/notification-plan.js';
 import type { Paging } from '../guard/paging.js';
 import type { GuardEvent, GuardEventSink } from './guard-events.js';
 
-interface ReleaseRow {
-  id: number;
-  namespace: string;
-  deployment: string;
-  started_at: string;
-  severity: string;
-  window_seconds: number;
-  images: string | null;
-}
+type ReleaseRow = Pick<StoredReleaseRow, 'id' | 'namespace' | 'deployment' | 'started_at' | 'severity' | 'window_seconds'>;
 
 /** The version shown in messages: the image tag of the release, and of the revision before it when known. */
 export function describeRelease(db: Database.Database, releaseId: number): { version?: string; previousVersion?: string } {
@@ -53,7 +46,7 @@ export class PagingSink implements GuardEventSink {
   }
 
   private release(id: number): NotifiedRelease | undefined {
-    const r = this.db.prepare(`SELECT id, namespace, deployment, started_at, severity, window_seconds, images FROM releases WHERE id = ?`).get(id) as ReleaseRow | undefined;
+    const r = this.db.prepare(`SELECT id, namespace, deployment, started_at, severity, window_seconds FROM releases WHERE id = ?`).get(id) as ReleaseRow | undefined;
     if (!r) return undefined;
     return { id: r.id, namespace: r.namespace, deployment: r.deployment, startedAt: Date.parse(r.started_at), severity: r.severity, windowMs: r.window_seconds * 1000, ...describeRelease(this.db, id) };
   }

@@ -8,6 +8,7 @@ import type { NotificationSettings } from '../core/ruleset.js';
 import { toRfc3339 } from '../core/time-format.js';
 import { ApprovalError } from '../errors/approval-error.js';
 import type { Outbox } from '../ports/outbox.js';
+import type { DecisionRow as StoredDecisionRow } from '../adapters/sqlite/decision-log-reader.js';
 
 export type Verdict = 'approved' | 'declined';
 
@@ -47,19 +48,8 @@ export interface ApprovalServiceOptions {
   describeRelease?: (releaseId: number) => Partial<Pick<NotifiedRelease, 'version' | 'previousVersion' | 'manager'>>;
 }
 
-interface DecisionRow {
-  id: number;
-  release_id: number;
-  at: string;
-  action: string;
-  tier: string | null;
-  rule: string | null;
-  level: number | null;
-  mode: string;
-  value: number | null;
-  threshold: number | null;
-  evidence: string;
-}
+/** The columns of a decision this service reads. */
+type DecisionRow = Omit<StoredDecisionRow, 'rules_hash'>;
 
 export class ApprovalService {
   private readonly inFlight = new Set<Promise<unknown>>();

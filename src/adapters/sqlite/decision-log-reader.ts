@@ -5,40 +5,15 @@
 import fs from 'node:fs';
 import Database from 'better-sqlite3';
 import { DecisionLogError } from '../../errors/decision-log-error.js';
+import type { DecisionRow, ReleaseRow } from './rows.js';
 import { SCHEMA_VERSION } from './sqlite-decision-store.js';
+
+export type { DecisionRow, ReleaseRow } from './rows.js';
 
 /** A row of a table this binary does not define; SQLite gives text, numbers or NULL (no blobs are logged). */
 export type Row = Record<string, string | number | bigint | null>;
 
-export interface ReleaseRow {
-  id: number;
-  namespace: string;
-  deployment: string;
-  started_at: string;
-  severity: string;
-  window_seconds: number;
-  window_ends_at: string;
-  source: string;
-  rules_hash: string;
-  outcome: string | null;
-  ended_at: string | null;
-  last_evaluated_at: string | null;
-}
 
-export interface DecisionRow {
-  id: number;
-  release_id: number;
-  at: string;
-  action: string;
-  tier: string | null;
-  rule: string | null;
-  level: number | null;
-  mode: string;
-  value: number | null;
-  threshold: number | null;
-  rules_hash: string;
-  evidence: string;
-}
 
 export interface EvaluationRow {
   at: string;

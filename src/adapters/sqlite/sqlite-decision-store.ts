@@ -9,6 +9,7 @@ import type { Ruleset } from '../../core/ruleset.js';
 import { DecisionLogError } from '../../errors/decision-log-error.js';
 import type { Severity } from '../../core/rules-schema.js';
 import type { DecisionStore, NewRelease, OpenRelease, StoredDecision, StoredRelease } from '../../ports/decision-store.js';
+import type { DecisionRow } from './rows.js';
 import { MIGRATIONS } from './migrations.js';
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -158,11 +159,20 @@ export class SqliteDecisionStore implements DecisionStore {
   }
 
   decision(decisionId: number): StoredDecision | undefined {
-    const r = this.db.prepare(`SELECT id, release_id, at, action, tier, rule, level, mode, value, threshold, evidence FROM decisions WHERE id = ?`).get(decisionId) as
-      | { id: number; release_id: number; at: string; action: StoredDecision['action']; tier: StoredDecision['tier']; rule: string | null; level: number | null; mode: StoredDecision['mode']; value: number | null; threshold: number | null; evidence: string }
-      | undefined;
+    const r = this.db.prepare(`SELECT * FROM decisions WHERE id = ?`).get(decisionId) as DecisionRow | undefined;
     if (!r) return undefined;
-    const d: StoredDecision = { id: r.id, releaseId: r.release_id, at: Date.parse(r.at), action: r.action, tier: r.tier, rule: r.rule, value: r.value, threshold: r.threshold, mode: r.mode, evidence: JSON.parse(r.evidence) as StoredDecision['evidence'] };
+    const d: StoredDecision = {
+      id: r.id,
+      releaseId: r.release_id,
+      at: Date.parse(r.at),
+      action: r.action as StoredDecision['action'],
+      tier: r.tier as StoredDecision['tier'],
+      rule: r.rule,
+      value: r.value,
+      threshold: r.threshold,
+      mode: r.mode as StoredDecision['mode'],
+      evidence: JSON.parse(r.evidence) as StoredDecision['evidence'],
+    };
     if (r.level !== null) d.level = r.level;
     return d;
   }

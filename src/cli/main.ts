@@ -26,6 +26,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   notify: async () => (await import('./commands/notify.js')).registerNotify,
   approve: async () => (await import('./commands/approve.js')).registerApprove,
   decline: async () => (await import('./commands/approve.js')).registerApprove,
+  trigger: async () => (await import('./commands/trigger.js')).registerTrigger,
 };
 
 /** The program with the command named in argv (or all of them, for help and unknown commands). */

@@ -122,7 +122,16 @@ export class Daemon {
     }
   }
 
-  async onRelease(r: ObservedRelease): Promise<void> {
+  /** Releases are handled one at a time: two revisions seen in quick succession must not both begin. */
+  private releaseChain: Promise<void> = Promise.resolve();
+
+  onRelease(r: ObservedRelease): Promise<void> {
+    const next = this.releaseChain.then(() => this.handleRelease(r));
+    this.releaseChain = next.catch((err: unknown) => this.deps.log.error({ error: (err as Error).message, target: key(r) }, 'could not start guarding a release'));
+    return next;
+  }
+
+  private async handleRelease(r: ObservedRelease): Promise<void> {
     const { log, store, clock } = this.deps;
     const target = key(r);
     const ruleset = this.rulesets.get(target);

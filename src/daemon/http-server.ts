@@ -14,6 +14,8 @@ export interface HttpOptions {
   version: string;
   /** Bearer token for POST endpoints; undefined disables them (403). */
   apiToken: () => string | undefined;
+  /** Refreshes figures read from elsewhere (the outbox) before /metrics is rendered. */
+  beforeMetrics?: () => void;
   /** Extra health figures (outbox depth, dead notifications...). */
   health?: () => Record<string, unknown>;
   routes?: RouteHandler[];
@@ -67,6 +69,7 @@ export async function startHttpServer(daemon: Daemon, metrics: DaemonMetrics, o:
       return;
     }
     if (req.method === 'GET' && url.pathname === '/metrics') {
+      o.beforeMetrics?.();
       res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(await metrics.registry.metrics());
       return;
     }

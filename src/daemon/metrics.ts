@@ -16,7 +16,7 @@ export class DaemonMetrics {
   readonly ruleValue = new client.Gauge({ name: 'rollback_guard_rule_value', help: 'Last value of the rule query (absent when it had none)', labelNames: ['target', 'rule'], registers: [this.registry] });
   readonly decisions = new client.Counter({ name: 'rollback_guard_decisions_total', help: 'Decisions by action and mode', labelNames: ['action', 'mode'], registers: [this.registry] });
   readonly rollbacks = new client.Counter({ name: 'rollback_guard_rollbacks_total', help: 'Rollbacks attempted, by outcome', labelNames: ['outcome'], registers: [this.registry] });
-  readonly notifications = new client.Counter({ name: 'rollback_guard_notifications_total', help: 'Notifications by channel and result', labelNames: ['channel', 'result'], registers: [this.registry] });
+  readonly notifications = new client.Gauge({ name: 'rollback_guard_notifications', help: 'Notifications in the outbox by channel and status (pending, delivered, dead)', labelNames: ['channel', 'status'], registers: [this.registry] });
   readonly outboxDepth = new client.Gauge({ name: 'rollback_guard_outbox_depth', help: 'Notifications waiting to be delivered', registers: [this.registry] });
   readonly activeReleases = new client.Gauge({ name: 'rollback_guard_active_releases', help: 'Releases being guarded', registers: [this.registry] });
   readonly blind = new client.Gauge({ name: 'rollback_guard_blind', help: '1 while Prometheus cannot be read for longer than the blind threshold', registers: [this.registry] });

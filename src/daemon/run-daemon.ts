@@ -158,6 +158,12 @@ export async function runDaemon(config: DaemonConfig, o: RunOptions): Promise<Ru
         return { outbox: h, ...(h.unreported > 0 ? { status: 'degraded' } : {}) };
       },
       routes: [...paging.handlers, ...(o.routes ?? [])],
+      beforeMetrics: () => {
+        metrics.outboxDepth.set(paging.health().depth);
+        metrics.notifications.reset();
+        const rows = store.db.prepare(`SELECT channel, status, count(*) AS n FROM outbox GROUP BY channel, status`).all() as { channel: string; status: string; n: number }[];
+        for (const r of rows) metrics.notifications.set({ channel: r.channel, status: r.status }, r.n);
+      },
     });
     paging.worker.start();
     await leader.start();

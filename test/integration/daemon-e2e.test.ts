@@ -159,11 +159,29 @@ describe('rollback-guard run, end to end', () => {
       await waitFor('the incident acknowledged', () => pd.accepted.some((e) => e.event_action === 'acknowledge'), 30_000, 200);
       const health = (await (await fetch(`${daemon!.url}/health`)).json()) as { outbox: { dead: number; unreported: number } };
       expect(health.outbox).toMatchObject({ dead: 0, unreported: 0 });
+      const metrics = await (await fetch(`${daemon!.url}/metrics`)).text();
+      expect(metrics).toMatch(/^rollback_guard_notifications\{channel="slack",status="delivered"\} [1-9]/m);
     } finally {
       await pd.stop();
       await slack.stop();
     }
   }, 120_000);
+
+  it('`rollback-guard trigger --tier immediate` (a critical vulnerability) reverts the guarded release at once', async () => {
+    const dir = tmp();
+    fs.writeFileSync(path.join(dir, 'token'), 's3cret');
+    await setup([], { ROLLBACK_GUARD_API_TOKEN_FILE: path.join(dir, 'token') });
+    kube.setImage(NS, NAME, 'voice-server:1.5.0');
+    await daemon!.waitForLog(/guarding release/);
+    const r = await cliAsync(['trigger', `${NS}/${NAME}`, '--tier', 'immediate', '--reason', 'CVE-2026-1234 in the codec', '--by', 'alice', '--url', daemon!.url], { ROLLBACK_GUARD_API_TOKEN: 's3cret' });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^decision \d+: rollback on release \d+/);
+    await waitFor('the triggered rollback', () => image() === 'voice-server:1.4.1', 30_000, 200);
+    expect(kube.deployment(NS, NAME).metadata.annotations['rollback-guard.io/rollback-reason']).toBe('manual trigger by alice: CVE-2026-1234 in the codec');
+    const wrong = await cliAsync(['trigger', `${NS}/${NAME}`, '--tier', 'immediate', '--reason', 'x', '--by', 'mallory', '--url', daemon!.url], { ROLLBACK_GUARD_API_TOKEN: 'guess' });
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toMatch(/trigger refused \(401\)/);
+  }, 90_000);
 
   it('killed with SIGKILL between the decision and the patch, restarted: one rollback in total', async () => {
     const { args, env } = await setup();

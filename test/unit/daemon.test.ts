@@ -138,6 +138,15 @@ describe('daemon: the live loop decides what replay decides', () => {
     expect(open[0]!.startedAt).toBe(s.clock.t);
   });
 
+  it('two releases reported at once are handled in order: the second supersedes the first (regression)', async () => {
+    const s = setup();
+    await s.daemon.start();
+    await Promise.all([s.releases.emit(release()), s.releases.emit({ ...release(T0 + 1000), revision: '8' })]);
+    const open = s.deps.store.openReleases();
+    expect(open.map((r) => r.startedAt)).toEqual([T0 + 1000]);
+    expect(s.daemon.status().activeReleases).toHaveLength(1);
+  });
+
   it('blind: errors for 2 minutes page "guard blind" once, never revert, and recovery is announced', async () => {
     let down = false;
     const flaky: MetricSource = { instant: (q, at): Promise<QueryOutcome> => (down ? Promise.resolve({ kind: 'error', error: 'RG_PROM_UNREACHABLE: cannot connect: ECONNREFUSED' }) : RECORDING.instant(q, at)) };

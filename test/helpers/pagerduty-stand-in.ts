@@ -6,9 +6,9 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { closeServer, listenLoopback } from './loopback-listen.js';
 
 export interface PdEvent {
   routing_key: string;
@@ -84,19 +84,13 @@ export class PagerDutyStandIn {
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => this.handle(req.method ?? '', req.url ?? '', Buffer.concat(chunks).toString('utf8'), res));
     });
-    await new Promise<void>((resolve, reject) => {
-      this.server!.once('error', reject);
-      this.server!.listen(port, '127.0.0.1', () => resolve());
-    });
-    this.port = (this.server.address() as AddressInfo).port;
+    this.port = await listenLoopback(this.server, port);
   }
 
   async stop(): Promise<void> {
     const s = this.server;
     this.server = undefined;
-    if (!s) return;
-    s.closeAllConnections();
-    await new Promise<void>((resolve) => s.close(() => resolve()));
+    await closeServer(s);
   }
 
   private handle(method: string, url: string, body: string, res: ServerResponse): void {

@@ -3,7 +3,7 @@
 // (invalid_auth, channel_not_found, no_text, message_not_found), ts per message, scripted `ratelimited` 429 with
 // Retry-After and 5xx; stop and start again on the same port.
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { closeServer, listenLoopback } from './loopback-listen.js';
 
 export interface SlackMessage {
   channel: string;
@@ -44,19 +44,13 @@ export class SlackStandIn {
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => this.handle(req, Buffer.concat(chunks).toString('utf8'), res));
     });
-    await new Promise<void>((resolve, reject) => {
-      this.server!.once('error', reject);
-      this.server!.listen(port, '127.0.0.1', () => resolve());
-    });
-    this.port = (this.server.address() as AddressInfo).port;
+    this.port = await listenLoopback(this.server, port);
   }
 
   async stop(): Promise<void> {
     const s = this.server;
     this.server = undefined;
-    if (!s) return;
-    s.closeAllConnections();
-    await new Promise<void>((resolve) => s.close(() => resolve()));
+    await closeServer(s);
   }
 
   private handle(req: http.IncomingMessage, body: string, res: http.ServerResponse): void {

@@ -185,6 +185,11 @@ export class Daemon {
       let failed = 0;
       for (const [target, guard] of [...this.guards]) {
         const result = await guard.tick(now);
+        if (this.guards.get(target) !== guard) {
+          // A newer release replaced this one while its tick was in flight: its decisions are logged, not acted on.
+          if (result.decisions.length) log.warn({ target, releaseId: guard.stored.id, decisions: result.decisions.map((d) => d.id) }, 'decisions of a superseded release: logged, not acted on');
+          continue;
+        }
         for (const e of result.evaluations) this.observe(target, e);
         evaluated += result.evaluations.length;
         failed += result.evaluations.filter((e) => e.verdict === 'error').length;

@@ -147,6 +147,29 @@ describe('daemon: the live loop decides what replay decides', () => {
     expect(s.daemon.status().activeReleases).toHaveLength(1);
   });
 
+  it('a release superseded while a tick of it is in flight stays superseded, and that tick acts on nothing (regression)', async () => {
+    let hold = false;
+    const waiting: (() => void)[] = [];
+    const slow: MetricSource = {
+      instant: (q, at) => (hold ? new Promise<QueryOutcome>((r) => waiting.push(() => void RECORDING.instant(q, at).then(r))) : RECORDING.instant(q, at)),
+    };
+    const store = openDecisionLog(path.join(tmp(), 'race.db'));
+    const s = setup({ source: slow, store });
+    await s.daemon.start();
+    await s.releases.emit(release(T0 + 33 * 60_000)); // its first tick would decide a rollback (7 % errors)
+    s.clock.t = T0 + 34 * 60_000;
+    hold = true;
+    const inFlight = s.daemon.tick(s.clock.t);
+    hold = false;
+    await s.releases.emit({ ...release(s.clock.t), revision: '8' });
+    for (const w of waiting.splice(0)) w();
+    await inFlight;
+    const rows = store.db.prepare(`SELECT outcome FROM releases ORDER BY id`).pluck().all();
+    expect(rows).toEqual(['superseded', null]);
+    expect(s.actuator.calls).toEqual([]);
+    expect(s.daemon.status().activeReleases).toHaveLength(1);
+  });
+
   it('blind: errors for 2 minutes page "guard blind" once, never revert, and recovery is announced', async () => {
     let down = false;
     const flaky: MetricSource = { instant: (q, at): Promise<QueryOutcome> => (down ? Promise.resolve({ kind: 'error', error: 'RG_PROM_UNREACHABLE: cannot connect: ECONNREFUSED' }) : RECORDING.instant(q, at)) };

@@ -125,7 +125,8 @@ export class SqliteDecisionStore implements DecisionStore {
     );
     this.writeInstantAtomically = db.transaction(this.writeInstant.bind(this));
     this.updateRelease = db.prepare(
-      `UPDATE releases SET engine_state = ?, last_evaluated_at = ?, outcome = ?, ended_at = ? WHERE id = ?`,
+      // An outcome already set (a release superseded while a tick of it was in flight) is never cleared.
+      `UPDATE releases SET engine_state = ?, last_evaluated_at = ?, outcome = COALESCE(outcome, ?), ended_at = COALESCE(ended_at, ?) WHERE id = ?`,
     );
   }
 

@@ -236,11 +236,11 @@ export class Daemon {
    */
   async actOnApproval(decisionId: number): Promise<{ ok: boolean; detail: string }> {
     const { journal, events, clock, store } = this.deps;
-    const found = [...this.guards].find(([, g]) => g.stored.id === this.releaseOf(decisionId));
+    const decision = store.decision?.(decisionId);
+    if (!decision) return { ok: false, detail: `decision ${decisionId} is not in the decision log` };
+    const found = [...this.guards].find(([, g]) => g.stored.id === decision.releaseId);
     if (!found) return { ok: false, detail: 'the release is no longer guarded by this replica; roll back by hand: rollback-guard rollback NAMESPACE/DEPLOYMENT' };
     const [target, guard] = found;
-    const decision = this.decisionById(decisionId);
-    if (!decision) return { ok: false, detail: `decision ${decisionId} is not in the decision log` };
     const by = journal?.approverOf?.(decisionId) ?? 'an approver';
     await events.emit({ kind: 'approved-rollback-started', decision, target, at: clock.now(), by });
     const { outcome, verification } = await this.rollback(target, decisionId, guard.stored.id, `approved by ${by}: ${describe(decision)}`, this.revisions.get(target));
@@ -253,14 +253,6 @@ export class Daemon {
     const ok = outcome.kind === 'rolled-back' || outcome.kind === 'would-roll-back' || outcome.kind === 'skipped';
     const detail = 'fromRevision' in outcome ? `${outcome.kind} from revision ${outcome.fromRevision} to ${outcome.toRevision}` : `${outcome.kind}: ${outcome.reason}`;
     return { ok, detail };
-  }
-
-  private releaseOf(decisionId: number): number | undefined {
-    return this.decisionById(decisionId)?.releaseId;
-  }
-
-  private decisionById(decisionId: number): StoredDecision | undefined {
-    return this.deps.store.decision?.(decisionId);
   }
 
   status(): DaemonStatus {

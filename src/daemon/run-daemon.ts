@@ -24,7 +24,7 @@ import type { Agent } from 'node:https';
 import { startHttpServer, type RouteHandler } from './http-server.js';
 import { DaemonMetrics } from './metrics.js';
 import { noActuator, noReleases, soleLeader } from './null-ports.js';
-import { cronExpression, schedule } from './schedule.js';
+import { cronExpression, schedule, tickInstant } from './schedule.js';
 
 export interface RunOptions {
   version: string;
@@ -86,7 +86,7 @@ export async function runDaemon(config: DaemonConfig, o: RunOptions): Promise<Ru
       import('../adapters/kubernetes/kube-actuator.js'),
       import('../adapters/kubernetes/lease-elector.js'),
     ]);
-    const k = kubeClients(o.kube.connection);
+    const k = await kubeClients(o.kube.connection);
     const lease = o.kube.lease;
     if (lease) {
       leader = new LeaseElector(k, {
@@ -178,7 +178,7 @@ export async function runDaemon(config: DaemonConfig, o: RunOptions): Promise<Ru
   const server = http;
   const task = schedule(intervalMs, async () => {
     try {
-      await daemon.tick(clock.now());
+      await daemon.tick(tickInstant(clock.now(), intervalMs));
     } catch (err) {
       log.error({ err }, 'tick failed');
     }

@@ -17,3 +17,13 @@ export function cronExpression(intervalMs: number): string {
 export function schedule(intervalMs: number, run: () => Promise<void>): ScheduledTask {
   return cron.schedule(cronExpression(intervalMs), run, { name: 'rollback-guard-tick', noOverlap: false });
 }
+
+/**
+ * The instant a scheduled tick evaluates: its place on the interval grid, not the timer's jittered firing time.
+ * `for` holds are measured between tick instants; with jitter, a hold of exactly N intervals (pending at
+ * :01.012, due at :03.004) would wait one interval more about half of the time. Prometheus's rule evaluation
+ * uses its aligned evaluation timestamps for the same reason, and replay uses this grid.
+ */
+export function tickInstant(firedAt: number, intervalMs: number): number {
+  return Math.round(firedAt / intervalMs) * intervalMs;
+}

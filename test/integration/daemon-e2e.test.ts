@@ -87,6 +87,13 @@ describe('rollback-guard run, end to end', () => {
     const d = new Database(db, { readonly: true });
     const decisions = d.prepare(`SELECT action, rule, mode FROM decisions ORDER BY id`).all() as { action: string; rule: string }[];
     expect(decisions.at(-1)).toMatchObject({ action: 'rollback', rule: 'error-rate-critical', mode: 'enforce' });
+    // Ticks evaluate on the 1 s grid, so the 2 s hold fires exactly two ticks after the first breach (no extra poll
+    // from timer jitter), as Prometheus's own `for` would.
+    const ats = (d.prepare(`SELECT at FROM evaluations`).all() as { at: string }[]).map((r) => Date.parse(r.at));
+    expect(ats.filter((t) => t % 1000 !== 0)).toEqual([]);
+    const firstBreach = d.prepare(`SELECT at FROM evaluations WHERE rule = 'error-rate-critical' AND verdict = 'breach' ORDER BY at LIMIT 1`).get() as { at: string };
+    const fired = d.prepare(`SELECT at FROM decisions WHERE action = 'rollback'`).get() as { at: string };
+    expect(Date.parse(fired.at) - Date.parse(firstBreach.at)).toBe(2000);
     const rb = d.prepare(`SELECT outcome, from_revision, to_revision, verification, by FROM rollbacks`).all();
     expect(rb).toEqual([{ outcome: 'rolled-back', from_revision: '2', to_revision: '1', verification: 'rollback-complete', by: 'rollback-guard' }]);
     // Revision 1 was created seconds before the daemon started: adopted as a release in progress, then superseded.

@@ -27,6 +27,11 @@ cp -r "$work/build/dist" "$work/app/dist"
 cp "$repo/package.json" "$work/app/"
 cp -r "$repo/bin" "$repo/rules" "$work/app/"
 cd "$work"
+# The runtime stage's memory settings (NODE_OPTIONS, MALLOC_ARENA_MAX), as the image's ENV sets them.
+export NODE_OPTIONS=$(sed -n 's/^ *NODE_OPTIONS="\([^"]*\)".*/\1/p' "$repo/Dockerfile")
+export MALLOC_ARENA_MAX=$(sed -n 's/^ *MALLOC_ARENA_MAX=\([0-9]*\).*/\1/p' "$repo/Dockerfile")
+[ -n "$NODE_OPTIONS" ] && [ -n "$MALLOC_ARENA_MAX" ] || { echo "the Dockerfile's runtime ENV lost NODE_OPTIONS or MALLOC_ARENA_MAX" >&2; exit 1; }
+echo "runtime env: NODE_OPTIONS=$NODE_OPTIONS MALLOC_ARENA_MAX=$MALLOC_ARENA_MAX"
 entry=(node "$work/app/bin/rollback-guard.js")
 "${entry[@]}" --version
 "${entry[@]}" check "$work/app/rules/voice-server.yaml"

@@ -2,11 +2,16 @@
 // Kubernetes API stand-in, every second. Reports, side by side, the time from a fault injected into the exporter
 // to (a) the guard's rollback patch reaching the API stand-in and (b) a Prometheus alerting rule on the same
 // expression and hold firing (Prometheus's own evaluation, same scrape and evaluation interval); then the
-// daemon's CPU and RSS over a minute of polling an active release. Figures only; nothing is asserted.
+// daemon's CPU and RSS over a minute of polling an active release, configured as in production (PagerDuty and
+// Slack stand-ins, leader election) and run with the image's memory settings. Figures only; nothing is asserted.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startDaemon } from '../helpers/daemon-process.js';
+import { imageRuntimeEnv } from '../helpers/image-runtime-env.js';
+import { PagerDutyStandIn } from '../helpers/pagerduty-stand-in.js';
+import { ROUTING_KEYS } from '../helpers/paging-fixture.js';
+import { SlackStandIn } from '../helpers/slack-stand-in.js';
 import { waitFor } from '../helpers/free-port.js';
 import { KubeStandIn } from '../helpers/kube-stand-in.js';
 import { disposePrometheus, startPrometheus } from '../helpers/prometheus-server.js';
@@ -26,9 +31,23 @@ const prom = await startPrometheus({
 });
 const kube = await new KubeStandIn().start();
 kube.createDeployment('voice-production', 'voice-server', 'voice-server:1.4.1');
+const pd = new PagerDutyStandIn();
+await pd.start();
+const slack = new SlackStandIn();
+await slack.start();
+fs.writeFileSync(path.join(dir, 'ca.pem'), pd.cert);
+const notifications = `notifications:\n  pagerduty: { server: '127.0.0.1:${pd.port}' }\n  slack: { apiUrl: '${slack.apiUrl}' }\n  levels:\n    - { level: 1, pagerduty: ONCALL, slack: '<!subteam^S0ONCALL>' }\n`;
 const rules = path.join(dir, 'rules.yaml');
-fs.writeFileSync(rules, `version: 1\ntarget: { namespace: voice-production, deployment: voice-server }\ninterval: 1s\nwindows: { minor: 1h }\nrules:\n  - { name: error-rate-critical, tier: immediate, query: '${EXPR}', above: 0.05, for: ${HOLD} }\n`);
-const daemon = await startDaemon(['--rules', rules, '--prometheus', prom.url, '--kube-server', kube.url, '--db', path.join(dir, 'd.db'), '--interval', '1s', '--verify-timeout', '2s'], { LOG_LEVEL: 'info' });
+fs.writeFileSync(rules, `version: 1\ntarget: { namespace: voice-production, deployment: voice-server }\ninterval: 1s\nwindows: { minor: 1h }\n${notifications}rules:\n  - { name: error-rate-critical, tier: immediate, query: '${EXPR}', above: 0.05, for: ${HOLD} }\n`);
+const runtime = imageRuntimeEnv();
+console.log(`daemon runtime settings (from the Dockerfile): ${JSON.stringify(runtime)}`);
+const daemon = await startDaemon(['--rules', rules, '--prometheus', prom.url, '--kube-server', kube.url, '--db', path.join(dir, 'd.db'), '--interval', '1s', '--verify-timeout', '2s'], {
+  LOG_LEVEL: 'info',
+  ...runtime,
+  PAGERDUTY_CA_FILE: path.join(dir, 'ca.pem'),
+  PAGERDUTY_ROUTING_KEY_ONCALL: ROUTING_KEYS.ONCALL!,
+  SLACK_BOT_TOKEN: slack.token,
+});
 await waitFor('a 5s rate in Prometheus', async () => ((await (await fetch(`${prom.url}/api/v1/query?query=${encodeURIComponent(EXPR)}`)).json()) as { data: { result: unknown[] } }).data.result.length > 0, 30_000, 200);
 kube.setImage('voice-production', 'voice-server', 'voice-server:1.5.0');
 await daemon.waitForLog(/guarding release/);
@@ -43,13 +62,16 @@ const ticksPerS = 100;
 const c0 = stat();
 const t0 = performance.now();
 let peakRss = 0;
+let lastRss = 0;
 while (performance.now() - t0 < 60_000) {
-  peakRss = Math.max(peakRss, rss());
+  lastRss = rss();
+  peakRss = Math.max(peakRss, lastRss);
   await new Promise((r) => setTimeout(r, 1000));
 }
 const cpu = ((stat() - c0) / ticksPerS / ((performance.now() - t0) / 1000)) * 100;
 figure('daemon idle CPU (1 min, 1 s polling)', `${cpu.toFixed(2)} %`, '< 2 %');
 figure('daemon RSS (peak over that minute)', `${peakRss.toFixed(0)} MB`, '< 100 MB');
+figure('daemon RSS (at the end of that minute)', `${lastRss.toFixed(0)} MB`);
 
 // Fault: error rate to 8 %. Race the guard's patch against Prometheus's own alert.
 const injected = performance.now();
@@ -78,6 +100,8 @@ if (breachVisibleAt !== undefined && patchAt !== undefined) figure('breach visib
 
 await daemon.stop();
 await kube.stop();
+await pd.stop();
+await slack.stop();
 await disposePrometheus(prom);
 await exporter.close();
 fs.rmSync(dir, { recursive: true, force: true });

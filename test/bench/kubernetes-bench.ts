@@ -2,7 +2,7 @@
 // latency through the watch, and how many ReplicaSets a rollback can sift. Run: node --import tsx test/bench/kubernetes-bench.ts
 import { DeploymentWatcher } from '../../src/adapters/kubernetes/deployment-watcher.js';
 import { KubeActuator } from '../../src/adapters/kubernetes/kube-actuator.js';
-import { kubeClients } from '../../src/adapters/kubernetes/kube-client.js';
+import { serverClients } from '../../src/adapters/kubernetes/kube-client.js';
 import type { ObservedRelease } from '../../src/ports/release-source.js';
 import { KubeStandIn } from '../helpers/kube-stand-in.js';
 
@@ -10,7 +10,7 @@ const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(
 const fmt = (xs: number[]) => `p50 ${pct(xs, 50).toFixed(1)} ms, p95 ${pct(xs, 95).toFixed(1)} ms`;
 
 const kube = await new KubeStandIn().start();
-const k = kubeClients({ server: kube.url });
+const k = serverClients({ server: kube.url });
 const actuator = new KubeActuator(k);
 
 for (const revisions of [3, 10, 100]) {

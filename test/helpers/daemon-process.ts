@@ -12,9 +12,10 @@ export interface DaemonProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export async function startDaemon(args: string[], env: NodeJS.ProcessEnv = {}): Promise<DaemonProcess> {
+/** `nodeArgs`: flags for node itself, before the script (as the image's ENTRYPOINT passes them). */
+export async function startDaemon(args: string[], env: NodeJS.ProcessEnv = {}, nodeArgs: string[] = []): Promise<DaemonProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['bin/rollback-guard.js', 'run', '--listen', `127.0.0.1:${port}`, ...args], {
+  const child = spawn(process.execPath, [...nodeArgs, 'bin/rollback-guard.js', 'run', '--listen', `127.0.0.1:${port}`, ...args], {
     env: { ...process.env, LOG_LEVEL: 'debug', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

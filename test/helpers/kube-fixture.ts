@@ -1,5 +1,5 @@
 import { afterEach } from 'vitest';
-import { kubeClients, type KubeClients } from '../../src/adapters/kubernetes/kube-client.js';
+import { serverClients, type KubeClients } from '../../src/adapters/kubernetes/kube-client.js';
 import { KubeStandIn } from './kube-stand-in.js';
 
 /** A fresh Kubernetes stand-in per test, stopped after it, and clients pointed at it. */
@@ -11,6 +11,6 @@ export function useKubeStandIn(): () => Promise<{ kube: KubeStandIn; clients: (t
   return async () => {
     const kube = await new KubeStandIn().start();
     started.push(kube);
-    return { kube, clients: (timeoutMs = 2000) => kubeClients({ server: kube.url, timeoutMs }) };
+    return { kube, clients: (timeoutMs = 2000) => serverClients({ server: kube.url, timeoutMs }) };
   };
 }

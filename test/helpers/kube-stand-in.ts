@@ -9,6 +9,7 @@
 // template (bumping its revision) or creates a new one, and the Deployment's revision annotation follows.
 import { createHash, randomUUID } from 'node:crypto';
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { applyJsonPatch, applyMergePatch, PatchError, type PatchOp } from './json-patch.js';
 
@@ -78,7 +79,7 @@ function stable(v: unknown): string {
 }
 
 export class KubeStandIn {
-  private server!: http.Server;
+  private server!: http.Server | https.Server;
   private rv = 100;
   private store: Record<Kind, Map<string, Obj>> = { deployments: new Map(), replicasets: new Map(), leases: new Map() };
   private watchers = new Set<Watcher>();
@@ -86,6 +87,8 @@ export class KubeStandIn {
   private hung = new Set<http.ServerResponse>();
   private hooks: { method: string; path: RegExp; run: () => void }[] = [];
   readonly requests: RecordedRequest[] = [];
+  /** The Authorization header of every request, in order (undefined when absent). */
+  readonly authorizations: (string | undefined)[] = [];
   private recordOf = new WeakMap<http.ServerResponse, RecordedRequest>();
   /** When false, rollouts do not complete: status stays at the old generation (to test verification). */
   rolloutsComplete = true;
@@ -93,14 +96,23 @@ export class KubeStandIn {
   abandonedByClient = 0;
   url = '';
 
-  async start(): Promise<this> {
-    this.server = http.createServer((req, res) => {
+  /**
+   * Listens on 127.0.0.1. `tls` serves HTTPS with that key and certificate; `token` makes every request need
+   * `Authorization: Bearer <token()>`, and answers 401 Unauthorized otherwise, as the API server does.
+   */
+  async start(opts: { tls?: { key: Buffer | string; cert: Buffer | string }; token?: () => string } = {}): Promise<this> {
+    const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => this.handle(req, res, Buffer.concat(chunks).toString('utf8')));
-    });
+      req.on('end', () => {
+        this.authorizations.push(req.headers.authorization);
+        if (opts.token && req.headers.authorization !== `Bearer ${opts.token()}`) return this.status(res, 401, 'Unauthorized', 'Unauthorized');
+        this.handle(req, res, Buffer.concat(chunks).toString('utf8'));
+      });
+    };
+    this.server = opts.tls ? https.createServer({ key: opts.tls.key, cert: opts.tls.cert }, handler) : http.createServer(handler);
     await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    this.url = `${opts.tls ? 'https' : 'http'}://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
     return this;
   }
 

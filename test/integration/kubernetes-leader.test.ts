@@ -1,7 +1,7 @@
 /* eslint-disable @typescript-eslint/no-unsafe-member-access -- stand-in objects are raw API JSON */
 import { afterEach, describe, expect, it } from 'vitest';
 import { KubeActuator } from '../../src/adapters/kubernetes/kube-actuator.js';
-import { kubeClients } from '../../src/adapters/kubernetes/kube-client.js';
+import { serverClients } from '../../src/adapters/kubernetes/kube-client.js';
 import { LeaseElector } from '../../src/adapters/kubernetes/lease-elector.js';
 import { startFaultProxy } from '../helpers/fault-proxy.js';
 import { waitFor } from '../helpers/free-port.js';
@@ -16,7 +16,7 @@ afterEach(async () => {
   for (const e of electors.splice(0)) await e.stop();
 });
 function elector(url: string, identity: string, changes: string[] = []): LeaseElector {
-  const e = new LeaseElector(kubeClients({ server: url, timeoutMs: 1000 }), { namespace: NS, identity, ...timing, onChange: (l, h) => changes.push(`${identity}:${l ? 'leading' : `following ${h ?? '-'}`}`) });
+  const e = new LeaseElector(serverClients({ server: url, timeoutMs: 1000 }), { namespace: NS, identity, ...timing, onChange: (l, h) => changes.push(`${identity}:${l ? 'leading' : `following ${h ?? '-'}`}`) });
   electors.push(e);
   return e;
 }
@@ -68,7 +68,7 @@ describe('Lease leader election', () => {
   });
 
   it('refuses timings where a leader could outlive its lease', () => {
-    expect(() => new LeaseElector(kubeClients({ server: 'http://127.0.0.1:1' }), { namespace: NS, identity: 'a', leaseDurationMs: 1000, renewDeadlineMs: 1000 })).toThrow(/retryPeriod < renewDeadline < leaseDuration/);
+    expect(() => new LeaseElector(serverClients({ server: 'http://127.0.0.1:1' }), { namespace: NS, identity: 'a', leaseDurationMs: 1000, renewDeadlineMs: 1000 })).toThrow(/retryPeriod < renewDeadline < leaseDuration/);
   });
 
   it('a leader that sees a newer holder in the Lease steps down at once', async () => {
@@ -107,13 +107,13 @@ describe('Lease leader election', () => {
     const a = elector(kube.url, 'pod-a');
     await a.start();
     const req = { namespace: NS, deployment: 'voice-server', reason: 'error rate', by: 'rollback-guard', decisionId: 41 };
-    const actA = new KubeActuator(kubeClients({ server: kube.url }), { mayAct: () => a.isLeader() });
+    const actA = new KubeActuator(serverClients({ server: kube.url }), { mayAct: () => a.isLeader() });
     expect((await actA.rollback(req)).kind).toBe('rolled-back');
     await a.stop(); // pod-a goes away
     const b = elector(kube.url, 'pod-b');
     await b.start();
     expect(b.isLeader()).toBe(true);
-    const actB = new KubeActuator(kubeClients({ server: kube.url }), { mayAct: () => b.isLeader() });
+    const actB = new KubeActuator(serverClients({ server: kube.url }), { mayAct: () => b.isLeader() });
     expect(await actB.rollback(req)).toMatchObject({ kind: 'skipped' });
     expect(await actB.rollback({ ...req, decisionId: 42 })).toMatchObject({ kind: 'refused', code: 'ping-pong' });
     expect(kube.deploymentWrites()).toHaveLength(1);
@@ -127,7 +127,7 @@ describe('Lease leader election', () => {
     const b = elector(kube.url, 'pod-b');
     await a.start();
     await b.start();
-    const act = new KubeActuator(kubeClients({ server: kube.url }), { mayAct: () => b.isLeader() });
+    const act = new KubeActuator(serverClients({ server: kube.url }), { mayAct: () => b.isLeader() });
     expect(await act.rollback({ namespace: NS, deployment: 'voice-server', reason: 'x', by: 'rollback-guard' })).toMatchObject({ kind: 'refused', code: 'not-leader' });
     expect(kube.deploymentWrites()).toHaveLength(0);
   });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DeploymentWatcher } from '../../src/adapters/kubernetes/deployment-watcher.js';
 import { KubeActuator } from '../../src/adapters/kubernetes/kube-actuator.js';
-import { kubeClients } from '../../src/adapters/kubernetes/kube-client.js';
+import { serverClients } from '../../src/adapters/kubernetes/kube-client.js';
 import { LeaseElector } from '../../src/adapters/kubernetes/lease-elector.js';
 import { RBAC_RULES, rbacAllows, rbacRole } from '../../src/adapters/kubernetes/rbac.js';
 import { waitFor } from '../helpers/free-port.js';
@@ -15,7 +15,7 @@ describe('RBAC', () => {
     const { kube } = await standIn();
     kube.createDeployment(NS, 'voice-server', 'voice-server:1.0');
     kube.setImage(NS, 'voice-server', 'voice-server:1.1');
-    const k = kubeClients({ server: kube.url });
+    const k = serverClients({ server: kube.url });
     const elector = new LeaseElector(k, { namespace: NS, identity: 'pod-a', leaseDurationMs: 1000, renewDeadlineMs: 700, retryPeriodMs: 50 });
     await elector.start();
     await waitFor('a renewal', () => kube.requests.some((r) => r.rbac?.resource === 'leases' && r.rbac.verb === 'update'));

@@ -4,7 +4,7 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { canonical } from '../../src/adapters/kubernetes/deployment-facts.js';
 import { KubeActuator } from '../../src/adapters/kubernetes/kube-actuator.js';
-import { kubeClients } from '../../src/adapters/kubernetes/kube-client.js';
+import { serverClients } from '../../src/adapters/kubernetes/kube-client.js';
 import { REVISION, type Obj } from '../helpers/kube-stand-in.js';
 import { waitFor } from '../helpers/free-port.js';
 import { useKubeStandIn } from '../helpers/kube-fixture.js';
@@ -184,5 +184,5 @@ describe('rollback like kubectl rollout undo', () => {
 });
 
 function kubeClientsFor(url: string, timeoutMs = 2000) {
-  return kubeClients({ server: url, timeoutMs });
+  return serverClients({ server: url, timeoutMs });
 }

@@ -4,7 +4,7 @@ import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DeploymentWatcher } from '../../src/adapters/kubernetes/deployment-watcher.js';
 import { KubeActuator } from '../../src/adapters/kubernetes/kube-actuator.js';
-import { kubeClients } from '../../src/adapters/kubernetes/kube-client.js';
+import { serverClients } from '../../src/adapters/kubernetes/kube-client.js';
 import type { ObservedRelease } from '../../src/ports/release-source.js';
 import { waitFor } from '../helpers/free-port.js';
 import { useKubeStandIn } from '../helpers/kube-fixture.js';
@@ -21,7 +21,7 @@ afterEach(async () => {
 
 async function watching(url: string, targets: string[], extra: Partial<ConstructorParameters<typeof DeploymentWatcher>[1]> = {}) {
   const seen: ObservedRelease[] = [];
-  const w = new DeploymentWatcher(kubeClients({ server: url, timeoutMs: 1000 }), { targets: targets.map((deployment) => ({ namespace: NS, deployment })), relistMs: 60_000, rewatchDelayMs: 50, ...extra });
+  const w = new DeploymentWatcher(serverClients({ server: url, timeoutMs: 1000 }), { targets: targets.map((deployment) => ({ namespace: NS, deployment })), relistMs: 60_000, rewatchDelayMs: 50, ...extra });
   watchers.push(w);
   await w.start((r) => void seen.push(r));
   return { w, seen };
@@ -59,7 +59,7 @@ describe('DeploymentWatcher (release detection)', () => {
     kube.createDeployment(NS, 'voice-server', 'voice-server:1.0');
     kube.setImage(NS, 'voice-server', 'voice-server:1.1');
     const { seen } = await watching(kube.url, ['voice-server']);
-    await new KubeActuator(kubeClients({ server: kube.url })).rollback({ namespace: NS, deployment: 'voice-server', reason: 'errors', by: 'rollback-guard', decisionId: 5 });
+    await new KubeActuator(serverClients({ server: kube.url })).rollback({ namespace: NS, deployment: 'voice-server', reason: 'errors', by: 'rollback-guard', decisionId: 5 });
     await waitFor('revision 3', () => seen.some((r) => r.revision === '3'));
     expect(seen.at(-1)).toMatchObject({ revision: '3', kind: 'own-rollback', images: ['voice-server:1.0'] });
     kube.setImage(NS, 'voice-server', 'voice-server:1.2');
@@ -72,7 +72,7 @@ describe('DeploymentWatcher (release detection)', () => {
     kube.createDeployment(NS, 'voice-server', 'voice-server:1.0');
     kube.setImage(NS, 'voice-server', 'voice-server:1.1');
     const { seen } = await watching(kube.url, ['voice-server']);
-    await new KubeActuator(kubeClients({ server: kube.url })).rollback({ namespace: NS, deployment: 'voice-server', reason: 'errors', by: 'rollback-guard', decisionId: 5 });
+    await new KubeActuator(serverClients({ server: kube.url })).rollback({ namespace: NS, deployment: 'voice-server', reason: 'errors', by: 'rollback-guard', decisionId: 5 });
     kube.setImage(NS, 'voice-server', 'voice-server:1.2');
     await waitFor('revision 4', () => seen.some((r) => r.revision === '4'));
     const rs = kube.replicaSets(NS).find((r) => r.spec.template.spec.containers[0].image === 'voice-server:1.0')!;
@@ -94,7 +94,7 @@ describe('DeploymentWatcher (release detection)', () => {
     const { seen, w } = await watching(kube.url, ['voice-server'], { knownRelease: (_ref, rev) => (rev === '2' ? { startedAt: known } : undefined) });
     expect(seen).toEqual([expect.objectContaining({ revision: '2', adopted: true, startedAt: known, kind: 'release' })]);
     await w.stop();
-    await new KubeActuator(kubeClients({ server: kube.url })).rollback({ namespace: NS, deployment: 'voice-server', reason: 'errors', by: 'rollback-guard' });
+    await new KubeActuator(serverClients({ server: kube.url })).rollback({ namespace: NS, deployment: 'voice-server', reason: 'errors', by: 'rollback-guard' });
     const after = await watching(kube.url, ['voice-server']);
     const progressing = kube.deployment(NS, 'voice-server').status.conditions[0].lastUpdateTime as string;
     expect(after.seen).toEqual([expect.objectContaining({ revision: '3', adopted: true, kind: 'own-rollback', startedAt: Date.parse(progressing) })]);

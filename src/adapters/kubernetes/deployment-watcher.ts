@@ -2,7 +2,8 @@
 // restarted when it drops, plus a periodic re-read ("relist") so that a watch that silently misses events cannot
 // hide a release. A release is an advance of `deployment.kubernetes.io/revision`; the guard's own rollback is
 // recognised by the annotations it wrote (rollback-plan.ts) and reported as kind 'own-rollback'.
-import { Watch, type V1Deployment } from '@kubernetes/client-node';
+import type { KubeConfig, V1Deployment } from '@kubernetes/client-node';
+import { Watch } from '@kubernetes/client-node/dist/watch.js';
 import { SEVERITIES, type Severity } from '../../core/rules-schema.js';
 import type { KubernetesError } from '../../errors/kubernetes-error.js';
 import type { DeploymentRef } from '../../ports/actuator.js';
@@ -91,7 +92,8 @@ export class DeploymentWatcher implements ReleaseSource {
       s.rewatch = setTimeout(() => void this.watch(s).then(() => this.reread(s)), this.o.rewatchDelayMs ?? 1000);
     };
     try {
-      s.abort = await new Watch(this.k.config).watch(
+      // Watch reads only getCurrentCluster() and applyToFetchOptions() of its KubeConfig: KubeAccess has both.
+      s.abort = await new Watch(this.k.access as unknown as KubeConfig).watch(
         path,
         { fieldSelector: `metadata.name=${s.ref.deployment}`, allowWatchBookmarks: false },
         (type: string, obj: V1Deployment) => {

@@ -1,7 +1,10 @@
 // The Actuator on the Kubernetes API: read, plan (rollback-plan.ts), patch with a resourceVersion precondition.
 // A 409 means a person or GitOps changed the Deployment since it was read: re-read and decide again, never
 // overwrite. Refusals and API failures are outcomes, not exceptions: the caller logs and pages them.
-import { PatchStrategy, setHeaderOptions, type V1Deployment, type V1ReplicaSet } from '@kubernetes/client-node';
+import type { V1Deployment, V1ReplicaSet } from '@kubernetes/client-node';
+// Deep imports: the package's index loads the whole client (see kube-api.ts).
+import { setHeaderOptions } from '@kubernetes/client-node/dist/middleware.js';
+import { PatchStrategy } from '@kubernetes/client-node/dist/patch.js';
 import type { KubernetesError } from '../../errors/kubernetes-error.js';
 import type { Actuator, DeploymentRef, RollbackOutcome, RollbackRequest, VerifyOutcome } from '../../ports/actuator.js';
 import { labelSelector } from './deployment-facts.js';

@@ -4,7 +4,8 @@
 // follow. Writes carry the resourceVersion read, so two candidates racing for it cannot both win (409).
 // Leadership is lost at once when another holder is seen, and when renewals have failed for renewDeadline;
 // isLeader() also checks that deadline itself, so a hung loop cannot leave a stale leader acting.
-import { V1MicroTime, type V1Lease } from '@kubernetes/client-node';
+import type { V1Lease } from '@kubernetes/client-node';
+import { V1MicroTime } from '@kubernetes/client-node/dist/types.js';
 import { KubernetesError } from '../../errors/kubernetes-error.js';
 import type { LeaderElector } from '../../ports/leader.js';
 import { kubeCall } from './kube-call.js';

@@ -55,7 +55,7 @@ export function registerRollback(program: Command, io: Io): void {
     const [{ KubeActuator }, { kubeClients }] = await Promise.all([import('../../adapters/kubernetes/kube-actuator.js'), import('../../adapters/kubernetes/kube-client.js')]);
     const store = openDecisionLog(dbFile);
     try {
-      const k = kubeClients(kubeConnection(flags));
+      const k = await kubeClients(kubeConnection(flags));
       const actuator = new KubeActuator(k, { strategyFor: () => strategy });
       const requestedAt = Date.now();
       const outcome = await actuator.rollback({ ...ref, reason: flags.reason, by: flags.by, dryRun: flags.dryRun === true });

@@ -63,7 +63,24 @@ export function loadRulesets(files: readonly string[]): Ruleset[] {
       seen.set(t, rs.file);
     }
   }
+  // One PagerDuty client and one Slack client serve every file: a second file naming other endpoints would be
+  // silently ignored, so it is an error. (Channels, levels, templates and approvers are each file's own.)
+  const first = rulesets[0]!;
+  for (const rs of rulesets.slice(1)) {
+    for (const [key, what] of [['pagerdutyServer', 'notifications.pagerduty.server'], ['slackApiUrl', 'notifications.slack.apiUrl']] as const) {
+      if (rs.notifications[key] !== first.notifications[key]) {
+        const line = lineOf(rs.source, what.split('.').at(-1)!);
+        throw new RulesInvalidError(rs.file, [{ file: rs.file, line, column: 1, message: `${what} is ${rs.notifications[key]} here but ${first.notifications[key]} in ${first.file}: every rules file a daemon loads must use the same one` }]);
+      }
+    }
+  }
   return rulesets;
+}
+
+/** The first line that sets `key:` (1 when none does: the setting came from its default). */
+function lineOf(source: string, key: string): number {
+  const i = source.split('\n').findIndex((l) => new RegExp(`^\\s*${key}\\s*:`).test(l) || new RegExp(`[{,]\\s*${key}\\s*:`).test(l));
+  return i + 1 || 1;
 }
 
 export async function runDaemon(config: DaemonConfig, o: RunOptions): Promise<RunningDaemon> {
@@ -130,11 +147,12 @@ export async function runDaemon(config: DaemonConfig, o: RunOptions): Promise<Ru
     metrics,
     options: { dryRun: config.dryRun, blindAfterMs: config.blindAfterMs, verifyTimeoutMs: config.verifyTimeoutMs },
   });
-  // Paging: notifications through the outbox, approvals over HTTP and Slack. The notifications settings are the
-  // first rules file's (one outbox, one set of channels per daemon).
+  // Paging: notifications through the outbox, approvals over HTTP and Slack. Each release is notified with its own
+  // rules file's `notifications:`, read from the rules in force (a hot reload applies to the next message).
+  let current = rulesets;
   const paging = createPaging({
     db: store.db,
-    settings: rulesets[0]!.notifications,
+    settingsFor: (t) => (current.find((rs) => t && rs.targets.some((x) => x.namespace === t.namespace && x.deployment === t.deployment)) ?? current[0]!).notifications,
     now: () => clock.now(),
     act: (d) => daemon.actOnApproval(d.id),
     isLeader: () => leader.isLeader(),
@@ -190,7 +208,13 @@ export async function runDaemon(config: DaemonConfig, o: RunOptions): Promise<Ru
   const reload = (why: string) => {
     try {
       const next = loadRulesets(config.rulesFiles);
+      const was = current[0]!.notifications;
+      const now = next[0]!.notifications;
+      if (now.pagerdutyServer !== was.pagerdutyServer || now.slackApiUrl !== was.slackApiUrl) {
+        log.warn({ pagerduty: now.pagerdutyServer, slack: now.slackApiUrl }, 'notifications.pagerduty.server / slack.apiUrl changed: they take effect when the daemon restarts; the rest of the new rules apply now');
+      }
       daemon.setRulesets(next);
+      current = next;
       log.info({ why, hashes: next.map((r) => r.hash.slice(0, 12)) }, 'rules reloaded');
     } catch (err) {
       log.error({ why, problems: err instanceof RulesInvalidError ? err.problems : undefined, error: (err as Error).message }, 'rules reload rejected; the running rules stay in force');

@@ -40,7 +40,8 @@ export interface Recorded {
 export interface ApprovalServiceOptions {
   db: Database.Database;
   outbox: Outbox;
-  settings: NotificationSettings;
+  /** The notification settings of a release (its rules file's). */
+  settings: (releaseId: number | null) => NotificationSettings;
   now: () => number;
   /** Carries out an approved rollback (the Kubernetes actuator, through the daemon). */
   act: (decision: NotifiedDecision) => Promise<ActOutcome>;
@@ -91,7 +92,7 @@ export class ApprovalService {
       ...(this.o.describeRelease?.(release.id) ?? {}),
     };
     this.o.outbox.enqueue(
-      planNotifications(this.o.settings, notified, { kind: 'approval', at: now, decision, verdict: req.verdict, by, ...(req.reason ? { reason: req.reason } : {}), levelReached }),
+      planNotifications(this.o.settings(release.id), notified, { kind: 'approval', at: now, decision, verdict: req.verdict, by, ...(req.reason ? { reason: req.reason } : {}), levelReached }),
       release.id,
       now,
     );

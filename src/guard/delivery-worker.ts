@@ -11,7 +11,8 @@ export interface DeliveryWorkerOptions {
   outbox: Outbox;
   /** A channel with no notifier (e.g. no Slack token) kills its notifications with a message saying so. */
   notifiers: Partial<Record<Notification['channel'], Notifier>>;
-  settings: NotificationSettings;
+  /** The notification settings of a release (its rules file's), for fallbacks. */
+  settings: (releaseId: number | null) => NotificationSettings;
   now: () => number;
   /** First retry delay. @default 2000 */
   initialBackoffMs?: number;
@@ -63,7 +64,7 @@ export class DeliveryWorker {
         summary.retried++;
       } else {
         this.o.outbox.markDead(item.id, at, result.error);
-        this.o.outbox.enqueue(planFallback(this.o.settings, n, item.id, result.error, at), item.releaseId, at);
+        this.o.outbox.enqueue(planFallback(this.o.settings(item.releaseId), n, item.id, result.error, at), item.releaseId, at);
         summary.dead++;
       }
     }

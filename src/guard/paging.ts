@@ -18,7 +18,12 @@ import { DeliveryWorker, type DeliveryWorkerOptions } from './delivery-worker.js
 export interface PagingOptions {
   /** The decision log's connection (SqliteDecisionStore.db), migrated. */
   db: Database.Database;
-  settings: NotificationSettings;
+  /**
+   * The notification settings for a release's target: the `notifications:` of the rules file that guards it, read
+   * at each use so a hot reload applies. Undefined (or a target no file guards): the first file's. PagerDuty's
+   * server and Slack's API URL are read once, at start, from the first file.
+   */
+  settingsFor: (target: { namespace: string; deployment: string } | undefined) => NotificationSettings;
   now: () => number;
   /** Carries out an approved rollback. */
   act: (decision: NotifiedDecision) => Promise<ActOutcome>;
@@ -44,19 +49,28 @@ export interface Paging {
 export function createPaging(o: PagingOptions): Paging {
   const env = o.env ?? process.env;
   const outbox = new SqliteOutbox(o.db);
+  const transport = o.settingsFor(undefined);
+  const releaseTarget = o.db.prepare<[number], { namespace: string; deployment: string }>(`SELECT namespace, deployment FROM releases WHERE id = ?`);
+  const decisionRelease = o.db.prepare<[number], { release_id: number }>(`SELECT release_id FROM decisions WHERE id = ?`);
+  const settingsOf = (releaseId: number | null) => o.settingsFor(releaseId === null ? undefined : releaseTarget.get(releaseId));
+  // An unknown decision id: the first file's approvers; the approval service then refuses the id itself.
+  const approversOf = (decisionId: number) => {
+    const d = decisionRelease.get(decisionId);
+    return (d ? settingsOf(d.release_id) : transport).approvers;
+  };
   const notifiers: Partial<Record<'pagerduty' | 'slack', Notifier>> = {
-    pagerduty: new PagerDutyNotifier({ server: o.settings.pagerdutyServer, routingKey: (name) => readSecret(`PAGERDUTY_ROUTING_KEY_${name}`, env), ...(o.pagerdutyAgent ? { agent: o.pagerdutyAgent } : {}) }),
+    pagerduty: new PagerDutyNotifier({ server: transport.pagerdutyServer, routingKey: (name) => readSecret(`PAGERDUTY_ROUTING_KEY_${name}`, env), ...(o.pagerdutyAgent ? { agent: o.pagerdutyAgent } : {}) }),
   };
   // Without a Slack token, Slack notifications die with a message saying so (and show in health), never silently.
-  if (env.SLACK_BOT_TOKEN || env.SLACK_BOT_TOKEN_FILE) notifiers.slack = new SlackNotifier({ token: readSecret('SLACK_BOT_TOKEN', env), apiUrl: o.settings.slackApiUrl });
-  const worker = new DeliveryWorker({ outbox, notifiers, settings: o.settings, now: o.now, ...o.worker });
-  const approvals = new ApprovalService({ db: o.db, outbox, settings: o.settings, now: o.now, act: o.act, ...(o.describeRelease ? { describeRelease: o.describeRelease } : {}) });
+  if (env.SLACK_BOT_TOKEN || env.SLACK_BOT_TOKEN_FILE) notifiers.slack = new SlackNotifier({ token: readSecret('SLACK_BOT_TOKEN', env), apiUrl: transport.slackApiUrl });
+  const worker = new DeliveryWorker({ outbox, notifiers, settings: settingsOf, now: o.now, ...o.worker });
+  const approvals = new ApprovalService({ db: o.db, outbox, settings: settingsOf, now: o.now, act: o.act, ...(o.describeRelease ? { describeRelease: o.describeRelease } : {}) });
   const handlers = [
     approvalHandler({ service: approvals, token: () => readSecret('ROLLBACK_GUARD_API_TOKEN', env), isLeader: o.isLeader, leader: o.leader }),
-    slackInteractionsHandler({ service: approvals, signingSecret: () => readSecret('SLACK_SIGNING_SECRET', env), approvers: o.settings.approvers, isLeader: o.isLeader, leader: o.leader, now: o.now }),
+    slackInteractionsHandler({ service: approvals, signingSecret: () => readSecret('SLACK_SIGNING_SECRET', env), approvers: approversOf, isLeader: o.isLeader, leader: o.leader, now: o.now }),
   ];
   return {
-    notify: (release, event) => outbox.enqueue(planNotifications(o.settings, release, event), release.id, o.now()),
+    notify: (release, event) => outbox.enqueue(planNotifications(o.settingsFor(release), release, event), release.id, o.now()),
     worker,
     approvals,
     handlers,

@@ -61,16 +61,21 @@ const rss = () => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${daemon.c
 const ticksPerS = 100;
 const c0 = stat();
 const t0 = performance.now();
+// V8 gives back what start-up grew (the release's first queries and baselines included) about 8 s after things go
+// quiet (its memory reducer), so the minute's peak and the steady figure after 10 s are reported apart.
 let peakRss = 0;
+let settledPeakRss = 0;
 let lastRss = 0;
 while (performance.now() - t0 < 60_000) {
   lastRss = rss();
   peakRss = Math.max(peakRss, lastRss);
+  if (performance.now() - t0 >= 10_000) settledPeakRss = Math.max(settledPeakRss, lastRss);
   await new Promise((r) => setTimeout(r, 1000));
 }
 const cpu = ((stat() - c0) / ticksPerS / ((performance.now() - t0) / 1000)) * 100;
 figure('daemon idle CPU (1 min, 1 s polling)', `${cpu.toFixed(2)} %`, '< 2 %');
 figure('daemon RSS (peak over that minute)', `${peakRss.toFixed(0)} MB`, '< 100 MB');
+figure('daemon RSS (peak from 10 s on: steady)', `${settledPeakRss.toFixed(0)} MB`, '< 100 MB');
 figure('daemon RSS (at the end of that minute)', `${lastRss.toFixed(0)} MB`);
 
 // Fault: error rate to 8 %. Race the guard's patch against Prometheus's own alert.

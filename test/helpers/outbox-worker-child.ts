@@ -18,7 +18,7 @@ const outbox = new SqliteOutbox(store.db);
 const settings = pagingRuleset().notifications;
 const worker = new DeliveryWorker({
   outbox,
-  settings,
+  settings: () => settings,
   now,
   initialBackoffMs: Number(env.BACKOFF_MS ?? 1000),
   notifiers: {

@@ -49,9 +49,9 @@ describe('approvals', () => {
     slack = new SlackStandIn();
     await pd.start();
     await slack.start();
-    worker = new DeliveryWorker({ outbox: world.outbox, notifiers: notifiers(pd, slack, world.ruleset.notifications), settings: world.ruleset.notifications, now: () => now });
+    worker = new DeliveryWorker({ outbox: world.outbox, notifiers: notifiers(pd, slack, world.ruleset.notifications), settings: () => world.ruleset.notifications, now: () => now });
     service = new ApprovalService({
-      db: world.store.db, outbox: world.outbox, settings: world.ruleset.notifications, now: () => now,
+      db: world.store.db, outbox: world.outbox, settings: () => world.ruleset.notifications, now: () => now,
       act: async (d) => {
         acted.push(d.id);
         await new Promise((r) => setTimeout(r, 20)); // a rollback takes a while: a second request arrives meanwhile
@@ -60,7 +60,7 @@ describe('approvals', () => {
     });
     const handlers = [
       approvalHandler({ service, token: () => TOKEN, isLeader: () => leader, leader: () => 'rollback-guard-0 (http://10.0.0.7:8080)' }),
-      slackInteractionsHandler({ service, signingSecret: () => SIGNING_SECRET, approvers: world.ruleset.notifications.approvers, isLeader: () => leader, leader: () => 'rollback-guard-0', now: () => now }),
+      slackInteractionsHandler({ service, signingSecret: () => SIGNING_SECRET, approvers: () => world.ruleset.notifications.approvers, isLeader: () => leader, leader: () => 'rollback-guard-0', now: () => now }),
     ];
     server = http.createServer((req, res) => {
       void (async () => {

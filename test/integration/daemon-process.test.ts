@@ -63,6 +63,21 @@ describe('rollback-guard run', () => {
     expect(((await r.json()) as { error: string }).error).toMatch(/no release of voice-production\/voice-server is being guarded/);
   });
 
+  it('two rules files naming different PagerDuty servers: exit 2 naming the file, the line and both values', () => {
+    const a = path.join(tmp(), 'voice.yaml');
+    const b = path.join(tmp(), 'text.yaml');
+    fs.copyFileSync('rules/voice-server.yaml', a);
+    const text = fs
+      .readFileSync('rules/voice-server.yaml', 'utf8')
+      .replace('deployment: voice-server }', 'deployment: text-server }')
+      .concat("notifications:\n  pagerduty: { server: 'events.eu.pagerduty.com' }\n");
+    fs.writeFileSync(b, text);
+    const line = text.split('\n').findIndex((l) => l.includes('events.eu.pagerduty.com')) + 1;
+    const r = cli('run', '--rules', a, '--rules', b, '--prometheus', 'http://127.0.0.1:9', '--no-kubernetes', '--db', path.join(tmp(), 'd.db'));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`${b}:${line}:1: notifications.pagerduty.server is events.eu.pagerduty.com here but events.pagerduty.com in ${a}`);
+  });
+
   it('hot reload: an invalid rules file is rejected and the running rules stay; a valid change (or SIGHUP) is taken', async () => {
     const rules = rulesCopy();
     running = await startDaemon(['--rules', rules, '--prometheus', 'http://127.0.0.1:9', '--db', path.join(tmp(), 'd.db'), '--no-kubernetes']);

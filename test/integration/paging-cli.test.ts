@@ -92,7 +92,7 @@ describe('approve / decline (built CLI) against the real approval handler', () =
       at, action: 'page', tier: 'considered', rule: 'ttfa-regression', level: 1, value: 0.8, threshold: 0.6, mode: 'enforce',
       evidence: { value: 0.8, threshold: 0.6, release: { startedAt: T0, severity: 'minor', windowEnd: T0 + 3_600_000 }, rulesHash: world.ruleset.hash },
     }])[0]!.id;
-    service = new ApprovalService({ db: world.store.db, outbox: world.outbox, settings: world.ruleset.notifications, now: () => T0 + 1_200_000, act: (d) => { acted.push(d.id); return Promise.resolve({ ok: true, detail: 'rolled back' }); } });
+    service = new ApprovalService({ db: world.store.db, outbox: world.outbox, settings: () => world.ruleset.notifications, now: () => T0 + 1_200_000, act: (d) => { acted.push(d.id); return Promise.resolve({ ok: true, detail: 'rolled back' }); } });
     const handler = approvalHandler({ service, token: () => 'tok-1', isLeader: () => true, leader: () => undefined });
     server = http.createServer((req, res) => void handler(req, res).then((handled) => { if (!handled) res.writeHead(404).end(); }));
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));

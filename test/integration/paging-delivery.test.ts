@@ -37,7 +37,7 @@ describe('outbox delivery through pdjs and WebClient', () => {
     await slack.start();
     world = pagingWorld(tempDir());
     now = T0 + 10 * 60_000;
-    worker = new DeliveryWorker({ outbox: world.outbox, notifiers: notifiers(pd, slack, world.ruleset.notifications), settings: world.ruleset.notifications, now: () => now, initialBackoffMs: 1000 });
+    worker = new DeliveryWorker({ outbox: world.outbox, notifiers: notifiers(pd, slack, world.ruleset.notifications), settings: () => world.ruleset.notifications, now: () => now, initialBackoffMs: 1000 });
   });
   afterEach(async () => {
     world.store.close();
@@ -106,7 +106,7 @@ describe('outbox delivery through pdjs and WebClient', () => {
 
   it('marks a 400 invalid event dead with the reason, and says so in Slack', async () => {
     const settings = { ...world.ruleset.notifications, levels: world.ruleset.notifications.levels.map((l) => (l.level === 1 ? { ...l, pagerduty: 'BROKEN' } : l)) };
-    worker = new DeliveryWorker({ outbox: world.outbox, notifiers: notifiers(pd, slack, settings), settings, now: () => now });
+    worker = new DeliveryWorker({ outbox: world.outbox, notifiers: notifiers(pd, slack, settings), settings: () => settings, now: () => now });
     const d = pageDecision(world, now);
     world.outbox.enqueue(planNotifications(settings, world.release, { kind: 'decision', decision: d }), world.release.id, now);
     expect(await worker.runOnce(now)).toMatchObject({ delivered: 1, dead: 1 });
@@ -131,7 +131,7 @@ describe('outbox delivery through pdjs and WebClient', () => {
     const n = planNotifications(world.ruleset.notifications, world.release, { kind: 'guard-blind', at: now, detail: 'Prometheus unreachable' }).filter((x) => x.channel === 'slack');
     world.outbox.enqueue(n, world.release.id, now);
     expect(await worker.runOnce(now)).toMatchObject({ dead: 1 });
-    worker = new DeliveryWorker({ outbox: world.outbox, notifiers: { slack: notifiers(pd, slack, world.ruleset.notifications).slack }, settings: world.ruleset.notifications, now: () => now });
+    worker = new DeliveryWorker({ outbox: world.outbox, notifiers: { slack: notifiers(pd, slack, world.ruleset.notifications).slack }, settings: () => world.ruleset.notifications, now: () => now });
     expect(await worker.runOnce(now)).toMatchObject({ dead: 1 }); // no PagerDuty notifier: the fallback dies
     expect(world.outbox.health()).toEqual({ depth: 0, dead: 3, unreported: 1 });
   });
@@ -172,7 +172,7 @@ describe('outbox delivery through pdjs and WebClient', () => {
   });
 
   it('start() delivers in the background and stop() waits for the pass in flight', async () => {
-    worker = new DeliveryWorker({ outbox: world.outbox, notifiers: notifiers(pd, slack, world.ruleset.notifications), settings: world.ruleset.notifications, now: () => now, pollMs: 20 });
+    worker = new DeliveryWorker({ outbox: world.outbox, notifiers: notifiers(pd, slack, world.ruleset.notifications), settings: () => world.ruleset.notifications, now: () => now, pollMs: 20 });
     worker.start();
     enqueuePage();
     await waitFor('the page to be delivered', () => world.outbox.health().depth === 0 && pd.accepted.length === 1);

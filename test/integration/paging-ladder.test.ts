@@ -34,7 +34,7 @@ describe('escalation ladder over simulated time', () => {
   /** Ticks every 15 s from the release start to `untilS`, with metric values from `values(t)`. */
   async function drive(untilS: number, values: (t: number) => { ttfa: number; errors: number }) {
     let now = T0;
-    const worker = new DeliveryWorker({ outbox: world.outbox, notifiers: notifiers(pd, slack, world.ruleset.notifications), settings: world.ruleset.notifications, now: () => now });
+    const worker = new DeliveryWorker({ outbox: world.outbox, notifiers: notifiers(pd, slack, world.ruleset.notifications), settings: () => world.ruleset.notifications, now: () => now });
     const ctx = { ruleset: world.ruleset, release: { startedAt: T0, severity: 'minor' as const, windowMs: 3_600_000 }, baselines: {} };
     let state: ReleaseState = initialState(world.ruleset);
     const log: string[] = [];
@@ -85,7 +85,7 @@ describe('escalation ladder over simulated time', () => {
     const d = { id: rollback.id, at: T0 + 60_000, action: 'rollback' as const, tier: 'immediate' as const, rule: 'error-rate-critical', value: 0.2, threshold: 0.05, mode: 'enforce' as const, evidence: { value: 0.2, threshold: 0.05, release: { startedAt: T0, severity: 'minor', windowEnd: T0 + 3_600_000 }, rulesHash: world.ruleset.hash } };
     const at = T0 + 5 * 60_000;
     world.outbox.enqueue(planNotifications(world.ruleset.notifications, world.release, { kind: 'rollback-failed', at, decision: d, error: 'deployment voice-server has no previous revision' }), world.release.id, at);
-    const worker = new DeliveryWorker({ outbox: world.outbox, notifiers: notifiers(pd, slack, world.ruleset.notifications), settings: world.ruleset.notifications, now: () => at });
+    const worker = new DeliveryWorker({ outbox: world.outbox, notifiers: notifiers(pd, slack, world.ruleset.notifications), settings: () => world.ruleset.notifications, now: () => at });
     await worker.runOnce(at);
     expect(pd.accepted.slice(2).map((e) => [Object.entries(ROUTING_KEYS).find(([, k]) => k === e.routing_key)![0], e.payload?.severity])).toEqual([['ONCALL', 'critical'], ['VP', 'critical']]);
     expect(slack.messages.at(-1)!.text).toContain(':fire: [Voice System] Rollback FAILED');

@@ -14,8 +14,8 @@ export interface SlackInteractionsOptions {
   service: ApprovalService;
   /** Slack's signing secret (env SLACK_SIGNING_SECRET or its _FILE). */
   signingSecret: () => string;
-  /** Slack user id -> approver name (rules file `notifications.approvers`). */
-  approvers: Readonly<Record<string, string>>;
+  /** Slack user id -> approver name, from the `notifications.approvers` of the rules file guarding the decision. */
+  approvers: (decisionId: number) => Readonly<Record<string, string>>;
   isLeader: () => boolean;
   leader: () => string | undefined;
   now: () => number;
@@ -69,7 +69,7 @@ export function slackInteractionsHandler(o: SlackInteractionsOptions): Handler {
       return true;
     }
     const userId = payload.user?.id ?? '';
-    const by = o.approvers[userId];
+    const by = o.approvers(Number(action.value))[userId];
     if (!by) {
       sendJson(res, 200, { response_type: 'ephemeral', replace_original: false, text: `You (${userId}) are not an approver for rollback-guard: ask to be added under notifications.approvers.` });
       return true;

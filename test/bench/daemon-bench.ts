@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startDaemon } from '../helpers/daemon-process.js';
-import { imageRuntimeEnv } from '../helpers/image-runtime-env.js';
+import { imageRuntime } from '../helpers/image-runtime.js';
 import { PagerDutyStandIn } from '../helpers/pagerduty-stand-in.js';
 import { ROUTING_KEYS } from '../helpers/paging-fixture.js';
 import { SlackStandIn } from '../helpers/slack-stand-in.js';
@@ -39,15 +39,14 @@ fs.writeFileSync(path.join(dir, 'ca.pem'), pd.cert);
 const notifications = `notifications:\n  pagerduty: { server: '127.0.0.1:${pd.port}' }\n  slack: { apiUrl: '${slack.apiUrl}' }\n  levels:\n    - { level: 1, pagerduty: ONCALL, slack: '<!subteam^S0ONCALL>' }\n`;
 const rules = path.join(dir, 'rules.yaml');
 fs.writeFileSync(rules, `version: 1\ntarget: { namespace: voice-production, deployment: voice-server }\ninterval: 1s\nwindows: { minor: 1h }\n${notifications}rules:\n  - { name: error-rate-critical, tier: immediate, query: '${EXPR}', above: 0.05, for: ${HOLD} }\n`);
-const runtime = imageRuntimeEnv();
-console.log(`daemon runtime settings (from the Dockerfile): ${JSON.stringify(runtime)}`);
+const runtime = imageRuntime();
+console.log(`daemon started as the image does (from the Dockerfile): node ${runtime.nodeArgs.join(' ')}, ${JSON.stringify(runtime.env)}`);
 const daemon = await startDaemon(['--rules', rules, '--prometheus', prom.url, '--kube-server', kube.url, '--db', path.join(dir, 'd.db'), '--interval', '1s', '--verify-timeout', '2s'], {
   LOG_LEVEL: 'info',
-  ...runtime,
   PAGERDUTY_CA_FILE: path.join(dir, 'ca.pem'),
   PAGERDUTY_ROUTING_KEY_ONCALL: ROUTING_KEYS.ONCALL!,
   SLACK_BOT_TOKEN: slack.token,
-});
+}); // startDaemon runs it as the image does
 await waitFor('a 5s rate in Prometheus', async () => ((await (await fetch(`${prom.url}/api/v1/query?query=${encodeURIComponent(EXPR)}`)).json()) as { data: { result: unknown[] } }).data.result.length > 0, 30_000, 200);
 kube.setImage('voice-production', 'voice-server', 'voice-server:1.5.0');
 await daemon.waitForLog(/guarding release/);

@@ -1,6 +1,7 @@
 // Runs `rollback-guard run` (the built binary) as a child process and reads its JSON log lines.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { freePort, waitFor } from './free-port.js';
+import { imageRuntime } from './image-runtime.js';
 
 export interface DaemonProcess {
   url: string;
@@ -12,11 +13,11 @@ export interface DaemonProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** `nodeArgs`: flags for node itself, before the script (as the image's ENTRYPOINT passes them). */
-export async function startDaemon(args: string[], env: NodeJS.ProcessEnv = {}, nodeArgs: string[] = []): Promise<DaemonProcess> {
+/** Started as the image starts it (its ENTRYPOINT's node flags and MALLOC_ARENA_MAX) unless `nodeArgs` says otherwise. */
+export async function startDaemon(args: string[], env: NodeJS.ProcessEnv = {}, nodeArgs: string[] = imageRuntime().nodeArgs): Promise<DaemonProcess> {
   const port = await freePort();
   const child = spawn(process.execPath, [...nodeArgs, 'bin/rollback-guard.js', 'run', '--listen', `127.0.0.1:${port}`, ...args], {
-    env: { ...process.env, LOG_LEVEL: 'debug', ...env },
+    env: { ...process.env, LOG_LEVEL: 'debug', ...imageRuntime().env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: Record<string, unknown>[] = [];

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startDaemon, type DaemonProcess } from '../helpers/daemon-process.js';
 import { cli } from '../helpers/run-cli.js';
+import { cliAsync } from '../helpers/run-cli-async.js';
 import { useTempDir } from '../helpers/temp-dir.js';
 
 const tmp = useTempDir();
@@ -61,6 +62,14 @@ describe('rollback-guard run', () => {
     const r = await post({ target: 'voice-production/voice-server', tier: 'immediate', reason: 'CVE', by: 'alice' }, 'letmein');
     expect(r.status).toBe(409);
     expect(((await r.json()) as { error: string }).error).toMatch(/no release of voice-production\/voice-server is being guarded/);
+  });
+
+  it('no Kubernetes access (not a pod, no KUBECONFIG, no ~/.kube/config): exit 2 saying so, not a silent localhost:8080', async () => {
+    const home = tmp();
+    const r = await cliAsync(['run', '--rules', 'rules/voice-server.yaml', '--prometheus', 'http://127.0.0.1:9', '--db', path.join(home, 'd.db'), '--listen', '127.0.0.1:0'], { HOME: home, KUBECONFIG: '', KUBERNETES_SERVICE_HOST: '' });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`this is not a pod, KUBECONFIG is not set and ${home}/.kube/config does not exist`);
+    expect(r.stderr).toContain('--no-kubernetes');
   });
 
   it('two rules files naming different PagerDuty servers: exit 2 naming the file, the line and both values', () => {

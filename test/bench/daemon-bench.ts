@@ -75,7 +75,10 @@ const cpu = ((stat() - c0) / ticksPerS / ((performance.now() - t0) / 1000)) * 10
 figure('daemon idle CPU (1 min, 1 s polling)', `${cpu.toFixed(2)} %`, '< 2 %');
 figure('daemon RSS (peak over that minute)', `${peakRss.toFixed(0)} MB`, '< 100 MB');
 figure('daemon RSS (peak from 10 s on: steady)', `${settledPeakRss.toFixed(0)} MB`, '< 100 MB');
+const status = fs.readFileSync(`/proc/${daemon.child.pid}/status`, 'utf8');
+const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(status)![1]) / 1024;
 figure('daemon RSS (at the end of that minute)', `${lastRss.toFixed(0)} MB`);
+figure('  of which anonymous / file-backed', `${kb('RssAnon').toFixed(0)} / ${kb('RssFile').toFixed(0)} MB`);
 
 // Fault: error rate to 8 %. Race the guard's patch against Prometheus's own alert.
 const injected = performance.now();

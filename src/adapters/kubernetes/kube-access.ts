@@ -68,11 +68,6 @@ export class TokenFileAccess implements KubeAccess {
     return Promise.resolve({ agent: this.agent, headers });
   }
 
-  /** Closes idle keep-alive sockets (tests, shutdown). */
-  destroy(): void {
-    this.agent.destroy();
-  }
-
   private bearer(): string | undefined {
     if (!this.o.tokenFile) return undefined;
     const now = this.now();

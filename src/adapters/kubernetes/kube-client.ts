@@ -14,8 +14,6 @@ export interface KubeConnectionOptions {
   server?: string;
   /** Bearer token file for `server` (e.g. a projected service account token), re-read every minute. */
   tokenFile?: string;
-  /** PEM CA bundle for an https `server`. Default: the system's CAs. */
-  caFile?: string;
   /** Per-call timeout in ms. Default 10000. */
   timeoutMs?: number;
 }
@@ -46,7 +44,7 @@ export function serverClients(options: KubeConnectionOptions & { server: string 
   let access: KubeAccess;
   try {
     if (!/^https?:\/\//.test(server)) throw new Error(`the server URL ${JSON.stringify(options.server)} must start with http:// or https://`);
-    access = new TokenFileAccess({ server, ...(options.tokenFile ? { tokenFile: options.tokenFile } : {}), ...(options.caFile ? { caFile: options.caFile } : {}) });
+    access = new TokenFileAccess({ server, ...(options.tokenFile ? { tokenFile: options.tokenFile } : {}) });
   } catch (err) {
     throw configError(err);
   }

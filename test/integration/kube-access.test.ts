@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { AppsV1Api, CoordinationV1Api, KubeConfig, PatchStrategy, setHeaderOptions, V1MicroTime, type V1Lease } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
-import { TokenFileAccess } from '../../src/adapters/kubernetes/kube-access.js';
+import { inClusterAccess, TokenFileAccess } from '../../src/adapters/kubernetes/kube-access.js';
 import { kubeCall } from '../../src/adapters/kubernetes/kube-call.js';
 import { clientsFor, kubeClients, serverClients } from '../../src/adapters/kubernetes/kube-client.js';
 import { DeploymentWatcher } from '../../src/adapters/kubernetes/deployment-watcher.js';
@@ -89,11 +89,10 @@ describe('in-cluster access', () => {
   const podEnv = (url: string) => ({ KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: new URL(url).port });
 
   it('reaches the API server over TLS with the service account CA and token, for calls and for the watch', async () => {
-    let token = 'token-1';
+    const token = 'token-1';
     const kube = await standIn({ tls, token: () => token });
     kube.createDeployment(NS, 'voice-server', 'voice-server:1.0');
     const dir = serviceAccount(token);
-    const { inClusterAccess } = await import('../../src/adapters/kubernetes/kube-access.js');
     const access = inClusterAccess(podEnv(kube.url), dir)!;
     expect(access.getCurrentCluster().server).toBe(kube.url);
     const k = clientsFor(access, 2000);
@@ -107,12 +106,10 @@ describe('in-cluster access', () => {
     kube.setImage(NS, 'voice-server', 'voice-server:1.1');
     await waitFor('the release seen through the TLS watch', () => seen.includes('2'));
     expect(new Set(kube.authorizations)).toEqual(new Set(['Bearer token-1']));
-    token = 'unused';
   });
 
   it('refuses a server whose certificate the service account CA did not sign', async () => {
     const kube = await standIn({ tls });
-    const { inClusterAccess } = await import('../../src/adapters/kubernetes/kube-access.js');
     const k = clientsFor(inClusterAccess(podEnv(kube.url), serviceAccount('t', `${TLS}/other-cert.pem`))!, 2000);
     const e = await fail(kubeCall('get deployment', 2000, (o) => k.apps.readNamespacedDeployment({ name: 'x', namespace: NS }, o)));
     expect(e.code).toBe('RG_K8S_UNREACHABLE');
@@ -138,8 +135,7 @@ describe('in-cluster access', () => {
     expect(kube.authorizations).toEqual(['Bearer old', 'Bearer old', 'Bearer new']);
   });
 
-  it('is only used in a pod: the env names the service and the token file exists', async () => {
-    const { inClusterAccess } = await import('../../src/adapters/kubernetes/kube-access.js');
+  it('is only used in a pod: the env names the service and the token file exists', () => {
     expect(inClusterAccess({}, serviceAccount('t'))).toBeUndefined();
     expect(inClusterAccess({ KUBERNETES_SERVICE_HOST: '10.0.0.1', KUBERNETES_SERVICE_PORT: '443' }, tmp())).toBeUndefined();
     expect(inClusterAccess({ KUBERNETES_SERVICE_HOST: 'fd00::1', KUBERNETES_SERVICE_PORT: '443' }, serviceAccount('t'))!.getCurrentCluster().server).toBe('https://[fd00::1]:443');

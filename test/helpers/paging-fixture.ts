@@ -9,8 +9,10 @@ import { PagerDutyNotifier } from '../../src/adapters/pagerduty/pagerduty-notifi
 import { SlackNotifier } from '../../src/adapters/slack/slack-notifier.js';
 import { openDecisionLog, type SqliteDecisionStore } from '../../src/adapters/sqlite/sqlite-decision-store.js';
 import { SqliteOutbox } from '../../src/adapters/sqlite/sqlite-outbox.js';
-import type { PagerDutyStandIn } from './pagerduty-stand-in.js';
-import type { SlackStandIn } from './slack-stand-in.js';
+import { afterEach, beforeEach } from 'vitest';
+import { PagerDutyStandIn } from './pagerduty-stand-in.js';
+import { SlackStandIn } from './slack-stand-in.js';
+import { useTempDir } from './temp-dir.js';
 
 export const T0 = Date.parse('2026-11-20T14:00:00Z');
 /** 32 characters, like a real integration key; the stand-in rejects other lengths with 400. */
@@ -75,5 +77,33 @@ export function notifiers(pd: PagerDutyStandIn, slack: SlackStandIn, settings: R
   return {
     pagerduty: new PagerDutyNotifier({ server: `127.0.0.1:${pd.port}`, agent: new https.Agent({ ca: pd.cert }), routingKey: (name) => ROUTING_KEYS[name] ?? '', retry429Ms: 1, timeoutMs: 5000 }),
     slack: new SlackNotifier({ token: slack.token, apiUrl: slack.apiUrl || settings.slackApiUrl, timeoutMs: 5000 }),
+  };
+}
+
+/**
+ * A fresh PagerDuty stand-in, Slack stand-in and paging world (decision log with one release) for each test,
+ * stopped and closed after it. Call at a file's top level: its after-hook then runs after the describe's own.
+ */
+export function usePagingStandIns(): () => { pd: PagerDutyStandIn; slack: SlackStandIn; world: PagingWorld } {
+  const tempDir = useTempDir();
+  let current: { pd: PagerDutyStandIn; slack: SlackStandIn; world: PagingWorld } | undefined;
+  beforeEach(async () => {
+    const pd = new PagerDutyStandIn();
+    const slack = new SlackStandIn();
+    await pd.start();
+    await slack.start();
+    current = { pd, slack, world: pagingWorld(tempDir()) };
+  });
+  afterEach(async () => {
+    if (!current) return;
+    const { pd, slack, world } = current;
+    current = undefined;
+    world.store.close();
+    await pd.stop();
+    await slack.stop();
+  });
+  return () => {
+    if (!current) throw new Error('usePagingStandIns(): only inside a test or its hooks');
+    return current;
   };
 }

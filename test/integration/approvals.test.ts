@@ -10,12 +10,11 @@ import { approvalHandler } from '../../src/adapters/http-api/approval-handler.js
 import { slackInteractionsHandler, slackSignature } from '../../src/adapters/http-api/slack-interactions-handler.js';
 import { ApprovalService } from '../../src/guard/approval-service.js';
 import { DeliveryWorker } from '../../src/guard/delivery-worker.js';
-import { PagerDutyStandIn } from '../helpers/pagerduty-stand-in.js';
-import { notifiers, pagingWorld, T0, type PagingWorld } from '../helpers/paging-fixture.js';
-import { SlackStandIn } from '../helpers/slack-stand-in.js';
-import { useTempDir } from '../helpers/temp-dir.js';
+import type { PagerDutyStandIn } from '../helpers/pagerduty-stand-in.js';
+import { notifiers, usePagingStandIns, T0, type PagingWorld } from '../helpers/paging-fixture.js';
+import type { SlackStandIn } from '../helpers/slack-stand-in.js';
 
-const tempDir = useTempDir();
+const standIns = usePagingStandIns();
 const TOKEN = 'approval-token-for-tests';
 const SIGNING_SECRET = '8f742231b10e8888abcd99yyyzzz85a5';
 
@@ -41,14 +40,10 @@ describe('approvals', () => {
   let service: ApprovalService;
 
   beforeEach(async () => {
-    world = pagingWorld(tempDir());
+    ({ pd, slack, world } = standIns());
     now = T0 + 20 * 60_000;
     leader = true;
     acted = [];
-    pd = new PagerDutyStandIn();
-    slack = new SlackStandIn();
-    await pd.start();
-    await slack.start();
     worker = new DeliveryWorker({ outbox: world.outbox, notifiers: notifiers(pd, slack, world.ruleset.notifications), settings: () => world.ruleset.notifications, now: () => now });
     service = new ApprovalService({
       db: world.store.db, outbox: world.outbox, settings: () => world.ruleset.notifications, now: () => now,
@@ -74,9 +69,6 @@ describe('approvals', () => {
   afterEach(async () => {
     await service.idle();
     await new Promise((r) => server.close(r));
-    world.store.close();
-    await pd.stop();
-    await slack.stop();
   });
 
   const post = async (path: string, body: unknown, token = TOKEN) => {

@@ -2,17 +2,16 @@
 // 429 / 5xx / connection refused, permanent errors marked dead with the other channel's fallback.
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import type { Decision } from '../../src/core/engine.js';
 import { planNotifications } from '../../src/core/notification-plan.js';
 import { DeliveryWorker } from '../../src/guard/delivery-worker.js';
-import { PagerDutyStandIn } from '../helpers/pagerduty-stand-in.js';
+import type { PagerDutyStandIn } from '../helpers/pagerduty-stand-in.js';
 import { waitFor } from '../helpers/free-port.js';
-import { notifiers, pagingWorld, ROUTING_KEYS, T0, type PagingWorld } from '../helpers/paging-fixture.js';
-import { SlackStandIn } from '../helpers/slack-stand-in.js';
-import { useTempDir } from '../helpers/temp-dir.js';
+import { notifiers, usePagingStandIns, ROUTING_KEYS, T0, type PagingWorld } from '../helpers/paging-fixture.js';
+import type { SlackStandIn } from '../helpers/slack-stand-in.js';
 
-const tempDir = useTempDir();
+const standIns = usePagingStandIns();
 
 function pageDecision(world: PagingWorld, at = T0 + 10 * 60_000): Decision & { id: number } {
   const d: Decision = {
@@ -30,19 +29,10 @@ describe('outbox delivery through pdjs and WebClient', () => {
   let now: number;
   let worker: DeliveryWorker;
 
-  beforeEach(async () => {
-    pd = new PagerDutyStandIn();
-    slack = new SlackStandIn();
-    await pd.start();
-    await slack.start();
-    world = pagingWorld(tempDir());
+  beforeEach(() => {
+    ({ pd, slack, world } = standIns());
     now = T0 + 10 * 60_000;
     worker = new DeliveryWorker({ outbox: world.outbox, notifiers: notifiers(pd, slack, world.ruleset.notifications), settings: () => world.ruleset.notifications, now: () => now, initialBackoffMs: 1000 });
-  });
-  afterEach(async () => {
-    world.store.close();
-    await pd.stop();
-    await slack.stop();
   });
 
   const enqueuePage = () => {

@@ -1,16 +1,15 @@
 // The escalation ladder over simulated time: the real engine, the decision log, the plan, the outbox and the
 // worker, against the stand-ins, with an injected clock. Page at +5m, level 2 at +20m, level 3 at +35m, resolve;
 // an immediate outage rule pages level 4; a failed rollback pages level 4.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { initialState, step, type Observation, type ReleaseState } from '../../src/core/engine.js';
 import { planNotifications } from '../../src/core/notification-plan.js';
 import { DeliveryWorker } from '../../src/guard/delivery-worker.js';
-import { PagerDutyStandIn } from '../helpers/pagerduty-stand-in.js';
-import { notifiers, pagingWorld, ROUTING_KEYS, T0, type PagingWorld } from '../helpers/paging-fixture.js';
-import { SlackStandIn } from '../helpers/slack-stand-in.js';
-import { useTempDir } from '../helpers/temp-dir.js';
+import type { PagerDutyStandIn } from '../helpers/pagerduty-stand-in.js';
+import { notifiers, usePagingStandIns, ROUTING_KEYS, T0, type PagingWorld } from '../helpers/paging-fixture.js';
+import type { SlackStandIn } from '../helpers/slack-stand-in.js';
 
-const tempDir = useTempDir();
+const standIns = usePagingStandIns();
 const series = (v: number): Observation => ({ value: { kind: 'series', series: [{ labels: {}, value: v }] } });
 
 describe('escalation ladder over simulated time', () => {
@@ -18,17 +17,8 @@ describe('escalation ladder over simulated time', () => {
   let slack: SlackStandIn;
   let world: PagingWorld;
 
-  beforeEach(async () => {
-    pd = new PagerDutyStandIn();
-    slack = new SlackStandIn();
-    await pd.start();
-    await slack.start();
-    world = pagingWorld(tempDir());
-  });
-  afterEach(async () => {
-    world.store.close();
-    await pd.stop();
-    await slack.stop();
+  beforeEach(() => {
+    ({ pd, slack, world } = standIns());
   });
 
   /** Ticks every 15 s from the release start to `untilS`, with metric values from `values(t)`. */

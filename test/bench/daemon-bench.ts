@@ -56,7 +56,10 @@ const stat = () => {
   const f = fs.readFileSync(`/proc/${daemon.child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return Number(f[11]) + Number(f[12]); // utime + stime, clock ticks
 };
-const rss = () => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${daemon.child.pid}/status`, 'utf8'))![1]) / 1024;
+/** A memory line of the daemon's /proc status (VmRSS, RssAnon, RssFile), in MB. */
+const statusMB = (key: string, status = fs.readFileSync(`/proc/${daemon.child.pid}/status`, 'utf8')) =>
+  Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)![1]) / 1024;
+const rss = () => statusMB('VmRSS');
 const ticksPerS = 100;
 const c0 = stat();
 const t0 = performance.now();
@@ -82,9 +85,8 @@ figure('daemon RSS (median from 10 s on)', `${settled[Math.floor(settled.length 
 const heap = /^rollback_guard_nodejs_heap_size_total_bytes (\S+)$/m.exec(await (await fetch(`${daemon.url}/metrics`)).text());
 figure('daemon V8 heap (total, at the end)', heap ? `${(Number(heap[1]) / 1024 / 1024).toFixed(1)} MB` : '-');
 const status = fs.readFileSync(`/proc/${daemon.child.pid}/status`, 'utf8');
-const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(status)![1]) / 1024;
 figure('daemon RSS (at the end of that minute)', `${lastRss.toFixed(0)} MB`);
-figure('  of which anonymous / file-backed', `${kb('RssAnon').toFixed(0)} / ${kb('RssFile').toFixed(0)} MB`);
+figure('  of which anonymous / file-backed', `${statusMB('RssAnon', status).toFixed(0)} / ${statusMB('RssFile', status).toFixed(0)} MB`);
 
 // Fault: error rate to 8 %. Race the guard's patch against Prometheus's own alert.
 const injected = performance.now();

@@ -34,6 +34,9 @@ function toItem(r: Row): OutboxItem {
 
 export class SqliteOutbox implements Outbox {
   private readonly insert: Database.Statement;
+  // Prepared once per SQL text: the delivery worker asks for due items every second, and preparing a statement
+  // (parse and plan) costs more than running it on an outbox that is nearly always empty.
+  private readonly prepared = new Map<string, Database.Statement>();
 
   constructor(private readonly db: Database.Database) {
     this.insert = db.prepare(
@@ -56,44 +59,47 @@ export class SqliteOutbox implements Outbox {
   }
 
   due(now: number, limit: number): OutboxItem[] {
-    const rows = this.db.prepare(`SELECT * FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`).all(iso(now), limit) as Row[];
+    const rows = this.stmt(`SELECT * FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`).all(iso(now), limit) as Row[];
     return rows.map(toItem);
   }
 
   get(id: number): OutboxItem | undefined {
-    const row = this.db.prepare(`SELECT * FROM outbox WHERE id = ?`).get(id) as Row | undefined;
+    const row = this.stmt(`SELECT * FROM outbox WHERE id = ?`).get(id) as Row | undefined;
     return row ? toItem(row) : undefined;
   }
 
   markDelivered(id: number, now: number, slack?: SlackMessageRef): void {
-    this.db
-      .prepare(`UPDATE outbox SET status = 'delivered', attempts = attempts + 1, delivered_at = ?, last_error = NULL, slack_channel_id = coalesce(?, slack_channel_id), slack_ts = coalesce(?, slack_ts) WHERE id = ?`)
+    this.stmt(`UPDATE outbox SET status = 'delivered', attempts = attempts + 1, delivered_at = ?, last_error = NULL, slack_channel_id = coalesce(?, slack_channel_id), slack_ts = coalesce(?, slack_ts) WHERE id = ?`)
       .run(iso(now), slack?.channelId ?? null, slack?.ts ?? null, id);
   }
 
   markRetry(id: number, nextAttemptAt: number, error: string): void {
-    this.db.prepare(`UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?`).run(iso(nextAttemptAt), error, id);
+    this.stmt(`UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?`).run(iso(nextAttemptAt), error, id);
   }
 
   markDead(id: number, _now: number, reason: string): void {
-    this.db.prepare(`UPDATE outbox SET status = 'dead', attempts = attempts + 1, last_error = ? WHERE id = ?`).run(reason, id);
+    this.stmt(`UPDATE outbox SET status = 'dead', attempts = attempts + 1, last_error = ? WHERE id = ?`).run(reason, id);
   }
 
   slackMessage(messageKey: string): SlackMessageRef | undefined {
-    const row = this.db
-      .prepare(`SELECT slack_channel_id AS channelId, slack_ts AS ts FROM outbox WHERE message_key = ? AND action = 'post' AND status = 'delivered' AND slack_ts IS NOT NULL ORDER BY id LIMIT 1`)
+    const row = this.stmt(`SELECT slack_channel_id AS channelId, slack_ts AS ts FROM outbox WHERE message_key = ? AND action = 'post' AND status = 'delivered' AND slack_ts IS NOT NULL ORDER BY id LIMIT 1`)
       .get(messageKey) as SlackMessageRef | undefined;
     return row;
   }
 
   slackPostStatus(messageKey: string): OutboxItem['status'] | undefined {
-    const row = this.db.prepare(`SELECT status FROM outbox WHERE message_key = ? AND action = 'post' ORDER BY id LIMIT 1`).get(messageKey) as { status: OutboxItem['status'] } | undefined;
+    const row = this.stmt(`SELECT status FROM outbox WHERE message_key = ? AND action = 'post' ORDER BY id LIMIT 1`).get(messageKey) as { status: OutboxItem['status'] } | undefined;
     return row?.status;
   }
 
+  private stmt(sql: string): Database.Statement {
+    let st = this.prepared.get(sql);
+    if (!st) this.prepared.set(sql, (st = this.db.prepare(sql)));
+    return st;
+  }
+
   health(): OutboxHealth {
-    const r = this.db
-      .prepare(
+    const r = this.stmt(
         `SELECT
            (SELECT count(*) FROM outbox WHERE status = 'pending') AS depth,
            (SELECT count(*) FROM outbox WHERE status = 'dead') AS dead,

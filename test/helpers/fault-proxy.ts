@@ -7,7 +7,7 @@ export type Fault =
   | { kind: 'pass' }
   | { kind: 'delay'; ms: number }
   | { kind: 'status'; status: number; times: number; retryAfter?: string; body?: string; contentType?: string }
-  | { kind: 'respond'; status: number; body: string; contentType?: string };
+  | { kind: 'respond'; status: number; body: string; contentType?: string; headers?: Record<string, string> };
 
 export interface SeenRequest {
   method: string;
@@ -49,7 +49,7 @@ export async function startFaultProxy(target: string, prefix = ''): Promise<Faul
       };
       if (f.kind === 'pass') forward();
       else if (f.kind === 'delay') setTimeout(forward, f.ms);
-      else if (f.kind === 'respond') res.writeHead(f.status, { 'content-type': f.contentType ?? 'application/json' }).end(f.body);
+      else if (f.kind === 'respond') res.writeHead(f.status, { 'content-type': f.contentType ?? 'application/json', ...f.headers }).end(f.body);
       else if (f.times > 0) {
         f.times--;
         res.writeHead(f.status, { 'content-type': f.contentType ?? 'text/html', ...(f.retryAfter ? { 'retry-after': f.retryAfter } : {}) }).end(f.body ?? `<html><body><h1>${f.status} Service Unavailable</h1></body></html>`);

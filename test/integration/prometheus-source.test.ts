@@ -167,6 +167,31 @@ describe('connection settings', () => {
     expect(dump).not.toContain('top-secret');
   });
 
+  it('a redirect is an error naming where it points, not followed: the query and its credentials stay put', async () => {
+    proxy.requests.length = 0;
+    proxy.fault = { kind: 'respond', status: 308, body: '', contentType: 'text/plain', headers: { location: 'https://prom.elsewhere.example/prometheus/api/v1/query?token=x' } };
+    try {
+      const err = (await new PrometheusClient({ url: proxy.url, bearerToken: 'top-secret' }).query('vector(1)', now()).catch((e: unknown) => e)) as PrometheusError;
+      expect(err).toMatchObject({ code: 'RG_PROM_BAD_RESPONSE', status: 308, attempts: 1 });
+      expect(err.message).toBe(
+        'HTTP 308: the Prometheus URL redirects to https://prom.elsewhere.example/prometheus/api/v1/query; set the Prometheus URL to where it points (redirects are not followed, so a query and its credentials are never re-sent to another address)',
+      );
+      expect(proxy.requests).toHaveLength(1);
+    } finally {
+      proxy.fault = { kind: 'pass' };
+    }
+  });
+
+  it('instant queries ask for an uncompressed answer; range queries for gzip, which is decoded', async () => {
+    proxy.requests.length = 0;
+    const c = new PrometheusClient({ url: proxy.url });
+    expect((await c.query('vector(2)', now())).series[0]!.value).toBe(2);
+    const t = Math.floor(now() / 1000) * 1000;
+    const range = await c.queryRange('vector(2)', t - 60_000, t, 1000);
+    expect(range.series[0]!.values).toHaveLength(61);
+    expect(proxy.requests.map((r) => r.headers['accept-encoding'])).toEqual(['identity', 'gzip']);
+  });
+
   it('bad URLs are refused with a message that says how to write one', () => {
     expect(() => new PrometheusClient({ url: 'prometheus:9090' })).toThrowError(/must be http:\/\/ or https:\/\//);
     expect(() => new PrometheusClient({ url: 'not a url' })).toThrowError(/is not a URL/);

@@ -48,6 +48,7 @@ interface Attempt {
   body: string;
   contentType: string | undefined;
   retryAfterMs: number | undefined;
+  location: string | undefined;
 }
 
 export class PrometheusClient {
@@ -87,7 +88,9 @@ export class PrometheusClient {
       responseType: 'text',
       transformResponse: (data: unknown) => data, // parse ourselves: a non-JSON body is an explicit error
       validateStatus: () => true,
-      maxRedirects: 3,
+      // Redirects are an error naming the new URL, not followed: a POSTed query would be re-sent elsewhere (or
+      // turned into a bodiless GET by a 301/302), and with 0 axios skips its follow-redirects wrapper on every query.
+      maxRedirects: 0,
       proxy: false,
     });
   }
@@ -139,6 +142,7 @@ export class PrometheusClient {
         failure = transportError(err, this.conn.timeoutMs, attempt);
       }
       if (res) {
+        if (res.status >= 300 && res.status < 400) throw redirected(res, attempt);
         if (res.status !== 429 && res.status < 500) {
           const env = parseEnvelope(res.status, res.body, res.contentType); // not JSON: a proxy answered; not retried
           if (env.status === 'success') return env;
@@ -168,13 +172,22 @@ export class PrometheusClient {
   }
 
   private async once(path: string, form: Record<string, string>): Promise<Attempt> {
-    const headers: Record<string, string> = { ...this.conn.headers, Accept: 'application/json', 'Content-Type': 'application/x-www-form-urlencoded' };
+    // Instant answers are a few hundred bytes: compressing them costs both ends more than it saves. Range answers
+    // (replay, record) can be megabytes, so those are asked for gzipped.
+    const encoding = path === 'api/v1/query' ? 'identity' : 'gzip';
+    const headers: Record<string, string> = { ...this.conn.headers, Accept: 'application/json', 'Accept-Encoding': encoding, 'Content-Type': 'application/x-www-form-urlencoded' };
     const auth = this.authorization();
     if (auth) headers.Authorization = auth;
     const body = new URLSearchParams({ ...form, timeout: `${Math.max(1, Math.floor(this.conn.timeoutMs / 1000))}s` });
     const res: AxiosResponse<string> = await this.http.post(this.baseUrl + path, body.toString(), { headers, timeout: this.conn.timeoutMs });
     const retryAfter = res.headers['retry-after'] as string | undefined;
-    return { status: res.status, body: res.data, contentType: res.headers['content-type'] as string | undefined, retryAfterMs: parseRetryAfter(retryAfter, this.now()) };
+    return {
+      status: res.status,
+      body: res.data,
+      contentType: res.headers['content-type'] as string | undefined,
+      retryAfterMs: parseRetryAfter(retryAfter, this.now()),
+      location: res.headers.location as string | undefined,
+    };
   }
 
   private authorization(): string | undefined {
@@ -195,6 +208,15 @@ function readSecretFile(file: string, what: string): string {
   } catch (err) {
     throw new PrometheusError('RG_PROM_UNREACHABLE', `cannot read the Prometheus ${what} ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
   }
+}
+
+function redirected(res: Attempt, attempts: number): PrometheusError {
+  const to = res.location ? ` to ${res.location.split('?')[0]}` : '';
+  return new PrometheusError(
+    'RG_PROM_BAD_RESPONSE',
+    `HTTP ${res.status}: the Prometheus URL redirects${to}; set the Prometheus URL to where it points (redirects are not followed, so a query and its credentials are never re-sent to another address)`,
+    { status: res.status, attempts },
+  );
 }
 
 function parseRetryAfter(value: string | undefined, now: number): number | undefined {

@@ -56,6 +56,30 @@ describe('decision log (real SQLite)', () => {
     db.close();
   });
 
+  it("an instant's evaluations are all stored, in order, however many (multi-row INSERTs of up to 100 rows)", () => {
+    const file = path.join(tmp(), 'd.db');
+    const store = openDecisionLog(file, { batchInstants: 10 });
+    const rel = store.startRelease(release, rs, {});
+    const at = release.startedAt + 15_000;
+    for (const n of [1, 100, 101, 250, 3]) {
+      const evals = Array.from({ length: n }, (_, i) => ({ rule: `r${n}-${i}`, at, verdict: 'pass' as const, state: 'inactive' as const, value: i, threshold: 1, ...(i % 2 ? { labels: { pod: `p${i}` } } : {}) }));
+      store.recordInstant(rel.id, at, { rules: {} }, evals, []);
+    }
+    store.close();
+    const db = new Database(file, { readonly: true });
+    const rows = db.prepare('SELECT rule, value, labels FROM evaluations ORDER BY id').all() as { rule: string; value: number; labels: string | null }[];
+    expect(rows).toHaveLength(1 + 100 + 101 + 250 + 3);
+    expect(rows.slice(101, 104)).toEqual([
+      { rule: 'r101-0', value: 0, labels: null },
+      { rule: 'r101-1', value: 1, labels: '{"pod":"p1"}' },
+      { rule: 'r101-2', value: 2, labels: null },
+    ]);
+    expect(rows[200]).toEqual({ rule: 'r101-99', value: 99, labels: '{"pod":"p99"}' });
+    expect(rows[201]).toEqual({ rule: 'r101-100', value: 100, labels: null });
+    expect(rows.at(-4)).toEqual({ rule: 'r250-249', value: 249, labels: '{"pod":"p249"}' });
+    db.close();
+  });
+
   it('appends to an existing log: a second open keeps the first release', () => {
     const file = path.join(tmp(), 'd.db');
     openDecisionLog(file).startRelease(release, rs, {});

@@ -37,6 +37,9 @@ function hasKeys(o: object): boolean {
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
+/** Rows per multi-row INSERT: 9 parameters each, far below SQLite's 32,766 bound parameters. */
+const MAX_ROWS_PER_INSERT = 100;
+
 export interface DecisionLogOptions {
   /** Wall clock for `rules_files.first_seen`. Default Date.now. */
   now?: () => number;
@@ -105,7 +108,7 @@ function migrate(db: Database.Database, file: string): void {
 export class SqliteDecisionStore implements DecisionStore {
   readonly db: Database.Database;
   private readonly now: () => number;
-  private readonly insertEvaluation: Database.Statement;
+  private readonly insertEvaluationsOf = new Map<number, Database.Statement>();
   private readonly insertDecision: Database.Statement;
   private readonly updateRelease: Database.Statement;
   private readonly batchInstants: number;
@@ -117,9 +120,6 @@ export class SqliteDecisionStore implements DecisionStore {
     this.db = db;
     this.now = now;
     this.batchInstants = Math.max(1, Math.floor(batchInstants));
-    this.insertEvaluation = db.prepare(
-      `INSERT INTO evaluations (release_id, at, rule, verdict, state, value, threshold, labels, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
     this.insertDecision = db.prepare(
       `INSERT INTO decisions (release_id, at, action, tier, rule, level, mode, value, threshold, rules_hash, evidence) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
@@ -222,10 +222,25 @@ export class SqliteDecisionStore implements DecisionStore {
     }
   }
 
+  /** The INSERT of `n` evaluation rows, prepared once per row count (a ruleset has one or two). */
+  private insertEvaluations(n: number): Database.Statement {
+    let st = this.insertEvaluationsOf.get(n);
+    if (!st) {
+      const row = '(?, ?, ?, ?, ?, ?, ?, ?, ?)';
+      st = this.db.prepare(`INSERT INTO evaluations (release_id, at, rule, verdict, state, value, threshold, labels, detail) VALUES ${Array(n).fill(row).join(', ')}`);
+      this.insertEvaluationsOf.set(n, st);
+    }
+    return st;
+  }
+
   private writeInstant(releaseId: number, at: number, state: ReleaseState, evaluations: readonly Evaluation[], decisions: readonly Decision[]): StoredDecision[] {
     const atText = iso(at);
-    for (const e of evaluations) {
-      this.insertEvaluation.run(releaseId, atText, e.rule, e.verdict, e.state, real(e.value), real(e.threshold), e.labels && hasKeys(e.labels) ? toJson(e.labels) : null, e.detail ?? null);
+    // One INSERT of all of an instant's rows: a statement run per row costs a third more (replay writes 360,000).
+    for (let from = 0; from < evaluations.length; from += MAX_ROWS_PER_INSERT) {
+      const rows = evaluations.slice(from, from + MAX_ROWS_PER_INSERT);
+      const args: unknown[] = [];
+      for (const e of rows) args.push(releaseId, atText, e.rule, e.verdict, e.state, real(e.value), real(e.threshold), e.labels && hasKeys(e.labels) ? toJson(e.labels) : null, e.detail ?? null);
+      this.insertEvaluations(rows.length).run(args);
     }
     const stored = decisions.map((d) => {
       const info = this.insertDecision.run(releaseId, iso(d.at), d.action, d.tier, d.rule, d.level ?? null, d.mode, real(d.value), real(d.threshold), d.evidence.rulesHash, toJson(d.evidence));

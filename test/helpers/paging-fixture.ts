@@ -98,9 +98,10 @@ export function usePagingStandIns(): () => { pd: PagerDutyStandIn; slack: SlackS
     if (!current) return;
     const { pd, slack, world } = current;
     current = undefined;
-    world.store.close();
-    await pd.stop();
-    await slack.stop();
+    // Each is released even if another's clean-up throws; the first error is still reported.
+    const results = await Promise.allSettled([Promise.resolve().then(() => world.store.close()), pd.stop(), slack.stop()]);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
   });
   return () => {
     if (!current) throw new Error('usePagingStandIns(): only inside a test or its hooks');

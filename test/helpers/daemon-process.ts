@@ -1,11 +1,15 @@
 // Runs `rollback-guard run` (the built binary) as a child process and reads its JSON log lines.
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import { freePort, waitFor } from './free-port.js';
 import { imageRuntime } from './image-runtime.js';
 
 export interface DaemonProcess {
   url: string;
+  /** The spawned process: the daemon's node, or the wrapper (strace) that runs it. */
   child: ChildProcess;
+  /** The daemon's own (node) process id: with a wrapper, its child. */
+  pid(): number;
   logs: Record<string, unknown>[];
   stderr: () => string;
   /** Waits for a log line whose msg matches. */
@@ -13,10 +17,14 @@ export interface DaemonProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Started as the image starts it (its ENTRYPOINT's node flags and MALLOC_ARENA_MAX) unless `nodeArgs` says otherwise. */
-export async function startDaemon(args: string[], env: NodeJS.ProcessEnv = {}, nodeArgs: string[] = imageRuntime().nodeArgs): Promise<DaemonProcess> {
+/**
+ * Started as the image starts it (its ENTRYPOINT's node flags and MALLOC_ARENA_MAX) unless `nodeArgs` says otherwise.
+ * `wrapper` runs node under another command (`['strace', '-f', ...]`); signals still go to the daemon itself.
+ */
+export async function startDaemon(args: string[], env: NodeJS.ProcessEnv = {}, nodeArgs: string[] = imageRuntime().nodeArgs, wrapper: string[] = []): Promise<DaemonProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, [...nodeArgs, 'bin/rollback-guard.js', 'run', '--listen', `127.0.0.1:${port}`, ...args], {
+  const command = [...wrapper, process.execPath, ...nodeArgs, 'bin/rollback-guard.js', 'run', '--listen', `127.0.0.1:${port}`, ...args];
+  const child = spawn(command[0]!, command.slice(1), {
     env: { ...process.env, LOG_LEVEL: 'debug', ...imageRuntime().env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -38,10 +46,22 @@ export async function startDaemon(args: string[], env: NodeJS.ProcessEnv = {}, n
   });
   child.stderr.on('data', (b: Buffer) => (err += b.toString()));
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  const failedToSpawn = new Promise<never>((_r, reject) =>
+    child.once('error', (e: NodeJS.ErrnoException) =>
+      reject(new Error(e.code === 'ENOENT' ? `${command[0]} not found: install it (Debian: apt-get install ${command[0]}; .ci/run does)` : `cannot start ${command[0]}: ${e.message}`)),
+    ),
+  );
   const url = `http://127.0.0.1:${port}`;
+  const pid = () => {
+    if (!wrapper.length) return child.pid!;
+    const children = fs.readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(/\s+/);
+    if (children.length !== 1 || !children[0]) throw new Error(`expected the wrapper ${wrapper[0]} to have one child, the daemon; it has: ${children.join(' ') || 'none'}`);
+    return Number(children[0]);
+  };
   const p: DaemonProcess = {
     url,
     child,
+    pid,
     logs,
     stderr: () => err,
     async waitForLog(msg, timeoutMs = 20_000) {
@@ -49,7 +69,18 @@ export async function startDaemon(args: string[], env: NodeJS.ProcessEnv = {}, n
       return logs.find((l) => msg.test(String(l.msg)))!;
     },
     async stop(signal = 'SIGTERM') {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      if (child.exitCode === null && child.signalCode === null) {
+        if (!wrapper.length) child.kill(signal);
+        else {
+          let daemonPid: number | undefined;
+          try {
+            daemonPid = pid();
+          } catch {
+            // The daemon has already exited; its wrapper follows it.
+          }
+          if (daemonPid !== undefined) process.kill(daemonPid, signal);
+        }
+      }
       return exited;
     },
   };
@@ -58,6 +89,7 @@ export async function startDaemon(args: string[], env: NodeJS.ProcessEnv = {}, n
     exited.then((code) => {
       throw new Error(`rollback-guard run exited (${code}) before it was ready:\n${err}`);
     }),
+    failedToSpawn,
   ]);
   return p;
 }

@@ -74,6 +74,22 @@ async function setup(extra: string[] = [], env: NodeJS.ProcessEnv = {}, rulesTex
   return { db, args, env };
 }
 
+/** System calls that create, change or remove files (what a read-only root file system refuses). */
+const FS_WRITE_CALLS = ['open', 'openat', 'creat', 'mkdir', 'mkdirat', 'rmdir', 'unlink', 'unlinkat', 'rename', 'renameat', 'renameat2', 'link', 'linkat', 'symlink', 'symlinkat', 'truncate', 'chmod', 'fchmodat', 'chown', 'fchownat', 'utimensat', 'mknod', 'mknodat'];
+
+/** Whether one strace line (`-y`: paths shown for descriptors) writes somewhere other than under `dir`. */
+function writesOutside(line: string, dir: string): boolean {
+  const m = /^\d+\s+(\w+)\((.*)$/.exec(line);
+  if (!m) return false; // "<... resumed>" ends of calls whose start was checked
+  const [, call, rest] = m as unknown as [string, string, string];
+  // open/openat only write with these flags; the other calls always change the file system.
+  if ((call === 'open' || call === 'openat') && !/O_WRONLY|O_RDWR|O_CREAT|O_TRUNC/.test(rest)) return false;
+  const paths = [...rest.matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((p) => p[1]!);
+  const dirFd = /^\d+<([^>]*)>/.exec(rest)?.[1]; // openat(5</some/dir>, "name", ...)
+  const full = paths.map((p) => (p.startsWith('/') ? p : path.resolve(dirFd ?? process.cwd(), p)));
+  return full.length === 0 || full.some((p) => p !== '/dev/null' && !p.startsWith(dir + '/') && p !== dir);
+}
+
 const image = () => (kube.deployment(NS, NAME) as { spec: { template: { spec: { containers: { image: string }[] } } } }).spec.template.spec.containers[0]!.image;
 
 describe('rollback-guard run, end to end', () => {
@@ -206,5 +222,44 @@ describe('rollback-guard run, end to end', () => {
     await new Promise((r) => setTimeout(r, 3000)); // a few more ticks: nothing else may happen
     const applied = kube.deploymentWrites().filter((w) => w.status !== undefined && w.status < 300);
     expect(applied).toHaveLength(1);
+  }, 120_000);
+  it('writes nothing outside its data directory, so it runs with readOnlyRootFilesystem: a rollback, Slack and PagerDuty, a hot reload, SIGTERM', async () => {
+    const pd = new PagerDutyStandIn();
+    await pd.start();
+    const slack = new SlackStandIn();
+    await slack.start();
+    try {
+      kube = await new KubeStandIn().start();
+      kube.createDeployment(NS, NAME, 'voice-server:1.4.1');
+      // As in the pod: configuration read from one directory, the decision log on the /data volume, nothing else.
+      const config = tmp();
+      const data = path.join(tmp(), 'data');
+      fs.mkdirSync(data);
+      fs.writeFileSync(path.join(config, 'ca.pem'), pd.cert);
+      const rules = path.join(config, 'rules.yaml');
+      const rulesText = RULES.replace('rules:\n', `notifications:\n  pagerduty: { server: '127.0.0.1:${pd.port}' }\n  slack: { apiUrl: '${slack.apiUrl}' }\n  levels:\n    - { level: 1, pagerduty: ONCALL, slack: '<!subteam^S0ONCALL>' }\nrules:\n`);
+      fs.writeFileSync(rules, rulesText);
+      const trace = path.join(config, 'strace.log');
+      const env = { PAGERDUTY_CA_FILE: path.join(config, 'ca.pem'), PAGERDUTY_ROUTING_KEY_ONCALL: ROUTING_KEYS.ONCALL!, SLACK_BOT_TOKEN: slack.token };
+      const args = ['--rules', rules, '--prometheus', prom.url, '--kube-server', kube.url, '--db', path.join(data, 'decisions.db'), '--interval', '1s', '--verify-timeout', '5s'];
+      // Every system call that can change a file system, by every thread (SQLite's, libuv's), with full paths.
+      daemon = await startDaemon(args, env, undefined, ['strace', '-f', '-qq', '-y', '-s', '4096', '-o', trace, '-e', `trace=${FS_WRITE_CALLS.join(',')}`]);
+      kube.setImage(NS, NAME, 'voice-server:1.5.0');
+      await daemon.waitForLog(/guarding release/);
+      exporter.errorRatio = 0.08;
+      await waitFor('the rollback patch at the API stand-in', () => image() === 'voice-server:1.4.1', 45_000, 200);
+      await waitFor('ROLLBACK_COMPLETE in Slack', () => slack.messages.some((m) => /Rollback Complete/i.test(m.text)), 30_000, 200);
+      fs.writeFileSync(rules, rulesText.replace('above: 0.05', 'above: 0.06'));
+      await daemon.waitForLog(/rules reloaded/);
+      expect(await daemon.stop('SIGTERM')).toBe(0);
+
+      const calls = fs.readFileSync(trace, 'utf8').split('\n').filter((l) => l.trim() && !/^\d+\s+(\+\+\+|---)/.test(l));
+      expect(calls.some((l) => l.includes(`${data}/decisions.db-wal`))).toBe(true); // the trace saw the log being written
+      const outside = calls.filter((l) => writesOutside(l, data));
+      expect(outside).toEqual([]);
+    } finally {
+      await pd.stop();
+      await slack.stop();
+    }
   }, 120_000);
 });

@@ -190,6 +190,7 @@ export async function runDaemon(config: DaemonConfig, o: RunOptions): Promise<Ru
     // Nothing half-started stays behind: the process can exit with the error.
     await http?.close();
     await leader.stop().catch(() => {});
+    metrics.close();
     store.close();
     throw err;
   }
@@ -250,6 +251,7 @@ export async function runDaemon(config: DaemonConfig, o: RunOptions): Promise<Ru
     await paging.approvals.idle();
     await leader.stop();
     await server.close();
+    metrics.close();
     store.close();
     log.info('stopped');
     resolveDone();

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startDaemon, type DaemonProcess } from '../helpers/daemon-process.js';
+import { waitFor } from '../helpers/free-port.js';
 import { cli } from '../helpers/run-cli.js';
 import { cliAsync } from '../helpers/run-cli-async.js';
 import { useTempDir } from '../helpers/temp-dir.js';
@@ -43,6 +44,13 @@ describe('rollback-guard run', () => {
     const metrics = await (await fetch(`${running.url}/metrics`)).text();
     for (const m of ['rollback_guard_ticks_total', 'rollback_guard_tick_duration_seconds_bucket', 'rollback_guard_active_releases 0', 'rollback_guard_process_resident_memory_bytes']) expect(metrics).toContain(m);
     expect((await fetch(`${running.url}/nope`)).status).toBe(404);
+    // Event-loop delay: prom-client's names, once each, sampled every 100 ms with the period taken out (ADR 0009):
+    // an idle loop reads close to 0, not 0.1 s.
+    const stats = ['min', 'max', 'mean', 'stddev', 'p50', 'p90', 'p99'];
+    for (const st of stats) expect(metrics.split('\n').filter((l) => l === `# TYPE rollback_guard_nodejs_eventloop_lag_${st}_seconds gauge`)).toHaveLength(1);
+    const lag = async (st: string) => Number(new RegExp(`^rollback_guard_nodejs_eventloop_lag_${st}_seconds (\\S+)$`, 'm').exec(await (await fetch(`${running!.url}/metrics`)).text())![1]);
+    await waitFor('a window of event-loop delay samples', async () => (await lag('max')) > 0, 5_000, 300);
+    expect(await lag('p50')).toBeLessThan(0.05);
     expect(await running.stop('SIGTERM')).toBe(0);
     expect(running.logs.map((l) => l.msg)).toContain('stopped');
     expect(fs.existsSync(db)).toBe(true);

@@ -14,6 +14,8 @@ export interface SeenRequest {
   url: string;
   headers: http.IncomingHttpHeaders;
   body: string;
+  /** The forwarded answer's Content-Encoding, once it came back (`pass` and `delay` only). */
+  responseEncoding?: string;
 }
 
 export interface FaultProxy {
@@ -32,7 +34,8 @@ export async function startFaultProxy(target: string, prefix = ''): Promise<Faul
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks).toString();
-      proxy.requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body });
+      const seen: SeenRequest = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body };
+      proxy.requests.push(seen);
       const f = proxy.fault;
       const forward = () => {
         const path = (req.url ?? '/').startsWith(prefix) ? (req.url ?? '/').slice(prefix.length) || '/' : req.url ?? '/';
@@ -41,6 +44,8 @@ export async function startFaultProxy(target: string, prefix = ''): Promise<Faul
           return;
         }
         const up = http.request(target + path, { method: req.method, headers: { ...req.headers, host: new URL(target).host } }, (r) => {
+          const encoding = r.headers['content-encoding'];
+          if (encoding) seen.responseEncoding = encoding;
           res.writeHead(r.statusCode ?? 502, r.headers);
           r.pipe(res);
         });

@@ -167,29 +167,46 @@ describe('connection settings', () => {
     expect(dump).not.toContain('top-secret');
   });
 
-  it('a redirect is an error naming where it points, not followed: the query and its credentials stay put', async () => {
-    proxy.requests.length = 0;
-    proxy.fault = { kind: 'respond', status: 308, body: '', contentType: 'text/plain', headers: { location: 'https://prom.elsewhere.example/prometheus/api/v1/query?token=x' } };
+  it('a redirect is an error naming where it points (no credentials, no query), not followed', async () => {
+    // Pointing back at the proxy itself: a followed redirect would show up as a second request.
+    const self = new URL(proxy.url);
+    const cases = [
+      { location: `http://user:pw@${self.host}/prometheus/api/v1/query?token=x#f`, to: `http://${self.host}/prometheus/api/v1/query`, fix: `set the Prometheus URL to http://${self.host}/prometheus/` },
+      { location: '/elsewhere/api/v1/query', to: `http://${self.host}/elsewhere/api/v1/query`, fix: `set the Prometheus URL to http://${self.host}/elsewhere/` },
+      { location: '/login', to: `http://${self.host}/login`, fix: 'set the Prometheus URL to where it points' },
+    ];
     try {
-      const err = (await new PrometheusClient({ url: proxy.url, bearerToken: 'top-secret' }).query('vector(1)', now()).catch((e: unknown) => e)) as PrometheusError;
-      expect(err).toMatchObject({ code: 'RG_PROM_BAD_RESPONSE', status: 308, attempts: 1 });
-      expect(err.message).toBe(
-        'HTTP 308: the Prometheus URL redirects to https://prom.elsewhere.example/prometheus/api/v1/query; set the Prometheus URL to where it points (redirects are not followed, so a query and its credentials are never re-sent to another address)',
-      );
-      expect(proxy.requests).toHaveLength(1);
+      for (const c of cases) {
+        proxy.requests.length = 0;
+        proxy.fault = { kind: 'respond', status: 308, body: '', contentType: 'text/plain', headers: { location: c.location } };
+        const err = (await new PrometheusClient({ url: proxy.url, bearerToken: 'top-secret' }).query('vector(1)', now()).catch((e: unknown) => e)) as PrometheusError;
+        expect(err).toMatchObject({ code: 'RG_PROM_BAD_RESPONSE', status: 308, attempts: 1 });
+        expect(err.message).toBe(
+          `HTTP 308: the Prometheus URL redirects to ${c.to}; ${c.fix} (redirects are not followed, so a query and its credentials are never re-sent to another address)`,
+        );
+        expect(proxy.requests).toHaveLength(1);
+      }
+      // A 3xx without a Location is not a redirect: its body is judged like any other answer.
+      proxy.fault = { kind: 'respond', status: 300, body: '<html>choose</html>', contentType: 'text/html' };
+      const err = (await new PrometheusClient({ url: proxy.url }).query('vector(1)', now()).catch((e: unknown) => e)) as PrometheusError;
+      expect(err).toMatchObject({ code: 'RG_PROM_BAD_RESPONSE', status: 300 });
+      expect(err.message).toMatch(/^HTTP 300 with a body that is not JSON/);
     } finally {
       proxy.fault = { kind: 'pass' };
     }
   });
 
-  it('instant queries ask for an uncompressed answer; range queries for gzip, which is decoded', async () => {
+  it('instant queries ask for an uncompressed answer; range queries for gzip, which comes back gzipped and is decoded', async () => {
     proxy.requests.length = 0;
     const c = new PrometheusClient({ url: proxy.url });
     expect((await c.query('vector(2)', now())).series[0]!.value).toBe(2);
     const t = Math.floor(now() / 1000) * 1000;
     const range = await c.queryRange('vector(2)', t - 60_000, t, 1000);
     expect(range.series[0]!.values).toHaveLength(61);
-    expect(proxy.requests.map((r) => r.headers['accept-encoding'])).toEqual(['identity', 'gzip']);
+    expect(proxy.requests.map((r) => [r.headers['accept-encoding'], r.responseEncoding])).toEqual([
+      ['identity', undefined],
+      ['gzip', 'gzip'],
+    ]);
   });
 
   it('bad URLs are refused with a message that says how to write one', () => {

@@ -142,7 +142,7 @@ export class PrometheusClient {
         failure = transportError(err, this.conn.timeoutMs, attempt);
       }
       if (res) {
-        if (res.status >= 300 && res.status < 400) throw redirected(res, attempt);
+        if (res.status >= 300 && res.status < 400 && res.location !== undefined) throw redirected(res, this.baseUrl, path, attempt);
         if (res.status !== 429 && res.status < 500) {
           const env = parseEnvelope(res.status, res.body, res.contentType); // not JSON: a proxy answered; not retried
           if (env.status === 'success') return env;
@@ -210,11 +210,24 @@ function readSecretFile(file: string, what: string): string {
   }
 }
 
-function redirected(res: Attempt, attempts: number): PrometheusError {
-  const to = res.location ? ` to ${res.location.split('?')[0]}` : '';
+function redirected(res: Attempt, baseUrl: string, path: string, attempts: number): PrometheusError {
+  // Shown without credentials, query or fragment: they may hold secrets, and the message ends up in logs.
+  let to = '';
+  let fix = 'set the Prometheus URL to where it points';
+  try {
+    const u = new URL(res.location!, baseUrl + path);
+    u.username = '';
+    u.password = '';
+    u.search = '';
+    u.hash = '';
+    to = ` to ${u.href}`;
+    if (u.href.endsWith(`/${path}`)) fix = `set the Prometheus URL to ${u.href.slice(0, -path.length)}`;
+  } catch {
+    // not a URL: say only that it redirects
+  }
   return new PrometheusError(
     'RG_PROM_BAD_RESPONSE',
-    `HTTP ${res.status}: the Prometheus URL redirects${to}; set the Prometheus URL to where it points (redirects are not followed, so a query and its credentials are never re-sent to another address)`,
+    `HTTP ${res.status}: the Prometheus URL redirects${to}; ${fix} (redirects are not followed, so a query and its credentials are never re-sent to another address)`,
     { status: res.status, attempts },
   );
 }

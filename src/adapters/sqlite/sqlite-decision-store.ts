@@ -222,7 +222,10 @@ export class SqliteDecisionStore implements DecisionStore {
     }
   }
 
-  /** The INSERT of `n` evaluation rows, prepared once per row count (a ruleset has one or two). */
+  /**
+   * The INSERT of `n` evaluation rows, prepared once per row count. The count follows the rules due and the series
+   * each returns, so it varies little; at most MAX_ROWS_PER_INSERT statements are ever kept.
+   */
   private insertEvaluations(n: number): Database.Statement {
     let st = this.insertEvaluationsOf.get(n);
     if (!st) {
@@ -235,7 +238,8 @@ export class SqliteDecisionStore implements DecisionStore {
 
   private writeInstant(releaseId: number, at: number, state: ReleaseState, evaluations: readonly Evaluation[], decisions: readonly Decision[]): StoredDecision[] {
     const atText = iso(at);
-    // One INSERT of all of an instant's rows: a statement run per row costs a third more (replay writes 360,000).
+    // One INSERT of all of an instant's rows: a week's replay (363,000 rows) spent 1.3-1.6 s writing them this way,
+    // 1.9-2.0 s with a statement run per row.
     for (let from = 0; from < evaluations.length; from += MAX_ROWS_PER_INSERT) {
       const rows = evaluations.slice(from, from + MAX_ROWS_PER_INSERT);
       const args: unknown[] = [];

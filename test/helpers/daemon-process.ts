@@ -1,6 +1,5 @@
 // Runs `rollback-guard run` (the built binary) as a child process and reads its JSON log lines.
 import { spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
 import { freePort, waitFor } from './free-port.js';
 import { imageRuntime } from './image-runtime.js';
 
@@ -8,8 +7,6 @@ export interface DaemonProcess {
   url: string;
   /** The spawned process: the daemon's node, or the wrapper (strace) that runs it. */
   child: ChildProcess;
-  /** The daemon's own (node) process id: with a wrapper, its child. */
-  pid(): number;
   logs: Record<string, unknown>[];
   stderr: () => string;
   /** Waits for a log line whose msg matches. */
@@ -19,7 +16,9 @@ export interface DaemonProcess {
 
 /**
  * Started as the image starts it (its ENTRYPOINT's node flags and MALLOC_ARENA_MAX) unless `nodeArgs` says otherwise.
- * `wrapper` runs node under another command (`['strace', '-f', ...]`); signals still go to the daemon itself.
+ * `wrapper` runs node under another command (`['strace', '-o', FILE, ...]`), in a process group of their own: stop()
+ * signals the group, so the daemon gets the signal (strace -o FILE PROG blocks SIGTERM and SIGINT for itself, and exits with its
+ * tracee out).
  */
 export async function startDaemon(args: string[], env: NodeJS.ProcessEnv = {}, nodeArgs: string[] = imageRuntime().nodeArgs, wrapper: string[] = []): Promise<DaemonProcess> {
   const port = await freePort();
@@ -27,6 +26,7 @@ export async function startDaemon(args: string[], env: NodeJS.ProcessEnv = {}, n
   const child = spawn(command[0]!, command.slice(1), {
     env: { ...process.env, LOG_LEVEL: 'debug', ...imageRuntime().env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: wrapper.length > 0,
   });
   const logs: Record<string, unknown>[] = [];
   let err = '';
@@ -52,16 +52,9 @@ export async function startDaemon(args: string[], env: NodeJS.ProcessEnv = {}, n
     ),
   );
   const url = `http://127.0.0.1:${port}`;
-  const pid = () => {
-    if (!wrapper.length) return child.pid!;
-    const children = fs.readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(/\s+/);
-    if (children.length !== 1 || !children[0]) throw new Error(`expected the wrapper ${wrapper[0]} to have one child, the daemon; it has: ${children.join(' ') || 'none'}`);
-    return Number(children[0]);
-  };
   const p: DaemonProcess = {
     url,
     child,
-    pid,
     logs,
     stderr: () => err,
     async waitForLog(msg, timeoutMs = 20_000) {
@@ -70,16 +63,8 @@ export async function startDaemon(args: string[], env: NodeJS.ProcessEnv = {}, n
     },
     async stop(signal = 'SIGTERM') {
       if (child.exitCode === null && child.signalCode === null) {
-        if (!wrapper.length) child.kill(signal);
-        else {
-          let daemonPid: number | undefined;
-          try {
-            daemonPid = pid();
-          } catch {
-            // The daemon has already exited; its wrapper follows it.
-          }
-          if (daemonPid !== undefined) process.kill(daemonPid, signal);
-        }
+        if (wrapper.length) process.kill(-child.pid!, signal);
+        else child.kill(signal);
       }
       return exited;
     },

@@ -91,8 +91,14 @@ export function usePagingStandIns(): () => { pd: PagerDutyStandIn; slack: SlackS
     const pd = new PagerDutyStandIn();
     const slack = new SlackStandIn();
     await pd.start();
-    await slack.start();
-    current = { pd, slack, world: pagingWorld(tempDir()) };
+    try {
+      await slack.start();
+      current = { pd, slack, world: pagingWorld(tempDir()) };
+    } catch (err) {
+      // The after-hook only cleans up a complete set: stop what did start.
+      await Promise.allSettled([pd.stop(), slack.stop()]);
+      throw err;
+    }
   });
   afterEach(async () => {
     if (!current) return;

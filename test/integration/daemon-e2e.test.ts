@@ -75,19 +75,40 @@ async function setup(extra: string[] = [], env: NodeJS.ProcessEnv = {}, rulesTex
 }
 
 /** System calls that create, change or remove files (what a read-only root file system refuses). */
-const FS_WRITE_CALLS = ['open', 'openat', 'creat', 'mkdir', 'mkdirat', 'rmdir', 'unlink', 'unlinkat', 'rename', 'renameat', 'renameat2', 'link', 'linkat', 'symlink', 'symlinkat', 'truncate', 'chmod', 'fchmodat', 'chown', 'fchownat', 'utimensat', 'mknod', 'mknodat'];
+const FS_WRITE_CALLS = [
+  ...['open', 'openat', 'openat2', 'creat', 'mkdir', 'mkdirat', 'mknod', 'mknodat', 'rmdir', 'unlink', 'unlinkat'],
+  ...['rename', 'renameat', 'renameat2', 'link', 'linkat', 'symlink', 'symlinkat', 'truncate', 'ftruncate', 'fallocate'],
+  ...['chmod', 'fchmod', 'fchmodat', 'chown', 'fchown', 'lchown', 'fchownat', 'utimensat'],
+  ...['setxattr', 'lsetxattr', 'fsetxattr', 'removexattr', 'lremovexattr', 'fremovexattr'],
+  'bind', // a Unix socket's path is a file
+  'io_uring_setup', // file operations through io_uring would not show up here: its use fails the check
+];
 
-/** Whether one strace line (`-y`: paths shown for descriptors) writes somewhere other than under `dir`. */
-function writesOutside(line: string, dir: string): boolean {
+/**
+ * The files one strace line (`-y`: descriptors shown with their paths) creates, changes or removes, as absolute
+ * paths. `<... resumed>` lines give none: the start of the call, with its arguments, is its own line.
+ */
+function filesWritten(line: string): string[] {
   const m = /^\d+\s+(\w+)\((.*)$/.exec(line);
-  if (!m) return false; // "<... resumed>" ends of calls whose start was checked
-  const [, call, rest] = m as unknown as [string, string, string];
-  // open/openat only write with these flags; the other calls always change the file system.
-  if ((call === 'open' || call === 'openat') && !/O_WRONLY|O_RDWR|O_CREAT|O_TRUNC/.test(rest)) return false;
-  const paths = [...rest.matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((p) => p[1]!);
-  const dirFd = /^\d+<([^>]*)>/.exec(rest)?.[1]; // openat(5</some/dir>, "name", ...)
-  const full = paths.map((p) => (p.startsWith('/') ? p : path.resolve(dirFd ?? process.cwd(), p)));
-  return full.length === 0 || full.some((p) => p !== '/dev/null' && !p.startsWith(dir + '/') && p !== dir);
+  if (!m) return [];
+  const call = m[1]!;
+  const args = m[2]!;
+  if (call === 'io_uring_setup') return ['(io_uring: file operations invisible to strace)'];
+  if (call.startsWith('open') && !/O_WRONLY|O_RDWR|O_CREAT|O_TRUNC/.test(args)) return [];
+  // Each path with the directory descriptor before it, if any: renameat(5</a>, "x", 6</b>, "y").
+  const paths = [...args.matchAll(/(?:(?:\d+|AT_FDCWD)<([^>]*)>,\s*)?"((?:[^"\\]|\\.)*)"/g)].map((p) => path.resolve(p[1] ?? process.cwd(), p[2]!));
+  const fdPath = /^\d+<(\/[^>]*)>/.exec(args)?.[1]; // the file a descriptor-only call changes
+  if (call === 'bind') return [...args.matchAll(/sun_path="((?:[^"\\]|\\.)*)"/g)].map((p) => path.resolve(p[1]!)); // Unix sockets only
+  if (call === 'symlink' || call === 'symlinkat') return paths.slice(-1); // the link, not its target
+  if (/^f(set|remove)xattr$/.test(call)) return fdPath ? [fdPath] : [];
+  if (/xattr$/.test(call)) return paths.slice(0, 1); // the file, not the attribute's name or value
+  if (paths.length) return paths;
+  return fdPath ? [fdPath] : []; // ftruncate, fchmod, utimensat(fd, NULL, ...); sockets and pipes have no path
+}
+
+/** Whether a strace line writes anywhere other than under `dir` (or to /dev/null). */
+function writesOutside(line: string, dir: string): boolean {
+  return filesWritten(line).some((p) => p !== '/dev/null' && p !== dir && !p.startsWith(dir + '/'));
 }
 
 const image = () => (kube.deployment(NS, NAME) as { spec: { template: { spec: { containers: { image: string }[] } } } }).spec.template.spec.containers[0]!.image;
@@ -223,6 +244,27 @@ describe('rollback-guard run, end to end', () => {
     const applied = kube.deploymentWrites().filter((w) => w.status !== undefined && w.status < 300);
     expect(applied).toHaveLength(1);
   }, 120_000);
+  it.each([
+    ['1 openat(AT_FDCWD</w>, "/data/d.db", O_RDWR|O_CREAT|O_CLOEXEC, 0644) = 17</data/d.db>', ['/data/d.db'], false],
+    ['1 openat(AT_FDCWD</w>, "/etc/passwd", O_RDONLY|O_CLOEXEC) = 3</etc/passwd>', [], false],
+    ['1 openat(AT_FDCWD</w>, "x.log", O_WRONLY|O_CREAT|O_APPEND, 0666) = 3', ['/w/x.log'], true],
+    ['1 renameat(7</data>, "x", 8</etc>, "y") = 0', ['/data/x', '/etc/y'], true],
+    ['1 symlink("/etc/passwd", "/data/l") = 0', ['/data/l'], false],
+    ['1 symlinkat("/data/t", AT_FDCWD</w>, "/tmp/l") = 0', ['/tmp/l'], true],
+    ['1 ftruncate(18</data/d.db-wal>, 0) = 0', ['/data/d.db-wal'], false],
+    ['1 fsetxattr(3</etc/f>, "user.x", "/data/v", 7, 0) = 0', ['/etc/f'], true],
+    ['1 setxattr("/data/f", "user.x", "/etc/v", 7, 0) = 0', ['/data/f'], false],
+    ['1 bind(3<socket:[1]>, {sa_family=AF_INET, sin_port=htons(0), sin_addr=inet_addr("127.0.0.1")}, 16) = 0', [], false],
+    ['1 bind(3<socket:[1]>, {sa_family=AF_UNIX, sun_path="/run/x.sock"}, 110) = 0', ['/run/x.sock'], true],
+    ['1 utimensat(5</tmp/z>, NULL, NULL, 0) = 0', ['/tmp/z'], true],
+    ['1 fchmod(4<pipe:[55]>, 0600) = 0', [], false],
+    ['1 <... openat resumed>) = 3</etc/x>', [], false],
+    ['1 io_uring_setup(64, {...}) = 3', ['(io_uring: file operations invisible to strace)'], true],
+  ] as const)('the write checker reads strace lines: %s', (line, files, outside) => {
+    expect(filesWritten(line)).toEqual(files);
+    expect(writesOutside(line, '/data')).toBe(outside);
+  });
+
   it('writes nothing outside its data directory, so it runs with readOnlyRootFilesystem: a rollback, Slack and PagerDuty, a hot reload, SIGTERM', async () => {
     const pd = new PagerDutyStandIn();
     await pd.start();

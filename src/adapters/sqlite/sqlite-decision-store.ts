@@ -10,6 +10,7 @@ import { DecisionLogError } from '../../errors/decision-log-error.js';
 import type { Severity } from '../../core/rules-schema.js';
 import type { DecisionStore, NewRelease, OpenRelease, StoredDecision, StoredRelease } from '../../ports/decision-store.js';
 import type { DecisionRow } from './rows.js';
+import { statementCache } from './statement-cache.js';
 import { MIGRATIONS } from './migrations.js';
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -39,6 +40,12 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
 
 /** Rows per multi-row INSERT: 9 parameters each, far below SQLite's 32,766 bound parameters. */
 const MAX_ROWS_PER_INSERT = 100;
+
+const insertEvaluationsSqlByRows: string[] = [];
+/** The INSERT of `n` evaluation rows, built once per `n` (the number of rules evaluated at an instant). */
+function insertEvaluationsSql(n: number): string {
+  return (insertEvaluationsSqlByRows[n] ??= `INSERT INTO evaluations (release_id, at, rule, verdict, state, value, threshold, labels, detail) VALUES ${Array(n).fill('(?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`);
+}
 
 export interface DecisionLogOptions {
   /** Wall clock for `rules_files.first_seen`. Default Date.now. */
@@ -108,7 +115,7 @@ function migrate(db: Database.Database, file: string): void {
 export class SqliteDecisionStore implements DecisionStore {
   readonly db: Database.Database;
   private readonly now: () => number;
-  private readonly insertEvaluationsOf = new Map<number, Database.Statement>();
+  private readonly stmt: (sql: string) => Database.Statement;
   private readonly insertDecision: Database.Statement;
   private readonly updateRelease: Database.Statement;
   private readonly batchInstants: number;
@@ -120,6 +127,7 @@ export class SqliteDecisionStore implements DecisionStore {
     this.db = db;
     this.now = now;
     this.batchInstants = Math.max(1, Math.floor(batchInstants));
+    this.stmt = statementCache(db);
     this.insertDecision = db.prepare(
       `INSERT INTO decisions (release_id, at, action, tier, rule, level, mode, value, threshold, rules_hash, evidence) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
@@ -222,20 +230,6 @@ export class SqliteDecisionStore implements DecisionStore {
     }
   }
 
-  /**
-   * The INSERT of `n` evaluation rows, prepared once per row count. The count follows the rules due and the series
-   * each returns, so it varies little; at most MAX_ROWS_PER_INSERT statements are ever kept.
-   */
-  private insertEvaluations(n: number): Database.Statement {
-    let st = this.insertEvaluationsOf.get(n);
-    if (!st) {
-      const row = '(?, ?, ?, ?, ?, ?, ?, ?, ?)';
-      st = this.db.prepare(`INSERT INTO evaluations (release_id, at, rule, verdict, state, value, threshold, labels, detail) VALUES ${Array(n).fill(row).join(', ')}`);
-      this.insertEvaluationsOf.set(n, st);
-    }
-    return st;
-  }
-
   private writeInstant(releaseId: number, at: number, state: ReleaseState, evaluations: readonly Evaluation[], decisions: readonly Decision[]): StoredDecision[] {
     const atText = iso(at);
     // One INSERT of all of an instant's rows: a week's replay (363,000 rows) spent 1.3-1.6 s writing them this way,
@@ -244,7 +238,7 @@ export class SqliteDecisionStore implements DecisionStore {
       const rows = evaluations.slice(from, from + MAX_ROWS_PER_INSERT);
       const args: unknown[] = [];
       for (const e of rows) args.push(releaseId, atText, e.rule, e.verdict, e.state, real(e.value), real(e.threshold), e.labels && hasKeys(e.labels) ? toJson(e.labels) : null, e.detail ?? null);
-      this.insertEvaluations(rows.length).run(args);
+      this.stmt(insertEvaluationsSql(rows.length)).run(args);
     }
     const stored = decisions.map((d) => {
       const info = this.insertDecision.run(releaseId, iso(d.at), d.action, d.tier, d.rule, d.level ?? null, d.mode, real(d.value), real(d.threshold), d.evidence.rulesHash, toJson(d.evidence));

@@ -4,6 +4,7 @@
 import type Database from 'better-sqlite3';
 import type { Notification } from '../../core/notification-plan.js';
 import type { Outbox, OutboxHealth, OutboxItem, SlackMessageRef } from '../../ports/outbox.js';
+import { statementCache } from './statement-cache.js';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -34,11 +35,10 @@ function toItem(r: Row): OutboxItem {
 
 export class SqliteOutbox implements Outbox {
   private readonly insert: Database.Statement;
-  // Prepared once per SQL text: the delivery worker asks for due items every second, and preparing a statement
-  // (parse and plan) costs more than running it on an outbox that is nearly always empty.
-  private readonly prepared = new Map<string, Database.Statement>();
+  private readonly stmt: (sql: string) => Database.Statement;
 
   constructor(private readonly db: Database.Database) {
+    this.stmt = statementCache(db);
     this.insert = db.prepare(
       `INSERT OR IGNORE INTO outbox (key, created_at, release_id, decision_id, channel, action, target, dedup_key, message_key, level, payload, fallback_for, status, next_attempt_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)`,
@@ -90,12 +90,6 @@ export class SqliteOutbox implements Outbox {
   slackPostStatus(messageKey: string): OutboxItem['status'] | undefined {
     const row = this.stmt(`SELECT status FROM outbox WHERE message_key = ? AND action = 'post' ORDER BY id LIMIT 1`).get(messageKey) as { status: OutboxItem['status'] } | undefined;
     return row?.status;
-  }
-
-  private stmt(sql: string): Database.Statement {
-    let st = this.prepared.get(sql);
-    if (!st) this.prepared.set(sql, (st = this.db.prepare(sql)));
-    return st;
   }
 
   health(): OutboxHealth {

@@ -7,7 +7,7 @@ import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import client from 'prom-client';
 
 /** How often the loop's delay is sampled, ms. */
-export const EVENT_LOOP_SAMPLE_MS = 100;
+const EVENT_LOOP_SAMPLE_MS = 100;
 
 /**
  * What to pass prom-client's collectDefaultMetrics as `eventLoopMonitoringPrecision` so that its own sampler never
@@ -16,12 +16,12 @@ export const EVENT_LOOP_SAMPLE_MS = 100;
 export const DEFAULT_SAMPLER_OFF_MS = 2 ** 31 - 1;
 
 const STATS: readonly [string, string, (h: IntervalHistogram) => number][] = [
-  ['min', 'The minimum recorded event loop delay, beyond the 100 ms sampling period.', (h) => h.min],
-  ['max', 'The maximum recorded event loop delay, beyond the 100 ms sampling period.', (h) => h.max],
-  ['mean', 'The mean of the recorded event loop delays, beyond the 100 ms sampling period.', (h) => h.mean],
-  ['p50', 'The 50th percentile of the recorded event loop delays, beyond the 100 ms sampling period.', (h) => h.percentile(50)],
-  ['p90', 'The 90th percentile of the recorded event loop delays, beyond the 100 ms sampling period.', (h) => h.percentile(90)],
-  ['p99', 'The 99th percentile of the recorded event loop delays, beyond the 100 ms sampling period.', (h) => h.percentile(99)],
+  ['min', 'The minimum recorded event loop delay', (h) => h.min],
+  ['max', 'The maximum recorded event loop delay', (h) => h.max],
+  ['mean', 'The mean of the recorded event loop delays', (h) => h.mean],
+  ['p50', 'The 50th percentile of the recorded event loop delays', (h) => h.percentile(50)],
+  ['p90', 'The 90th percentile of the recorded event loop delays', (h) => h.percentile(90)],
+  ['p99', 'The 99th percentile of the recorded event loop delays', (h) => h.percentile(99)],
 ];
 
 /** Replaces collectDefaultMetrics' event-loop delay gauges in `registry` with ours. Returns a stop function. */
@@ -38,7 +38,10 @@ export function registerEventLoopDelay(registry: client.Registry, prefix: string
     stddev.set(histogram.stddev / 1e9);
     histogram.reset();
   };
-  const gauges = STATS.map(([stat, help], i) => new client.Gauge({ name: name(stat), help, registers: [registry], ...(i === 0 ? { collect } : {}) }));
+  const gauges = STATS.map(
+    ([stat, what], i) =>
+      new client.Gauge({ name: name(stat), help: `${what}, beyond the ${EVENT_LOOP_SAMPLE_MS} ms sampling period.`, registers: [registry], ...(i === 0 ? { collect } : {}) }),
+  );
   const stddev = new client.Gauge({ name: name('stddev'), help: 'The standard deviation of the recorded event loop delays.', registers: [registry] });
   return () => histogram.disable();
 }

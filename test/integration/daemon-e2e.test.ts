@@ -111,6 +111,27 @@ function writesOutside(line: string, dir: string): boolean {
   return filesWritten(line).some((p) => p !== '/dev/null' && p !== dir && !p.startsWith(dir + '/'));
 }
 
+/** PagerDuty and Slack stand-ins for one test: the rules with their `notifications:`, and the daemon's env for them. */
+async function withPagers(dir: string, body: (p: { pd: PagerDutyStandIn; slack: SlackStandIn; rules: string; env: Record<string, string> }) => Promise<void>): Promise<void> {
+  const pd = new PagerDutyStandIn();
+  const slack = new SlackStandIn();
+  let passed = false;
+  try {
+    await pd.start();
+    await slack.start();
+    fs.writeFileSync(path.join(dir, 'ca.pem'), pd.cert);
+    const rules = RULES.replace('rules:\n', `notifications:\n  pagerduty: { server: '127.0.0.1:${pd.port}' }\n  slack: { apiUrl: '${slack.apiUrl}' }\n  levels:\n    - { level: 1, pagerduty: ONCALL, slack: '<!subteam^S0ONCALL>' }\nrules:\n`);
+    const env = { PAGERDUTY_CA_FILE: path.join(dir, 'ca.pem'), PAGERDUTY_ROUTING_KEY_ONCALL: ROUTING_KEYS.ONCALL!, SLACK_BOT_TOKEN: slack.token };
+    await body({ pd, slack, rules, env });
+    passed = true;
+  } finally {
+    // Both are stopped whatever happened; a failed stop is reported only when it would not hide the test's error.
+    const stopped = await Promise.allSettled([pd.stop(), slack.stop()]);
+    const failed = stopped.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed && passed) throw failed.reason; // eslint-disable-line no-unsafe-finally
+  }
+}
+
 const image = () => (kube.deployment(NS, NAME) as { spec: { template: { spec: { containers: { image: string }[] } } } }).spec.template.spec.containers[0]!.image;
 
 describe('rollback-guard run, end to end', () => {
@@ -177,17 +198,10 @@ describe('rollback-guard run, end to end', () => {
   }, 90_000);
 
   it('a sustained 2 % error rate pages level 1 (Slack and PagerDuty) and does not revert; `approve` reverts it', async () => {
-    const pd = new PagerDutyStandIn();
-    await pd.start();
-    const slack = new SlackStandIn();
-    await slack.start();
-    try {
-      const dir = tmp();
-      fs.writeFileSync(path.join(dir, 'ca.pem'), pd.cert);
+    const dir = tmp();
+    await withPagers(dir, async ({ pd, slack, rules, env: pagerEnv }) => {
       fs.writeFileSync(path.join(dir, 'api-token'), 'approve-me');
-      const rules = RULES.replace('rules:\n', `notifications:\n  pagerduty: { server: '127.0.0.1:${pd.port}' }\n  slack: { apiUrl: '${slack.apiUrl}' }\n  levels:\n    - { level: 1, pagerduty: ONCALL, slack: '<!subteam^S0ONCALL>' }\nrules:\n`);
-      const env = { PAGERDUTY_CA_FILE: path.join(dir, 'ca.pem'), PAGERDUTY_ROUTING_KEY_ONCALL: ROUTING_KEYS.ONCALL!, SLACK_BOT_TOKEN: slack.token, ROLLBACK_GUARD_API_TOKEN_FILE: path.join(dir, 'api-token') };
-      await setup([], env, rules);
+      await setup([], { ...pagerEnv, ROLLBACK_GUARD_API_TOKEN_FILE: path.join(dir, 'api-token') }, rules);
       kube.setImage(NS, NAME, 'voice-server:1.5.0');
       await daemon!.waitForLog(/guarding release/);
       exporter.errorRatio = 0.02;
@@ -205,10 +219,7 @@ describe('rollback-guard run, end to end', () => {
       expect(health.outbox).toMatchObject({ dead: 0, unreported: 0 });
       const metrics = await (await fetch(`${daemon!.url}/metrics`)).text();
       expect(metrics).toMatch(/^rollback_guard_notifications\{channel="slack",status="delivered"\} [1-9]/m);
-    } finally {
-      await pd.stop();
-      await slack.stop();
-    }
+    });
   }, 120_000);
 
   it('`rollback-guard trigger --tier immediate` (a critical vulnerability) reverts the guarded release at once', async () => {
@@ -266,23 +277,16 @@ describe('rollback-guard run, end to end', () => {
   });
 
   it('writes nothing outside its data directory, so it runs with readOnlyRootFilesystem: a rollback, Slack and PagerDuty, a hot reload, SIGTERM', async () => {
-    const pd = new PagerDutyStandIn();
-    await pd.start();
-    const slack = new SlackStandIn();
-    await slack.start();
-    try {
+    // As in the pod: configuration read from one directory, the decision log on the /data volume, nothing else.
+    const config = tmp();
+    const data = path.join(tmp(), 'data');
+    fs.mkdirSync(data);
+    await withPagers(config, async ({ slack, rules: rulesText, env }) => {
       kube = await new KubeStandIn().start();
       kube.createDeployment(NS, NAME, 'voice-server:1.4.1');
-      // As in the pod: configuration read from one directory, the decision log on the /data volume, nothing else.
-      const config = tmp();
-      const data = path.join(tmp(), 'data');
-      fs.mkdirSync(data);
-      fs.writeFileSync(path.join(config, 'ca.pem'), pd.cert);
       const rules = path.join(config, 'rules.yaml');
-      const rulesText = RULES.replace('rules:\n', `notifications:\n  pagerduty: { server: '127.0.0.1:${pd.port}' }\n  slack: { apiUrl: '${slack.apiUrl}' }\n  levels:\n    - { level: 1, pagerduty: ONCALL, slack: '<!subteam^S0ONCALL>' }\nrules:\n`);
       fs.writeFileSync(rules, rulesText);
       const trace = path.join(config, 'strace.log');
-      const env = { PAGERDUTY_CA_FILE: path.join(config, 'ca.pem'), PAGERDUTY_ROUTING_KEY_ONCALL: ROUTING_KEYS.ONCALL!, SLACK_BOT_TOKEN: slack.token };
       const args = ['--rules', rules, '--prometheus', prom.url, '--kube-server', kube.url, '--db', path.join(data, 'decisions.db'), '--interval', '1s', '--verify-timeout', '5s'];
       // Every system call that can change a file system, by every thread (SQLite's, libuv's), with full paths.
       daemon = await startDaemon(args, env, undefined, ['strace', '-f', '-qq', '-y', '-s', '4096', '-o', trace, '-e', `trace=${FS_WRITE_CALLS.join(',')}`]);
@@ -299,9 +303,6 @@ describe('rollback-guard run, end to end', () => {
       expect(calls.some((l) => l.includes(`${data}/decisions.db-wal`))).toBe(true); // the trace saw the log being written
       const outside = calls.filter((l) => writesOutside(l, data));
       expect(outside).toEqual([]);
-    } finally {
-      await pd.stop();
-      await slack.stop();
-    }
+    });
   }, 120_000);
 });

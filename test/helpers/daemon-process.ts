@@ -17,8 +17,8 @@ export interface DaemonProcess {
 /**
  * Started as the image starts it (its ENTRYPOINT's node flags and MALLOC_ARENA_MAX) unless `nodeArgs` says otherwise.
  * `wrapper` runs node under another command (`['strace', '-o', FILE, ...]`), in a process group of their own: stop()
- * signals the group, so the daemon gets the signal (strace -o FILE PROG blocks SIGTERM and SIGINT for itself, and exits with its
- * tracee out).
+ * signals the group, so the daemon gets the signal (strace -o FILE PROG blocks SIGTERM and SIGINT for itself, and
+ * exits when its tracee does).
  */
 export async function startDaemon(args: string[], env: NodeJS.ProcessEnv = {}, nodeArgs: string[] = imageRuntime().nodeArgs, wrapper: string[] = []): Promise<DaemonProcess> {
   const port = await freePort();

@@ -1,5 +1,5 @@
 // When a notification is given up on, the other channel says so (issue 5: "a dead PagerDuty page produces a Slack
-// message that says so, and the other way round"). Pure.
+// message that says so, and the other way round"; a dead email is reported in Slack too). Pure.
 import type { Notification } from './notification-plan.js';
 import type { NotificationSettings } from './ruleset.js';
 import { toRfc3339 } from './time-format.js';
@@ -11,6 +11,10 @@ export function planFallback(settings: NotificationSettings, dead: Notification,
   if (dead.channel === 'pagerduty') {
     const level = settings.levels.find((l) => l.level === dead.level);
     const text = `:sos: A PagerDuty ${dead.action} could not be delivered (routing key ${dead.routingKeyName}): ${reason}\nIt said: ${dead.summary}\nPage ${level?.slack ?? 'the on-call'} by hand.`;
+    return [{ ...common, channel: 'slack', action: 'post', slackChannel: settings.channels.incidents, messageKey: common.key, text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text: text.slice(0, 2900) } }] }];
+  }
+  if (dead.channel === 'email') {
+    const text = `:email: An email to ${dead.to.join(', ')} could not be sent: ${reason}\nSubject: ${dead.subject}\nForward this to them by hand.`;
     return [{ ...common, channel: 'slack', action: 'post', slackChannel: settings.channels.incidents, messageKey: common.key, text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text: text.slice(0, 2900) } }] }];
   }
   if (dead.action === 'update') return []; // the post it edits was reported (or delivered) already

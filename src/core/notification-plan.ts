@@ -9,6 +9,10 @@ import { toRfc3339 } from './time-format.js';
 
 export type PagerDutySeverity = 'critical' | 'error' | 'warning' | 'info';
 export const MAJOR_OUTAGE_LEVEL = 4;
+/** The checklist's escalation path (6.3). */
+const LEVEL_NAMES: Record<number, string> = { 1: 'on-call engineer', 2: 'tech lead', 3: 'engineering manager', 4: 'VP engineering' };
+/** Slack emoji codes leading a template's first line (":rotating_light: "), which mean nothing in an email subject. */
+const EMOJI_CODES = /^(?::[a-z0-9_+'-]+:\s*)+/;
 
 /** A release as notifications describe it. `version`s come from the Deployment when the daemon knows them. */
 export interface NotifiedRelease {
@@ -72,7 +76,17 @@ export interface SlackNotification extends Common {
   blocks: unknown[];
 }
 
-export type Notification = PagerDutyNotification | SlackNotification;
+/** A plain-text email to the rules file's `notifications.email.to` (rollbacks only, checklist 6.1). */
+export interface EmailNotification extends Common {
+  channel: 'email';
+  action: 'send';
+  from: string;
+  to: string[];
+  subject: string;
+  text: string;
+}
+
+export type Notification = PagerDutyNotification | SlackNotification | EmailNotification;
 
 /** PagerDuty severity from tier and level: a rollback and level 3+ are critical, level 2 error, level 1 warning. */
 export function pagerDutySeverity(tier: 'immediate' | 'considered' | null, level: number): PagerDutySeverity {
@@ -104,12 +118,12 @@ function planEvent(settings: NotificationSettings, release: NotifiedRelease, eve
     case 'release-started':
       return [p.slack(`release-started`, 'DEPLOY_START', settings.channels.releases, event.at, { CHANGELOG: event.changelog, JIRA_LINK: event.tracking, DURATION: formatDuration(release.windowMs) + ' (guard window)' })];
     case 'rollback-started':
-      return [p.slack(`rollback-started:${event.decision.id}`, 'ROLLBACK_START', settings.channels.incidents, event.at, { ...p.decisionValues(event.decision), REASON: `${p.describe(event.decision)} (approved by ${event.by})` }, event.decision)];
+      return p.announce(`rollback-started:${event.decision.id}`, 'ROLLBACK_START', event.at, { ...p.decisionValues(event.decision), REASON: `${p.describe(event.decision)} (approved by ${event.by})` }, event.decision);
     case 'rollback-complete': {
       const d = event.decision;
       const took = formatDuration(Math.max(0, event.at - event.startedAt));
       return [
-        p.slack(`rollback-complete:${d.id}`, 'ROLLBACK_COMPLETE', settings.channels.incidents, event.at, { ...p.decisionValues(d), DURATION: took, OUTAGE_DURATION: formatDuration(Math.max(0, event.at - (d.evidence.breachingSince ?? d.at))) }, d),
+        ...p.announce(`rollback-complete:${d.id}`, 'ROLLBACK_COMPLETE', event.at, { ...p.decisionValues(d), DURATION: took, OUTAGE_DURATION: formatDuration(Math.max(0, event.at - (d.evidence.breachingSince ?? d.at))) }, d),
         ...p.pagerDutyForLevels('rollback-complete', d, 'resolve', p.levelsUpTo(MAJOR_OUTAGE_LEVEL), event.at, `Rollback of ${release.deployment} complete`),
       ];
     }
@@ -117,7 +131,7 @@ function planEvent(settings: NotificationSettings, release: NotifiedRelease, eve
       const d = event.decision;
       const top = p.levelsUpTo(MAJOR_OUTAGE_LEVEL);
       return [
-        p.slack(`rollback-failed:${d.id}`, 'ROLLBACK_FAILED', settings.channels.incidents, event.at, { ...p.decisionValues(d), ERROR: event.error, ENGINEER: p.mentions(top) }, d),
+        ...p.announce(`rollback-failed:${d.id}`, 'ROLLBACK_FAILED', event.at, { ...p.decisionValues(d), ERROR: event.error, ENGINEER: p.mentions(top) }, d, p.levelNames(top)),
         ...p.pagerDutyForLevels('rollback-failed', d, 'trigger', p.levels([1, MAJOR_OUTAGE_LEVEL]), event.at, `Rollback of ${release.namespace}/${release.deployment} FAILED: ${event.error}`, 'critical', MAJOR_OUTAGE_LEVEL),
       ];
     }
@@ -156,6 +170,7 @@ function planEvent(settings: NotificationSettings, release: NotifiedRelease, eve
       const key = `test:${event.at}`;
       return [
         { channel: 'slack', action: 'post', key: `${key}:slack`, dedupKey: key, level: event.level, slackChannel: settings.channels.incidents, messageKey: key, text: `${text} ${p.mentions(levels)}`.trim(), blocks: [] },
+        ...(settings.email ? [p.email(key, `[TEST] rollback-guard notify --test: ${release.namespace}/${release.deployment}`, `${text.replace(/^:test_tube: /, '')}\nRollback emails (started, complete, failed) go to: ${settings.email.to.join(', ')}.`, event.level)] : []),
         ...levels.filter((l) => l.pagerduty).map((l): PagerDutyNotification => ({
           channel: 'pagerduty', action: 'trigger', key: `${key}:pd:${l.level}`, dedupKey: `${key}:${l.level}`, level: l.level, routingKeyName: l.pagerduty!,
           summary: `[TEST] rollback-guard notify --test, level ${l.level}: no action needed`, severity: 'info', source: p.source(), timestamp: toRfc3339(event.at), customDetails: { test: true },
@@ -202,7 +217,7 @@ class Planner {
         const outage = isOutageRule(settings, d.rule);
         const levels = this.levels(outage ? [1, MAJOR_OUTAGE_LEVEL] : [1]);
         return [
-          this.slack(`decision:${d.id}`, 'ROLLBACK_START', settings.channels.incidents, d.at, { ...this.decisionValues(d), ENGINEER: this.mentions(levels) }, d),
+          ...this.announce(`decision:${d.id}`, 'ROLLBACK_START', d.at, { ...this.decisionValues(d), ENGINEER: this.mentions(levels) }, d, this.levelNames(levels)),
           ...this.pagerDutyForLevels('decision', d, 'trigger', levels, d.at, `Rolling back ${this.release.namespace}/${this.release.deployment}: ${this.describe(d)}`, 'critical', outage ? MAJOR_OUTAGE_LEVEL : 1),
         ];
       }
@@ -233,12 +248,44 @@ class Planner {
   }
 
   slack(key: string, template: TemplateName | undefined, slackChannel: string, at: number, values: Record<string, string | undefined>, d?: NotifiedDecision, literal?: string): SlackNotification {
-    const text = literal ?? renderTemplate(this.settings.templates[template!] ?? DEFAULT_TEMPLATES[template!], { ...this.baseValues(at), ...values });
+    const text = literal ?? this.render(template!, at, values);
     return {
       channel: 'slack', action: 'post', key: `${key}:slack`, dedupKey: d ? this.ruleKey(d) : dedupKey(this.release, key.split(':')[0]!),
       ...(d ? { decisionId: d.id } : {}), ...(d?.level !== undefined ? { level: d.level } : {}),
       slackChannel, messageKey: `${key}:slack`, text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text: text.slice(0, 2900) } }],
     };
+  }
+
+  /**
+   * A rollback's message to the incidents channel and, when `notifications.email` is set, the same template's
+   * text by email (checklist 6.1: "#voice-incidents + Email"). Email has no Slack mentions: `engineer` names the
+   * levels paged instead.
+   */
+  announce(key: string, template: TemplateName, at: number, values: Record<string, string | undefined>, d: NotifiedDecision, engineer?: string): Notification[] {
+    const slack = this.slack(key, template, this.settings.channels.incidents, at, values, d);
+    if (!this.settings.email) return [slack];
+    const text = this.render(template, at, { ...values, ENGINEER: engineer ?? values.ENGINEER });
+    const [first = '', ...rest] = text.split('\n');
+    const title = first.replace(EMOJI_CODES, '').trim();
+    const footer = `--\nrollback-guard on ${this.source()}, release ${this.release.id}. Decision ${d.id}: rollback-guard explain ${d.id}`;
+    return [slack, { ...this.email(key, `${title}: ${this.source()}`, [title, ...rest, '', footer].join('\n'), d.level), dedupKey: this.ruleKey(d), decisionId: d.id }];
+  }
+
+  email(key: string, subject: string, text: string, level?: number): EmailNotification {
+    const e = this.settings.email!;
+    return {
+      channel: 'email', action: 'send', key: `${key}:email`, dedupKey: dedupKey(this.release, key.split(':')[0]!), ...(level !== undefined ? { level } : {}),
+      from: e.from, to: e.to, subject: subject.replace(/\s+/g, ' ').slice(0, 200), text,
+    };
+  }
+
+  render(template: TemplateName, at: number, values: Record<string, string | undefined>): string {
+    return renderTemplate(this.settings.templates[template] ?? DEFAULT_TEMPLATES[template], { ...this.baseValues(at), ...values });
+  }
+
+  /** "level 1 (on-call), level 4 (VP)" for email, where Slack mentions mean nothing. */
+  levelNames(levels: readonly { level: number }[]): string {
+    return levels.map((l) => `level ${l.level} (${LEVEL_NAMES[l.level] ?? 'level'})`).join(', ') || 'n/a';
   }
 
   /** `tag` keeps notifications of different events about one decision apart in the outbox (its unique key). */

@@ -7,7 +7,7 @@ import { RulesInvalidError, type RulesProblem } from '../errors/rules-invalid-er
 import { parseDuration } from './duration.js';
 import { crossFieldIssues, type CrossIssue } from './rules-cross-checks.js';
 import { rulesFileSchema, SEVERITIES, type RulesFile } from './rules-schema.js';
-import type { Baseline, Comparison, Rule, Ruleset, SourcePosition, Target, Threshold } from './ruleset.js';
+import type { Baseline, Comparison, NotificationSettings, Rule, Ruleset, SourcePosition, Target, Threshold } from './ruleset.js';
 
 type Path = readonly PropertyKey[];
 
@@ -70,6 +70,7 @@ function compile(f: RulesFile, text: string, file: string, position: (path: (str
       approvers: f.notifications.approvers,
       pagerdutyServer: f.notifications.pagerduty.server,
       slackApiUrl: f.notifications.slack.apiUrl,
+      ...emailSettings(f.notifications.email),
     },
     rules: f.rules.map((r, i): Rule => {
       const comparison = r.above !== undefined ? 'above' : 'below';
@@ -84,6 +85,14 @@ function compile(f: RulesFile, text: string, file: string, position: (path: (str
       return rule;
     }),
   };
+}
+
+const SMTP_PORTS = { starttls: 587, implicit: 465, none: 25 } as const;
+
+function emailSettings(e: RulesFile['notifications']['email']): Pick<NotificationSettings, 'email' | 'smtp'> {
+  const smtp = e.smtp ? { smtp: { host: e.smtp.host, port: e.smtp.port ?? SMTP_PORTS[e.smtp.tls], tls: e.smtp.tls } } : {};
+  // The cross-checks require `from` and `smtp` with a `to`.
+  return { ...smtp, ...(e.to.length && e.from ? { email: { to: e.to, from: e.from } } : {}) };
 }
 
 function withPosition<T extends object>(o: T, at: SourcePosition | undefined): T & { queryAt?: SourcePosition } {

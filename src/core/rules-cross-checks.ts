@@ -92,5 +92,10 @@ export function crossFieldIssues(raw: unknown): CrossIssue[] {
       levels.add(l.level);
     });
   }
+  const email = isObj(notifications.email) ? notifications.email : undefined;
+  if (email && Array.isArray(email.to) && email.to.length) {
+    if (email.from === undefined) issues.push({ path: ['notifications', 'email'], message: '`notifications.email` has `to:` but no `from:`; give the sender, e.g. `from: rollback-guard <rollback-guard@example.com>`' });
+    if (email.smtp === undefined) issues.push({ path: ['notifications', 'email'], message: '`notifications.email` has `to:` but no `smtp:`; give the server, e.g. `smtp: { host: smtp.example.com }`' });
+  }
   return issues;
 }

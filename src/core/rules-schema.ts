@@ -99,6 +99,10 @@ export const TEMPLATE_NAMES = ['DEPLOY_START', 'DEPLOY_SUCCESS', 'ISSUE_DETECTED
 export type TemplateName = (typeof TEMPLATE_NAMES)[number];
 
 const ROUTING_KEY_NAME = /^[A-Z][A-Z0-9_]*$/;
+/** `addr@host` or `Display Name <addr@host>`: what an email's From header takes. */
+const MAILBOX = /^(?:[^<>@]*<[^\s<>@]+@[^\s<>@]+>|[^\s<>@]+@[^\s<>@]+)$/;
+export const SMTP_TLS = ['starttls', 'implicit', 'none'] as const;
+export type SmtpTls = (typeof SMTP_TLS)[number];
 
 const notificationLevel = z
   .strictObject({
@@ -141,6 +145,28 @@ const notifications = z
       .strictObject({ apiUrl: z.string().url().default('https://slack.com/api/').describe('Slack Web API base URL (GovSlack: https://slack-gov.com/api/, or a proxy).') })
       .default({ apiUrl: 'https://slack.com/api/' })
       .describe('Slack endpoint.'),
+    email: z
+      .strictObject({
+        to: z.array(z.email({ error: 'must be an email address like voice-stakeholders@example.com' })).default([]).describe('Who is emailed when a rollback starts, completes or fails (checklist 6.1: all stakeholders). Default none: no email.'),
+        from: z
+          .string()
+          .regex(MAILBOX, { error: 'must be an address, optionally with a name: `rollback-guard@example.com` or `rollback-guard <rollback-guard@example.com>`' })
+          .optional()
+          .describe('Sender of those emails. Required with `to`.'),
+        smtp: z
+          .strictObject({
+            host: z.string().min(1).describe('SMTP server (relay or submission) host name.'),
+            port: z.number().int().min(1).max(65535).optional().describe('Default: 587 with `tls: starttls`, 465 with `implicit`, 25 with `none`.'),
+            tls: z
+              .enum(SMTP_TLS)
+              .default('starttls')
+              .describe('`starttls`: upgrade with STARTTLS and refuse a server that does not offer it; `implicit`: TLS from the first byte (port 465); `none`: plain text, for a relay inside the cluster only.'),
+          })
+          .optional()
+          .describe('The SMTP server. Credentials come from env SMTP_USERNAME and SMTP_PASSWORD (or SMTP_PASSWORD_FILE), never from this file; none: no AUTH.'),
+      })
+      .default({ to: [] })
+      .describe('Email for rollbacks (checklist 6.1: rollback initiated / complete go to all stakeholders by email too).'),
   })
   .describe('Who hears about releases, pages and rollbacks (checklist Phase 6).');
 

@@ -1,6 +1,6 @@
 // The validated, compiled form of a rules file that the engine works with: durations in milliseconds,
 // thresholds resolved to one comparison each.
-import type { Severity, TemplateName } from './rules-schema.js';
+import type { Severity, SmtpTls, TemplateName } from './rules-schema.js';
 
 export type Comparison = 'above' | 'below';
 export type Tier = 'immediate' | 'considered';
@@ -74,6 +74,16 @@ export interface NotificationSettings {
   approvers: Record<string, string>;
   pagerdutyServer: string;
   slackApiUrl: string;
+  /** Who is emailed about rollbacks; undefined: nobody (no `to`). */
+  email?: { to: string[]; from: string };
+  /** The SMTP server for those emails (its credentials are secrets, read elsewhere). */
+  smtp?: SmtpSettings;
+}
+
+export interface SmtpSettings {
+  host: string;
+  port: number;
+  tls: SmtpTls;
 }
 
 export interface Ruleset {

@@ -8,7 +8,7 @@ import type { KubeConnectionOptions } from '../adapters/kubernetes/kube-client.j
 import { SqliteActionJournal } from '../adapters/sqlite/sqlite-action-journal.js';
 import { findRelease } from '../adapters/sqlite/rollback-log.js';
 import { openDecisionLog } from '../adapters/sqlite/sqlite-decision-store.js';
-import type { Ruleset } from '../core/ruleset.js';
+import type { NotificationSettings, Ruleset } from '../core/ruleset.js';
 import { loadRulesFile } from '../cli/load-rules-file.js';
 import { RulesInvalidError } from '../errors/rules-invalid-error.js';
 import type { Actuator } from '../ports/actuator.js';
@@ -63,19 +63,27 @@ export function loadRulesets(files: readonly string[]): Ruleset[] {
       seen.set(t, rs.file);
     }
   }
-  // One PagerDuty client and one Slack client serve every file: a second file naming other endpoints would be
-  // silently ignored, so it is an error. (Channels, levels, templates and approvers are each file's own.)
+  // One PagerDuty, one Slack and one SMTP client serve every file: a second file naming other endpoints would be
+  // silently ignored, so it is an error. (Channels, levels, templates, approvers and email recipients are each
+  // file's own.)
   const first = rulesets[0]!;
   for (const rs of rulesets.slice(1)) {
-    for (const [key, what] of [['pagerdutyServer', 'notifications.pagerduty.server'], ['slackApiUrl', 'notifications.slack.apiUrl']] as const) {
-      if (rs.notifications[key] !== first.notifications[key]) {
-        const line = lineOf(rs.source, what.split('.').at(-1)!);
-        throw new RulesInvalidError(rs.file, [{ file: rs.file, line, column: 1, message: `${what} is ${rs.notifications[key]} here but ${first.notifications[key]} in ${first.file}: every rules file a daemon loads must use the same one` }]);
+    for (const { what, key, value } of TRANSPORTS) {
+      if (value(rs.notifications) !== value(first.notifications)) {
+        const line = lineOf(rs.source, key);
+        throw new RulesInvalidError(rs.file, [{ file: rs.file, line, column: 1, message: `${what} is ${value(rs.notifications)} here but ${value(first.notifications)} in ${first.file}: every rules file a daemon loads must use the same one` }]);
       }
     }
   }
   return rulesets;
 }
+
+/** The notification endpoints a daemon reads once, from its first rules file. */
+const TRANSPORTS: { what: string; key: string; value: (n: NotificationSettings) => string }[] = [
+  { what: 'notifications.pagerduty.server', key: 'server', value: (n) => n.pagerdutyServer },
+  { what: 'notifications.slack.apiUrl', key: 'apiUrl', value: (n) => n.slackApiUrl },
+  { what: 'notifications.email.smtp', key: 'smtp', value: (n) => (n.smtp ? `${n.smtp.host}:${n.smtp.port} (tls ${n.smtp.tls})` : 'not set') },
+];
 
 /** The first line that sets `key:` (1 when none does: the setting came from its default). */
 function lineOf(source: string, key: string): number {
@@ -211,8 +219,9 @@ export async function runDaemon(config: DaemonConfig, o: RunOptions): Promise<Ru
       const next = loadRulesets(config.rulesFiles);
       const was = current[0]!.notifications;
       const now = next[0]!.notifications;
-      if (now.pagerdutyServer !== was.pagerdutyServer || now.slackApiUrl !== was.slackApiUrl) {
-        log.warn({ pagerduty: now.pagerdutyServer, slack: now.slackApiUrl }, 'notifications.pagerduty.server / slack.apiUrl changed: they take effect when the daemon restarts; the rest of the new rules apply now');
+      const changed = TRANSPORTS.filter((t) => t.value(now) !== t.value(was));
+      if (changed.length) {
+        log.warn({ changed: Object.fromEntries(changed.map((t) => [t.what, t.value(now)])) }, `${changed.map((t) => t.what).join(', ')} changed: endpoints take effect when the daemon restarts; the rest of the new rules apply now`);
       }
       daemon.setRulesets(next);
       current = next;

@@ -7,6 +7,12 @@ import type { NotificationSettings } from '../core/ruleset.js';
 import type { DeliveryResult, Notifier } from '../ports/notifier.js';
 import type { Outbox, OutboxItem } from '../ports/outbox.js';
 
+const NOT_CONFIGURED: Record<Notification['channel'], string> = {
+  slack: 'Slack is not configured (set SLACK_BOT_TOKEN or SLACK_BOT_TOKEN_FILE)',
+  pagerduty: 'PagerDuty is not configured',
+  email: 'email is not configured (set notifications.email.smtp in the first rules file)',
+};
+
 export interface DeliveryWorkerOptions {
   outbox: Outbox;
   /** A channel with no notifier (e.g. no Slack token) kills its notifications with a message saying so. */
@@ -50,7 +56,7 @@ export class DeliveryWorker {
         ? { kind: 'permanent', error: orphan }
         : notifier
           ? await notifier.deliver(n, n.channel === 'slack' && n.action === 'update' ? withRef(this.o.outbox.slackMessage(n.messageKey)) : {})
-          : { kind: 'permanent', error: n.channel === 'slack' ? 'Slack is not configured (set SLACK_BOT_TOKEN or SLACK_BOT_TOKEN_FILE)' : 'PagerDuty is not configured' };
+          : { kind: 'permanent', error: NOT_CONFIGURED[n.channel] };
       const at = this.o.now();
       if (result.kind === 'delivered') {
         this.o.outbox.markDelivered(item.id, at, result.slack);

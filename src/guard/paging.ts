@@ -2,13 +2,14 @@
 // environment, the delivery worker, the approval service and its HTTP handlers, and the health figure.
 import type Database from 'better-sqlite3';
 import type { Agent } from 'node:https';
+import { emailNotifierFromEnv } from '../adapters/email/email-notifier.js';
 import { approvalHandler, type Handler } from '../adapters/http-api/approval-handler.js';
 import { slackInteractionsHandler } from '../adapters/http-api/slack-interactions-handler.js';
 import { PagerDutyNotifier } from '../adapters/pagerduty/pagerduty-notifier.js';
 import { readSecret } from '../adapters/secrets/read-secret.js';
 import { SlackNotifier } from '../adapters/slack/slack-notifier.js';
 import { SqliteOutbox } from '../adapters/sqlite/sqlite-outbox.js';
-import { planNotifications, type GuardEvent, type NotifiedDecision, type NotifiedRelease } from '../core/notification-plan.js';
+import { planNotifications, type GuardEvent, type Notification, type NotifiedDecision, type NotifiedRelease } from '../core/notification-plan.js';
 import type { NotificationSettings } from '../core/ruleset.js';
 import type { Notifier } from '../ports/notifier.js';
 import type { OutboxHealth } from '../ports/outbox.js';
@@ -21,7 +22,7 @@ export interface PagingOptions {
   /**
    * The notification settings for a release's target: the `notifications:` of the rules file that guards it, read
    * at each use so a hot reload applies. Undefined (or a target no file guards): the first file's. PagerDuty's
-   * server and Slack's API URL are read once, at start, from the first file.
+   * server, Slack's API URL and the SMTP server are read once, at start, from the first file.
    */
   settingsFor: (target: { namespace: string; deployment: string } | undefined) => NotificationSettings;
   now: () => number;
@@ -58,11 +59,13 @@ export function createPaging(o: PagingOptions): Paging {
     const d = decisionRelease.get(decisionId);
     return (d ? settingsOf(d.release_id) : transport).approvers;
   };
-  const notifiers: Partial<Record<'pagerduty' | 'slack', Notifier>> = {
+  const notifiers: Partial<Record<Notification['channel'], Notifier>> = {
     pagerduty: new PagerDutyNotifier({ server: transport.pagerdutyServer, routingKey: (name) => readSecret(`PAGERDUTY_ROUTING_KEY_${name}`, env), ...(o.pagerdutyAgent ? { agent: o.pagerdutyAgent } : {}) }),
   };
   // Without a Slack token, Slack notifications die with a message saying so (and show in health), never silently.
   if (env.SLACK_BOT_TOKEN || env.SLACK_BOT_TOKEN_FILE) notifiers.slack = new SlackNotifier({ token: readSecret('SLACK_BOT_TOKEN', env), apiUrl: transport.slackApiUrl });
+  // Without `notifications.email.smtp`, a planned email (impossible: `to` requires it) would die saying so.
+  if (transport.smtp) notifiers.email = emailNotifierFromEnv(transport.smtp, env);
   const worker = new DeliveryWorker({ outbox, notifiers, settings: settingsOf, now: o.now, ...o.worker });
   const approvals = new ApprovalService({ db: o.db, outbox, settings: settingsOf, now: o.now, act: o.act, ...(o.describeRelease ? { describeRelease: o.describeRelease } : {}) });
   const handlers = [

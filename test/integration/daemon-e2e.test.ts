@@ -12,6 +12,7 @@ import { PagerDutyStandIn } from '../helpers/pagerduty-stand-in.js';
 import { ROUTING_KEYS } from '../helpers/paging-fixture.js';
 import { cliAsync } from '../helpers/run-cli-async.js';
 import { SlackStandIn } from '../helpers/slack-stand-in.js';
+import { SmtpStandIn } from '../helpers/smtp-stand-in.js';
 import { disposePrometheus, startPrometheus, type PrometheusServer } from '../helpers/prometheus-server.js';
 import { useTempDir } from '../helpers/temp-dir.js';
 import { startVoiceExporter, type VoiceExporter } from '../helpers/voice-exporter.js';
@@ -112,21 +113,28 @@ function writesOutside(line: string, dir: string): boolean {
 }
 
 /** PagerDuty and Slack stand-ins for one test: the rules with their `notifications:`, and the daemon's env for them. */
-async function withPagers(dir: string, body: (p: { pd: PagerDutyStandIn; slack: SlackStandIn; rules: string; env: Record<string, string> }) => Promise<void>): Promise<void> {
+async function withPagers(dir: string, body: (p: { pd: PagerDutyStandIn; slack: SlackStandIn; smtp: SmtpStandIn; rules: string; env: Record<string, string> }) => Promise<void>): Promise<void> {
   const pd = new PagerDutyStandIn();
   const slack = new SlackStandIn();
+  const smtp = new SmtpStandIn();
   let passed = false;
   try {
     await pd.start();
     await slack.start();
+    await smtp.start();
     fs.writeFileSync(path.join(dir, 'ca.pem'), pd.cert);
-    const rules = RULES.replace('rules:\n', `notifications:\n  pagerduty: { server: '127.0.0.1:${pd.port}' }\n  slack: { apiUrl: '${slack.apiUrl}' }\n  levels:\n    - { level: 1, pagerduty: ONCALL, slack: '<!subteam^S0ONCALL>' }\nrules:\n`);
-    const env = { PAGERDUTY_CA_FILE: path.join(dir, 'ca.pem'), PAGERDUTY_ROUTING_KEY_ONCALL: ROUTING_KEYS.ONCALL!, SLACK_BOT_TOKEN: slack.token };
-    await body({ pd, slack, rules, env });
+    fs.writeFileSync(path.join(dir, 'smtp-ca.pem'), smtp.cert);
+    const email = `  email:\n    to: [stakeholders@example.com]\n    from: 'rollback-guard <rollback-guard@example.com>'\n    smtp: { host: 127.0.0.1, port: ${smtp.port} }\n`;
+    const rules = RULES.replace('rules:\n', `notifications:\n  pagerduty: { server: '127.0.0.1:${pd.port}' }\n  slack: { apiUrl: '${slack.apiUrl}' }\n${email}  levels:\n    - { level: 1, pagerduty: ONCALL, slack: '<!subteam^S0ONCALL>' }\nrules:\n`);
+    const env = {
+      PAGERDUTY_CA_FILE: path.join(dir, 'ca.pem'), PAGERDUTY_ROUTING_KEY_ONCALL: ROUTING_KEYS.ONCALL!, SLACK_BOT_TOKEN: slack.token,
+      SMTP_USERNAME: smtp.user, SMTP_PASSWORD: smtp.pass, SMTP_CA_FILE: path.join(dir, 'smtp-ca.pem'),
+    };
+    await body({ pd, slack, smtp, rules, env });
     passed = true;
   } finally {
-    // Both are stopped whatever happened; a failed stop is reported only when it would not hide the test's error.
-    const stopped = await Promise.allSettled([pd.stop(), slack.stop()]);
+    // All are stopped whatever happened; a failed stop is reported only when it would not hide the test's error.
+    const stopped = await Promise.allSettled([pd.stop(), slack.stop(), smtp.stop()]);
     const failed = stopped.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed && passed) throw failed.reason; // eslint-disable-line no-unsafe-finally
   }
@@ -199,7 +207,7 @@ describe('rollback-guard run, end to end', () => {
 
   it('a sustained 2 % error rate pages level 1 (Slack and PagerDuty) and does not revert; `approve` reverts it', async () => {
     const dir = tmp();
-    await withPagers(dir, async ({ pd, slack, rules, env: pagerEnv }) => {
+    await withPagers(dir, async ({ pd, slack, smtp, rules, env: pagerEnv }) => {
       fs.writeFileSync(path.join(dir, 'api-token'), 'approve-me');
       await setup([], { ...pagerEnv, ROLLBACK_GUARD_API_TOKEN_FILE: path.join(dir, 'api-token') }, rules);
       kube.setImage(NS, NAME, 'voice-server:1.5.0');
@@ -215,6 +223,12 @@ describe('rollback-guard run, end to end', () => {
       await waitFor('the approved rollback', () => image() === 'voice-server:1.4.1', 30_000, 200);
       await waitFor('ROLLBACK_START and ROLLBACK_COMPLETE in Slack', () => slack.messages.some((m) => /Rollback Initiated/i.test(m.text)) && slack.messages.some((m) => /Rollback Complete/i.test(m.text)), 30_000, 200);
       await waitFor('the incident acknowledged', () => pd.accepted.some((e) => e.event_action === 'acknowledge'), 30_000, 200);
+      await waitFor('the rollback emails', () => smtp.mails.length >= 2, 30_000, 200);
+      expect(smtp.mails.map((m) => [m.rcpt, m.subject, m.secure])).toEqual([
+        [['stakeholders@example.com'], `[Voice System] Rollback Initiated: ${NS}/${NAME}`, true],
+        [['stakeholders@example.com'], `[Voice System] Rollback Complete: ${NS}/${NAME}`, true],
+      ]);
+      expect(smtp.mails[0]!.text).toContain('(approved by alice)');
       const health = (await (await fetch(`${daemon!.url}/health`)).json()) as { outbox: { dead: number; unreported: number } };
       expect(health.outbox).toMatchObject({ dead: 0, unreported: 0 });
       const metrics = await (await fetch(`${daemon!.url}/metrics`)).text();

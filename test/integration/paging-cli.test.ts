@@ -12,6 +12,7 @@ import { approvalHandler } from '../../src/adapters/http-api/approval-handler.js
 import { ApprovalService } from '../../src/guard/approval-service.js';
 import { PAGING_RULES, pagingWorld, ROUTING_KEYS, T0, type PagingWorld } from '../helpers/paging-fixture.js';
 import { SlackStandIn } from '../helpers/slack-stand-in.js';
+import { SmtpStandIn } from '../helpers/smtp-stand-in.js';
 import { useTempDir } from '../helpers/temp-dir.js';
 
 const tempDir = useTempDir();
@@ -73,6 +74,28 @@ describe('notify --test (built CLI)', () => {
     const missing = await cliAsync(['notify', '--test', '--level', '3', '--rules', rules], { ...env, SLACK_BOT_TOKEN_FILE: '' });
     expect(missing.stdout).toContain('pagerduty MANAGER (level 3): FAILED: PAGERDUTY_ROUTING_KEY_MANAGER is not set; set it, or PAGERDUTY_ROUTING_KEY_MANAGER_FILE to a file holding it');
     expect(missing.code).toBe(1);
+  });
+
+  it('emails the recipients when `notifications.email` is set, and reports a refused login without the password', async () => {
+    const smtp = new SmtpStandIn();
+    await smtp.start();
+    try {
+      const dir = path.dirname(rules);
+      fs.writeFileSync(path.join(dir, 'smtp-ca.pem'), smtp.cert);
+      const email = `  email:\n    to: [stakeholders@example.com]\n    from: rollback-guard@example.com\n    smtp: { host: 127.0.0.1, port: ${smtp.port} }\n  approvers:`;
+      fs.writeFileSync(rules, fs.readFileSync(rules, 'utf8').replace('  approvers:', email));
+      const smtpEnv = { ...env, SMTP_USERNAME: smtp.user, SMTP_PASSWORD: smtp.pass, SMTP_CA_FILE: path.join(dir, 'smtp-ca.pem') };
+      const r = await cliAsync(['notify', '--test', '--level', '2', '--rules', rules], smtpEnv);
+      expect(r.stdout).toBe('slack #voice-incidents: delivered\nemail stakeholders@example.com: delivered\npagerduty TECHLEAD (level 2): delivered\n');
+      expect(r.code).toBe(0);
+      expect(smtp.mails).toMatchObject([{ rcpt: ['stakeholders@example.com'], subject: '[TEST] rollback-guard notify --test: voice-production/voice-server', secure: true }]);
+      const wrong = await cliAsync(['notify', '--test', '--level', '2', '--rules', rules], { ...smtpEnv, SMTP_PASSWORD: 'not-the-password' });
+      expect(wrong.stdout).toMatch(/^email stakeholders@example\.com: FAILED: SMTP 127\.0\.0\.1:\d+ AUTH PLAIN: 535 5\.7\.8 Authentication credentials invalid$/m);
+      expect(wrong.stdout + wrong.stderr).not.toContain('not-the-password');
+      expect(wrong.code).toBe(1);
+    } finally {
+      await smtp.stop();
+    }
   });
 });
 

@@ -49,6 +49,61 @@ describe('notification plan', () => {
     expect(d).toEqual({ channels: { releases: '#voice-releases', incidents: '#voice-incidents' }, levels: [], templates: {}, approvers: {}, pagerdutyServer: 'events.pagerduty.com', slackApiUrl: 'https://slack.com/api/' });
   });
 
+  describe('email (checklist 6.1: rollback initiated / complete to all stakeholders)', () => {
+    const EMAIL = "  email:\n    to: [stakeholders@example.com, vp@example.com]\n    from: 'rollback-guard <rollback-guard@example.com>'\n    smtp: { host: smtp.example.com }\n  approvers:";
+    const withEmail = pagingRuleset(PAGING_RULES.replace('  approvers:', EMAIL)).notifications;
+    const rollback = decision({ action: 'rollback', tier: 'immediate', rule: 'error-rate-critical', level: undefined, value: 0.08, threshold: 0.05, evidence: { ...decision().evidence, value: 0.08, threshold: 0.05, forMs: 0 } });
+    const emails = (s: typeof settings, event: Parameters<typeof planNotifications>[2]) => planNotifications(s, release, event).filter((n) => n.channel === 'email');
+
+    it('is off unless `to` is set; the SMTP server defaults to STARTTLS on 587', () => {
+      expect(emails(settings, { kind: 'decision', decision: rollback })).toEqual([]);
+      expect(withEmail.smtp).toEqual({ host: 'smtp.example.com', port: 587, tls: 'starttls' });
+      expect(pagingRuleset(PAGING_RULES.replace('  approvers:', '  email: { smtp: { host: relay, tls: implicit } }\n  approvers:')).notifications).toMatchObject({ smtp: { host: 'relay', port: 465, tls: 'implicit' } });
+      expect(pagingRuleset(PAGING_RULES.replace('  approvers:', '  email: { smtp: { host: relay, tls: none, port: 2525 } }\n  approvers:')).notifications.email).toBeUndefined();
+    });
+
+    it('an immediate rollback emails ROLLBACK_START: subject without the emoji code, levels named instead of Slack mentions', () => {
+      const [mail, ...more] = emails(withEmail, { kind: 'decision', decision: rollback });
+      expect(more).toEqual([]);
+      expect(mail).toEqual({
+        channel: 'email', action: 'send', key: 'release-7:decision:41:email', dedupKey: 'rollback-guard/voice-production/voice-server/release-7/error-rate-critical', decisionId: 41,
+        from: 'rollback-guard <rollback-guard@example.com>', to: ['stakeholders@example.com', 'vp@example.com'],
+        subject: '[Voice System] Rollback Initiated: voice-production/voice-server',
+        text: '[Voice System] Rollback Initiated\n\nVersion: v2.14.0 -> v2.13.2\nReason: error-rate-critical = 0.08 > 0.05\nStarted: 2026-11-20T14:10:00Z\nETA: ~5m (rollout of the previous ReplicaSet)\n\nStatus updates every 5 minutes.\n\n--\nrollback-guard on voice-production/voice-server, release 7. Decision 41: rollback-guard explain 41',
+      });
+    });
+
+    it('approved rollbacks, completions and failures are emailed too; pages, escalations and promotions are not', () => {
+      const approved = emails(withEmail, { kind: 'rollback-started', at: T0 + 700_000, decision: decision(), by: 'alice' });
+      expect(approved.map((n) => n.channel === 'email' && n.text)).toEqual([expect.stringContaining('Reason: ttfa-regression = 0.7747 > 0.6 (held 5m) (approved by alice)')]);
+      const complete = emails(withEmail, { kind: 'rollback-complete', at: T0 + 900_000, decision: rollback, startedAt: T0 + 600_000 });
+      expect(complete).toMatchObject([{ subject: '[Voice System] Rollback Complete: voice-production/voice-server', text: expect.stringContaining('Rolled back: v2.14.0 -> v2.13.2\nDuration: 5m') }]);
+      const failed = emails(withEmail, { kind: 'rollback-failed', at: T0 + 900_000, decision: rollback, error: 'HTTP 403' });
+      expect(failed).toMatchObject([{ subject: '[Voice System] Rollback FAILED: voice-production/voice-server', text: expect.stringContaining('Error: HTTP 403\nEscalated to: level 1 (on-call engineer), level 2 (tech lead), level 3 (engineering manager), level 4 (VP engineering)') }]);
+      for (const action of ['page', 'escalate', 'resolve', 'promote'] as const) expect(emails(withEmail, { kind: 'decision', decision: decision({ action }) })).toEqual([]);
+      expect(emails(withEmail, { kind: 'rollback-refused', at: T0, decision: rollback, reason: 'paused' })).toEqual([]);
+    });
+
+    it('a template override changes the email as it changes the Slack message', () => {
+      const custom = pagingRuleset(PAGING_RULES.replace('  approvers:', EMAIL.replace('  approvers:', "  templates: { ROLLBACK_START: ':x: :fire: Reverting {DEPLOYMENT} ({REASON})' }\n  approvers:"))).notifications;
+      const [mail] = emails(custom, { kind: 'decision', decision: rollback });
+      expect(mail).toMatchObject({ subject: 'Reverting voice-server (error-rate-critical = 0.08 > 0.05): voice-production/voice-server' });
+    });
+
+    it('notify --test emails the recipients whatever the level', () => {
+      expect(emails(withEmail, { kind: 'test', at: T0, level: 3 })).toMatchObject([{ subject: '[TEST] rollback-guard notify --test: voice-production/voice-server', to: ['stakeholders@example.com', 'vp@example.com'] }]);
+    });
+
+    it('is rejected without `from` or `smtp`, or with an address that is not one, at its line', () => {
+      expect(() => pagingRuleset(PAGING_RULES.replace('  approvers:', '  email:\n    to: [stakeholders@example.com]\n  approvers:'))).toThrow(
+        /paging\.yaml:\d+:\d+: `notifications\.email` has `to:` but no `from:`[\s\S]*`notifications\.email` has `to:` but no `smtp:`/,
+      );
+      expect(() => pagingRuleset(PAGING_RULES.replace('  approvers:', EMAIL.replace('vp@example.com', 'the VP').replace("'rollback-guard <rollback-guard@example.com>'", 'rollback-guard')))).toThrow(
+        /notifications\.email\.to\[1\][\s\S]*must be an email address[\s\S]*notifications\.email\.from[\s\S]*must be an address/,
+      );
+    });
+  });
+
   it('rejects outage rules that do not exist and levels listed twice, at their line', () => {
     const text = PAGING_RULES.replace('outageRules: [error-rate-critical]', 'outageRules: [error-rate-critcal]').replace("    - { level: 4, pagerduty: VP, slack: '<@U0VP>' }", "    - { level: 3, pagerduty: VP }");
     expect(() => pagingRuleset(text)).toThrow(/paging\.yaml:\d+:\d+: `notifications\.levels`: level 3 is listed twice[\s\S]*`notifications\.outageRules` names "error-rate-critcal", which is not a rule in this file/);

@@ -49,7 +49,7 @@ export class SqliteOutbox implements Outbox {
     const run = this.db.transaction(() => {
       let added = 0;
       for (const n of notifications) {
-        const target = n.channel === 'pagerduty' ? n.routingKeyName : n.slackChannel;
+        const target = n.channel === 'pagerduty' ? n.routingKeyName : n.channel === 'slack' ? n.slackChannel : n.to.join(', ');
         const info = this.insert.run(n.key, iso(now), releaseId, n.decisionId ?? null, n.channel, n.action, target, n.dedupKey, n.channel === 'slack' ? n.messageKey : null, n.level ?? null, JSON.stringify(n), n.fallbackFor ?? null, iso(now));
         added += info.changes;
       }

@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import https from 'node:https';
 import type { Command } from 'commander';
+import { emailNotifierFromEnv } from '../../adapters/email/email-notifier.js';
 import { PagerDutyNotifier } from '../../adapters/pagerduty/pagerduty-notifier.js';
 import { readSecret } from '../../adapters/secrets/read-secret.js';
 import { SlackNotifier } from '../../adapters/slack/slack-notifier.js';
@@ -29,10 +30,12 @@ export function registerNotify(program: Command, io: Io): void {
       const planned = planNotifications(s, release, { kind: 'test', at: Date.now(), level });
       const ca = process.env.PAGERDUTY_CA_FILE;
       const pagerduty = new PagerDutyNotifier({ server: s.pagerdutyServer, ...(ca ? { agent: new https.Agent({ ca: fs.readFileSync(ca, 'utf8') }) } : {}) });
+      const email = s.smtp ? emailNotifierFromEnv(s.smtp) : undefined;
       let failed = 0;
       for (const n of planned) {
-        const result: DeliveryResult = n.channel === 'pagerduty' ? await pagerduty.deliver(n) : await sendSlack(n, s.slackApiUrl);
-        const where = n.channel === 'pagerduty' ? `pagerduty ${n.routingKeyName} (level ${n.level})` : `slack ${n.slackChannel}`;
+        const result: DeliveryResult =
+          n.channel === 'pagerduty' ? await pagerduty.deliver(n) : n.channel === 'slack' ? await sendSlack(n, s.slackApiUrl) : await email!.deliver(n);
+        const where = n.channel === 'pagerduty' ? `pagerduty ${n.routingKeyName} (level ${n.level})` : n.channel === 'slack' ? `slack ${n.slackChannel}` : `email ${n.to.join(', ')}`;
         if (result.kind === 'delivered') io.out(`${where}: delivered`);
         else {
           failed++;

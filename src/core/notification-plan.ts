@@ -4,7 +4,7 @@ import type { Decision } from './engine.js';
 import { formatDuration } from './duration.js';
 import { DEFAULT_TEMPLATES, renderTemplate } from './notification-templates.js';
 import type { TemplateName } from './rules-schema.js';
-import type { NotificationSettings } from './ruleset.js';
+import type { EmailSettings, NotificationSettings } from './ruleset.js';
 import { toRfc3339 } from './time-format.js';
 
 export type PagerDutySeverity = 'critical' | 'error' | 'warning' | 'info';
@@ -31,10 +31,11 @@ export interface NotifiedRelease {
 export type NotifiedDecision = Decision & { id: number };
 
 export type GuardEvent =
-  | { kind: 'decision'; decision: NotifiedDecision }
+  /** `dryRun`: the daemon runs with --dry-run, so a rollback decision is announced as one that was not made. */
+  | { kind: 'decision'; decision: NotifiedDecision; dryRun?: boolean }
   | { kind: 'release-started'; at: number; changelog?: string; tracking?: string }
   /** A rollback a human approved is starting (an immediate rollback's decision already announced itself). */
-  | { kind: 'rollback-started'; at: number; decision: NotifiedDecision; by: string }
+  | { kind: 'rollback-started'; at: number; decision: NotifiedDecision; by: string; dryRun?: boolean }
   | { kind: 'rollback-complete'; at: number; decision: NotifiedDecision; startedAt: number }
   | { kind: 'rollback-failed'; at: number; decision: NotifiedDecision; error: string }
   | { kind: 'rollback-refused'; at: number; decision: NotifiedDecision; reason: string }
@@ -106,19 +107,24 @@ export function isOutageRule(settings: NotificationSettings, rule: string | null
 const fmtNum = (v: number | null) => (v === null ? 'n/a' : Number.isFinite(v) ? String(Number(v.toPrecision(4))) : v > 0 ? '+Inf' : '-Inf');
 
 export function planNotifications(settings: NotificationSettings, release: NotifiedRelease, event: GuardEvent): Notification[] {
-  // Keys are unique per release, so the outbox can ignore a second copy of the same plan.
-  return planEvent(settings, release, event).map((n) => ({ ...n, key: `release-${release.id}:${n.key}` }));
+  // Keys are unique per release, so the outbox can ignore a second copy of the same plan. Emails go last: the
+  // worker sends in order, and a slow SMTP server must not hold up a page.
+  const planned = planEvent(settings, release, event).map((n) => ({ ...n, key: `release-${release.id}:${n.key}` }));
+  return [...planned.filter((n) => n.channel !== 'email'), ...planned.filter((n) => n.channel === 'email')];
 }
 
 function planEvent(settings: NotificationSettings, release: NotifiedRelease, event: GuardEvent): Notification[] {
   const p = new Planner(settings, release);
   switch (event.kind) {
     case 'decision':
-      return p.decision(event.decision);
+      return p.decision(event.decision, event.dryRun);
     case 'release-started':
       return [p.slack(`release-started`, 'DEPLOY_START', settings.channels.releases, event.at, { CHANGELOG: event.changelog, JIRA_LINK: event.tracking, DURATION: formatDuration(release.windowMs) + ' (guard window)' })];
-    case 'rollback-started':
-      return p.announce(`rollback-started:${event.decision.id}`, 'ROLLBACK_START', event.at, { ...p.decisionValues(event.decision), REASON: `${p.describe(event.decision)} (approved by ${event.by})` }, event.decision);
+    case 'rollback-started': {
+      const values = { ...p.decisionValues(event.decision), REASON: `${p.describe(event.decision)} (approved by ${event.by})` };
+      if (event.dryRun) return [p.dryRun(`rollback-started:${event.decision.id}`, event.at, values, event.decision)];
+      return p.announce(`rollback-started:${event.decision.id}`, 'ROLLBACK_START', event.at, values, event.decision);
+    }
     case 'rollback-complete': {
       const d = event.decision;
       const took = formatDuration(Math.max(0, event.at - event.startedAt));
@@ -170,7 +176,7 @@ function planEvent(settings: NotificationSettings, release: NotifiedRelease, eve
       const key = `test:${event.at}`;
       return [
         { channel: 'slack', action: 'post', key: `${key}:slack`, dedupKey: key, level: event.level, slackChannel: settings.channels.incidents, messageKey: key, text: `${text} ${p.mentions(levels)}`.trim(), blocks: [] },
-        ...(settings.email ? [p.email(key, `[TEST] rollback-guard notify --test: ${release.namespace}/${release.deployment}`, `${text.replace(/^:test_tube: /, '')}\nRollback emails (started, complete, failed) go to: ${settings.email.to.join(', ')}.`, event.level)] : []),
+        ...(settings.email ? [p.email(settings.email, key, `[TEST] rollback-guard notify --test: ${release.namespace}/${release.deployment}`, `${text.replace(/^:test_tube: /, '')}\nRollback emails (started, complete, failed) go to: ${settings.email.to.join(', ')}.`, event.level)] : []),
         ...levels.filter((l) => l.pagerduty).map((l): PagerDutyNotification => ({
           channel: 'pagerduty', action: 'trigger', key: `${key}:pd:${l.level}`, dedupKey: `${key}:${l.level}`, level: l.level, routingKeyName: l.pagerduty!,
           summary: `[TEST] rollback-guard notify --test, level ${l.level}: no action needed`, severity: 'info', source: p.source(), timestamp: toRfc3339(event.at), customDetails: { test: true },
@@ -187,7 +193,7 @@ class Planner {
     private readonly release: NotifiedRelease,
   ) {}
 
-  decision(d: NotifiedDecision): Notification[] {
+  decision(d: NotifiedDecision, dryRun = false): Notification[] {
     if (d.mode === 'shadow') return []; // shadow rules are logged, never sent
     const { settings } = this;
     switch (d.action) {
@@ -216,6 +222,7 @@ class Planner {
       case 'rollback': {
         const outage = isOutageRule(settings, d.rule);
         const levels = this.levels(outage ? [1, MAJOR_OUTAGE_LEVEL] : [1]);
+        if (dryRun) return [this.dryRun(`decision:${d.id}`, d.at, this.decisionValues(d), d)];
         return [
           ...this.announce(`decision:${d.id}`, 'ROLLBACK_START', d.at, { ...this.decisionValues(d), ENGINEER: this.mentions(levels) }, d, this.levelNames(levels)),
           ...this.pagerDutyForLevels('decision', d, 'trigger', levels, d.at, `Rolling back ${this.release.namespace}/${this.release.deployment}: ${this.describe(d)}`, 'critical', outage ? MAJOR_OUTAGE_LEVEL : 1),
@@ -263,16 +270,25 @@ class Planner {
    */
   announce(key: string, template: TemplateName, at: number, values: Record<string, string | undefined>, d: NotifiedDecision, engineer?: string): Notification[] {
     const slack = this.slack(key, template, this.settings.channels.incidents, at, values, d);
-    if (!this.settings.email) return [slack];
+    const e = this.settings.email;
+    if (!e) return [slack];
     const text = this.render(template, at, { ...values, ENGINEER: engineer ?? values.ENGINEER });
     const [first = '', ...rest] = text.split('\n');
     const title = first.replace(EMOJI_CODES, '').trim();
     const footer = `--\nrollback-guard on ${this.source()}, release ${this.release.id}. Decision ${d.id}: rollback-guard explain ${d.id}`;
-    return [slack, { ...this.email(key, `${title}: ${this.source()}`, [title, ...rest, '', footer].join('\n'), d.level), dedupKey: this.ruleKey(d), decisionId: d.id }];
+    return [slack, { ...this.email(e, key, `${title}: ${this.source()}`, [title, ...rest, '', footer].join('\n'), d.level), dedupKey: this.ruleKey(d), decisionId: d.id }];
   }
 
-  email(key: string, subject: string, text: string, level?: number): EmailNotification {
-    const e = this.settings.email!;
+  /**
+   * A rollback the daemon decided but, running with --dry-run, did not make: the incidents channel sees what it
+   * would have done, marked; nobody is paged or emailed about a rollback that did not happen.
+   */
+  dryRun(key: string, at: number, values: Record<string, string | undefined>, d: NotifiedDecision): SlackNotification {
+    const text = `:test_tube: DRY RUN: nothing was rolled back (rollback-guard runs with --dry-run). It would have sent:\n${this.render('ROLLBACK_START', at, { ...values, ENGINEER: 'n/a (dry run)' })}`;
+    return this.slack(key, undefined, this.settings.channels.incidents, at, {}, d, text);
+  }
+
+  email(e: EmailSettings, key: string, subject: string, text: string, level?: number): EmailNotification {
     return {
       channel: 'email', action: 'send', key: `${key}:email`, dedupKey: dedupKey(this.release, key.split(':')[0]!), ...(level !== undefined ? { level } : {}),
       from: e.from, to: e.to, subject: subject.replace(/\s+/g, ' ').slice(0, 200), text,

@@ -89,10 +89,10 @@ function compile(f: RulesFile, text: string, file: string, position: (path: (str
 
 const SMTP_PORTS = { starttls: 587, implicit: 465, none: 25 } as const;
 
-function emailSettings(e: RulesFile['notifications']['email']): Pick<NotificationSettings, 'email' | 'smtp'> {
-  const smtp = e.smtp ? { smtp: { host: e.smtp.host, port: e.smtp.port ?? SMTP_PORTS[e.smtp.tls], tls: e.smtp.tls } } : {};
-  // The cross-checks require `from` and `smtp` with a `to`.
-  return { ...smtp, ...(e.to.length && e.from ? { email: { to: e.to, from: e.from } } : {}) };
+function emailSettings(e: RulesFile['notifications']['email']): Pick<NotificationSettings, 'email'> {
+  // The cross-checks require `to`, `from` and `smtp` together, or none of them.
+  if (!e.to.length || !e.from || !e.smtp) return {};
+  return { email: { to: e.to, from: e.from, smtp: { host: e.smtp.host, port: e.smtp.port ?? SMTP_PORTS[e.smtp.tls], tls: e.smtp.tls } } };
 }
 
 function withPosition<T extends object>(o: T, at: SourcePosition | undefined): T & { queryAt?: SourcePosition } {

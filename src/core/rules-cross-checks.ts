@@ -92,10 +92,32 @@ export function crossFieldIssues(raw: unknown): CrossIssue[] {
       levels.add(l.level);
     });
   }
-  const email = isObj(notifications.email) ? notifications.email : undefined;
-  if (email && Array.isArray(email.to) && email.to.length) {
-    if (email.from === undefined) issues.push({ path: ['notifications', 'email'], message: '`notifications.email` has `to:` but no `from:`; give the sender, e.g. `from: rollback-guard <rollback-guard@example.com>`' });
-    if (email.smtp === undefined) issues.push({ path: ['notifications', 'email'], message: '`notifications.email` has `to:` but no `smtp:`; give the server, e.g. `smtp: { host: smtp.example.com }`' });
+  if (isObj(notifications.email)) issues.push(...emailIssues(notifications.email));
+  return issues;
+}
+
+/** Known SMTP ports and the TLS mode each speaks: a mismatch would only show as a 10 s timeout at every send. */
+const PORT_TLS: Record<number, { tls: string; name: string }> = {
+  465: { tls: 'implicit', name: 'SMTPS (TLS from the first byte)' },
+  587: { tls: 'starttls', name: 'submission (STARTTLS)' },
+};
+
+/** `notifications.email`: all of `to`, `from` and `smtp`, or none; a port that matches its TLS mode. */
+function emailIssues(email: Record<string, unknown>): CrossIssue[] {
+  const issues: CrossIssue[] = [];
+  const path = ['notifications', 'email'];
+  const hasTo = Array.isArray(email.to) && email.to.length > 0;
+  if (hasTo) {
+    if (email.from === undefined) issues.push({ path, message: '`notifications.email` has `to:` but no `from:`; give the sender, e.g. `from: rollback-guard <rollback-guard@example.com>`' });
+    if (email.smtp === undefined) issues.push({ path, message: '`notifications.email` has `to:` but no `smtp:`; give the server, e.g. `smtp: { host: smtp.example.com }`' });
+  } else if (email.from !== undefined || email.smtp !== undefined) {
+    issues.push({ path, message: '`notifications.email` has no `to:`, so nobody would be emailed; list the recipients, or remove `notifications.email`' });
+  }
+  const smtp = isObj(email.smtp) ? email.smtp : undefined;
+  const tls = typeof smtp?.tls === 'string' ? smtp.tls : 'starttls';
+  const known = typeof smtp?.port === 'number' ? PORT_TLS[smtp.port] : undefined;
+  if (known && known.tls !== tls) {
+    issues.push({ path: [...path, 'smtp', 'port'], message: `\`notifications.email.smtp\`: port ${String(smtp!.port)} is ${known.name}, but \`tls\` is ${tls}; set \`tls: ${known.tls}\`, or the port your server uses for ${tls}` });
   }
   return issues;
 }

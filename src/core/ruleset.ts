@@ -74,10 +74,15 @@ export interface NotificationSettings {
   approvers: Record<string, string>;
   pagerdutyServer: string;
   slackApiUrl: string;
-  /** Who is emailed about rollbacks; undefined: nobody (no `to`). */
-  email?: { to: string[]; from: string };
-  /** The SMTP server for those emails (its credentials are secrets, read elsewhere). */
-  smtp?: SmtpSettings;
+  /** Who is emailed about rollbacks, from whom, through which server; undefined: nobody. */
+  email?: EmailSettings;
+}
+
+export interface EmailSettings {
+  to: string[];
+  from: string;
+  /** Its credentials are secrets, read from the environment by the email adapter. */
+  smtp: SmtpSettings;
 }
 
 export interface SmtpSettings {

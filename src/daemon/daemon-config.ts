@@ -37,7 +37,7 @@ export const SETTINGS = [
   ['--db FILE', 'ROLLBACK_GUARD_DB', 'rollback-guard.db', 'the decision log (SQLite; keep it on a volume)'],
   ['--listen HOST:PORT', 'ROLLBACK_GUARD_LISTEN', '0.0.0.0:8080', 'HTTP address for /health, /ready, /metrics and the API'],
   ['--interval D', 'ROLLBACK_GUARD_INTERVAL', "the rules file's `interval` (15s)", 'evaluation interval; divides a minute (1s..30s) or an hour (1m..30m)'],
-  ['--dry-run', 'ROLLBACK_GUARD_DRY_RUN=true', 'false', 'decide and log "would roll back", never patch'],
+  ['--dry-run', 'ROLLBACK_GUARD_DRY_RUN=true', 'false', 'decide and log "would roll back", never patch; its rollbacks are posted to Slack marked DRY RUN, never paged or emailed'],
   ['--blind-after D', 'ROLLBACK_GUARD_BLIND_AFTER', '2m', 'Prometheus unreadable this long pages "guard blind" once'],
   ['--verify-timeout D', 'ROLLBACK_GUARD_VERIFY_TIMEOUT', '5m', "how long to wait for a rollback's rollout to complete"],
   ['--log-level L', 'LOG_LEVEL', 'info', 'pino level: fatal, error, warn, info, debug, trace'],

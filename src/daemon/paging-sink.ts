@@ -30,6 +30,8 @@ export class PagingSink implements GuardEventSink {
   constructor(
     private readonly db: Database.Database,
     private readonly log: Logger,
+    /** The daemon runs with --dry-run: its rollbacks are announced as not made, and nobody is paged about them. */
+    private readonly dryRun = false,
   ) {}
 
   emit(e: GuardEvent): void {
@@ -64,7 +66,7 @@ export class PagingSink implements GuardEventSink {
       }
       case 'decision': {
         const r = this.release(e.decision.releaseId);
-        return r && [r, { kind: 'decision', decision: e.decision }];
+        return r && [r, { kind: 'decision', decision: e.decision, ...(this.dryRun ? { dryRun: true } : {}) }];
       }
       case 'rollback-started':
         // An immediate rollback's own decision already announced ROLLBACK_START; approved ones announce below.
@@ -83,7 +85,7 @@ export class PagingSink implements GuardEventSink {
       }
       case 'approved-rollback-started': {
         const r = this.release(e.decision.releaseId);
-        return r && [r, { kind: 'rollback-started', at: e.at, decision: e.decision, by: e.by }];
+        return r && [r, { kind: 'rollback-started', at: e.at, decision: e.decision, by: e.by, ...(this.dryRun ? { dryRun: true } : {}) }];
       }
       case 'guard-blind': {
         const r = this.latestOpenRelease();

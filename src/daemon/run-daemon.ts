@@ -65,25 +65,34 @@ export function loadRulesets(files: readonly string[]): Ruleset[] {
   }
   // One PagerDuty, one Slack and one SMTP client serve every file: a second file naming other endpoints would be
   // silently ignored, so it is an error. (Channels, levels, templates, approvers and email recipients are each
-  // file's own.)
-  const first = rulesets[0]!;
-  for (const rs of rulesets.slice(1)) {
-    for (const { what, key, value } of TRANSPORTS) {
-      if (value(rs.notifications) !== value(first.notifications)) {
+  // file's own; a file without email need not repeat the SMTP server.)
+  for (const { what, key, value } of TRANSPORTS) {
+    let first: Ruleset | undefined;
+    for (const rs of rulesets) {
+      const v = value(rs.notifications);
+      if (v === undefined) continue;
+      if (!first) first = rs;
+      else if (v !== value(first.notifications)) {
         const line = lineOf(rs.source, key);
-        throw new RulesInvalidError(rs.file, [{ file: rs.file, line, column: 1, message: `${what} is ${value(rs.notifications)} here but ${value(first.notifications)} in ${first.file}: every rules file a daemon loads must use the same one` }]);
+        throw new RulesInvalidError(rs.file, [{ file: rs.file, line, column: 1, message: `${what} is ${v} here but ${value(first.notifications)} in ${first.file}: every rules file a daemon loads must use the same one` }]);
       }
     }
   }
   return rulesets;
 }
 
-/** The notification endpoints a daemon reads once, from its first rules file. */
-const TRANSPORTS: { what: string; key: string; value: (n: NotificationSettings) => string }[] = [
+/** The notification endpoints a daemon reads once, at start; undefined: this file does not use one. */
+const TRANSPORTS: { what: string; key: string; value: (n: NotificationSettings) => string | undefined }[] = [
   { what: 'notifications.pagerduty.server', key: 'server', value: (n) => n.pagerdutyServer },
   { what: 'notifications.slack.apiUrl', key: 'apiUrl', value: (n) => n.slackApiUrl },
-  { what: 'notifications.email.smtp', key: 'smtp', value: (n) => (n.smtp ? `${n.smtp.host}:${n.smtp.port} (tls ${n.smtp.tls})` : 'not set') },
+  { what: 'notifications.email.smtp', key: 'smtp', value: (n) => (n.email ? `${n.email.smtp.host}:${n.email.smtp.port} (tls ${n.email.smtp.tls})` : undefined) },
 ];
+
+/** An endpoint as the daemon uses it: the first file's that sets it. */
+const transportOf = (rulesets: readonly Ruleset[], t: (typeof TRANSPORTS)[number]) => rulesets.map((rs) => t.value(rs.notifications)).find((v) => v !== undefined);
+
+/** The SMTP server of the first rules file that emails (they all agree). */
+const smtpOf = (rulesets: readonly Ruleset[]) => rulesets.find((rs) => rs.notifications.email)?.notifications.email?.smtp;
 
 /** The first line that sets `key:` (1 when none does: the setting came from its default). */
 function lineOf(source: string, key: string): number {
@@ -138,7 +147,7 @@ export async function runDaemon(config: DaemonConfig, o: RunOptions): Promise<Ru
       mayAct: () => elected.isLeader(),
     });
   }
-  const sink = new PagingSink(store.db, log);
+  const sink = new PagingSink(store.db, log, config.dryRun);
   const daemon = new Daemon({
     rulesets,
     journal,
@@ -166,6 +175,7 @@ export async function runDaemon(config: DaemonConfig, o: RunOptions): Promise<Ru
     isLeader: () => leader.isLeader(),
     leader: () => leader.leader(),
     describeRelease: (id) => describeRelease(store.db, id),
+    ...(smtpOf(rulesets) ? { smtp: smtpOf(rulesets) } : {}),
     ...(o.pagerdutyAgent ? { pagerdutyAgent: o.pagerdutyAgent } : {}),
   });
   sink.paging = paging;
@@ -217,11 +227,9 @@ export async function runDaemon(config: DaemonConfig, o: RunOptions): Promise<Ru
   const reload = (why: string) => {
     try {
       const next = loadRulesets(config.rulesFiles);
-      const was = current[0]!.notifications;
-      const now = next[0]!.notifications;
-      const changed = TRANSPORTS.filter((t) => t.value(now) !== t.value(was));
+      const changed = TRANSPORTS.filter((t) => transportOf(next, t) !== transportOf(current, t));
       if (changed.length) {
-        log.warn({ changed: Object.fromEntries(changed.map((t) => [t.what, t.value(now)])) }, `${changed.map((t) => t.what).join(', ')} changed: endpoints take effect when the daemon restarts; the rest of the new rules apply now`);
+        log.warn({ changed: Object.fromEntries(changed.map((t) => [t.what, transportOf(next, t) ?? 'not set'])) }, `${changed.map((t) => t.what).join(', ')} changed: endpoints take effect when the daemon restarts; the rest of the new rules apply now`);
       }
       daemon.setRulesets(next);
       current = next;

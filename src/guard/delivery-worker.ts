@@ -10,7 +10,7 @@ import type { Outbox, OutboxItem } from '../ports/outbox.js';
 const NOT_CONFIGURED: Record<Notification['channel'], string> = {
   slack: 'Slack is not configured (set SLACK_BOT_TOKEN or SLACK_BOT_TOKEN_FILE)',
   pagerduty: 'PagerDuty is not configured',
-  email: 'email is not configured (set notifications.email.smtp in the first rules file)',
+  email: 'email was not configured when the daemon started (notifications.email was added since): restart the daemon to send email',
 };
 
 export interface DeliveryWorkerOptions {

@@ -10,7 +10,7 @@ import { readSecret } from '../adapters/secrets/read-secret.js';
 import { SlackNotifier } from '../adapters/slack/slack-notifier.js';
 import { SqliteOutbox } from '../adapters/sqlite/sqlite-outbox.js';
 import { planNotifications, type GuardEvent, type Notification, type NotifiedDecision, type NotifiedRelease } from '../core/notification-plan.js';
-import type { NotificationSettings } from '../core/ruleset.js';
+import type { NotificationSettings, SmtpSettings } from '../core/ruleset.js';
 import type { Notifier } from '../ports/notifier.js';
 import type { OutboxHealth } from '../ports/outbox.js';
 import { ApprovalService, type ActOutcome } from './approval-service.js';
@@ -22,9 +22,11 @@ export interface PagingOptions {
   /**
    * The notification settings for a release's target: the `notifications:` of the rules file that guards it, read
    * at each use so a hot reload applies. Undefined (or a target no file guards): the first file's. PagerDuty's
-   * server, Slack's API URL and the SMTP server are read once, at start, from the first file.
+   * server and Slack's API URL are read once, at start, from the first file.
    */
   settingsFor: (target: { namespace: string; deployment: string } | undefined) => NotificationSettings;
+  /** The SMTP server, read once at start from the first rules file that emails; undefined: no email. */
+  smtp?: SmtpSettings;
   now: () => number;
   /** Carries out an approved rollback. */
   act: (decision: NotifiedDecision) => Promise<ActOutcome>;
@@ -64,8 +66,8 @@ export function createPaging(o: PagingOptions): Paging {
   };
   // Without a Slack token, Slack notifications die with a message saying so (and show in health), never silently.
   if (env.SLACK_BOT_TOKEN || env.SLACK_BOT_TOKEN_FILE) notifiers.slack = new SlackNotifier({ token: readSecret('SLACK_BOT_TOKEN', env), apiUrl: transport.slackApiUrl });
-  // Without `notifications.email.smtp`, a planned email (impossible: `to` requires it) would die saying so.
-  if (transport.smtp) notifiers.email = emailNotifierFromEnv(transport.smtp, env);
+  // Without an SMTP server at start, an email planned after a reload added one dies saying to restart.
+  if (o.smtp) notifiers.email = emailNotifierFromEnv(o.smtp, env);
   const worker = new DeliveryWorker({ outbox, notifiers, settings: settingsOf, now: o.now, ...o.worker });
   const approvals = new ApprovalService({ db: o.db, outbox, settings: settingsOf, now: o.now, act: o.act, ...(o.describeRelease ? { describeRelease: o.describeRelease } : {}) });
   const handlers = [

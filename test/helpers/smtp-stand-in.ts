@@ -45,6 +45,8 @@ export class SmtpStandIn {
   readonly mails: ReceivedMail[] = [];
   /** Every reply other than success, as `<phase> <code>`. */
   readonly refusals: string[] = [];
+  /** Every AUTH attempt, as `<user> <method> secure|plain`: what a client revealed, and over what. */
+  readonly authAttempts: string[] = [];
   readonly cert = fs.readFileSync(path.join(TLS_DIR, 'server-cert.pem'), 'utf8');
   private readonly script: Scripted[] = [];
   private server: SMTPServer | undefined;
@@ -67,10 +69,13 @@ export class SmtpStandIn {
       disabledCommands: [...(tls === 'none' ? ['STARTTLS'] : []), ...(requireAuth ? [] : ['AUTH'])],
       authMethods: ['PLAIN', 'LOGIN'],
       authOptional: !requireAuth,
-      allowInsecureAuth: false,
+      // A server with no TLS at all takes AUTH in clear (as such relays do), so a client that would send its
+      // password there is seen doing it; one with TLS refuses AUTH before STARTTLS.
+      allowInsecureAuth: tls === 'none',
       closeTimeout: 200,
       logger: false,
-      onAuth: (auth, _session, cb) => {
+      onAuth: (auth, session, cb) => {
+        this.authAttempts.push(`${auth.username} ${auth.method} ${session.secure ? 'secure' : 'plain'}`);
         if (auth.username === this.user && auth.password === this.pass) return cb(null, { user: auth.username });
         this.refusals.push('auth 535');
         cb(replyError(535, '5.7.8 Authentication credentials invalid'));

@@ -205,6 +205,27 @@ describe('rollback-guard run, end to end', () => {
     expect(image()).toBe('voice-server:1.5.0');
   }, 90_000);
 
+  it('--dry-run: an 8 % error rate is decided and logged as "would roll back", announced in Slack marked DRY RUN, never patched, paged or emailed', async () => {
+    const dir = tmp();
+    await withPagers(dir, async ({ pd, slack, smtp, rules, env }) => {
+      const { db } = await setup(['--dry-run'], env, rules);
+      kube.setImage(NS, NAME, 'voice-server:1.5.0');
+      await daemon!.waitForLog(/guarding release/);
+      exporter.errorRatio = 0.08;
+      await waitFor('the dry-run rollback in Slack', () => slack.messages.some((m) => m.text.startsWith(':test_tube: DRY RUN')), 45_000, 200);
+      expect(slack.messages.find((m) => m.text.startsWith(':test_tube: DRY RUN'))!.text).toMatch(/It would have sent:\n:rotating_light: \[Voice System\] Rollback Initiated[\s\S]*Reason: error-rate-critical/);
+      // Give a wrongly queued page or email time to be sent before saying there was none.
+      await new Promise((r) => setTimeout(r, 2000));
+      // The rollback is not paged (a considered rule's page, if it fired first, is real: a human may approve it).
+      expect(pd.accepted.filter((e) => e.event_action === 'trigger' && !e.dedup_key.endsWith('/error-rate-sustained'))).toEqual([]);
+      expect(smtp.mails).toEqual([]);
+      expect(kube.deploymentWrites()).toHaveLength(0);
+      const d = new Database(db, { readonly: true });
+      expect(d.prepare(`SELECT outcome, dry_run FROM rollbacks`).all()).toEqual([{ outcome: 'would-roll-back', dry_run: 1 }]);
+      d.close();
+    });
+  }, 90_000);
+
   it('a sustained 2 % error rate pages level 1 (Slack and PagerDuty) and does not revert; `approve` reverts it', async () => {
     const dir = tmp();
     await withPagers(dir, async ({ pd, slack, smtp, rules, env: pagerEnv }) => {

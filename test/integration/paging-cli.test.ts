@@ -86,7 +86,7 @@ describe('notify --test (built CLI)', () => {
       fs.writeFileSync(rules, fs.readFileSync(rules, 'utf8').replace('  approvers:', email));
       const smtpEnv = { ...env, SMTP_USERNAME: smtp.user, SMTP_PASSWORD: smtp.pass, SMTP_CA_FILE: path.join(dir, 'smtp-ca.pem') };
       const r = await cliAsync(['notify', '--test', '--level', '2', '--rules', rules], smtpEnv);
-      expect(r.stdout).toBe('slack #voice-incidents: delivered\nemail stakeholders@example.com: delivered\npagerduty TECHLEAD (level 2): delivered\n');
+      expect(r.stdout).toBe('slack #voice-incidents: delivered\npagerduty TECHLEAD (level 2): delivered\nemail stakeholders@example.com: delivered\n');
       expect(r.code).toBe(0);
       expect(smtp.mails).toMatchObject([{ rcpt: ['stakeholders@example.com'], subject: '[TEST] rollback-guard notify --test: voice-production/voice-server', secure: true }]);
       const wrong = await cliAsync(['notify', '--test', '--level', '2', '--rules', rules], { ...smtpEnv, SMTP_PASSWORD: 'not-the-password' });

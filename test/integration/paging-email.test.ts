@@ -8,6 +8,7 @@ import { EmailNotifier, emailNotifierFromEnv, messageId } from '../../src/adapte
 import type { Decision } from '../../src/core/engine.js';
 import { planNotifications, type EmailNotification } from '../../src/core/notification-plan.js';
 import type { SmtpSettings } from '../../src/core/ruleset.js';
+import { loadRulesets } from '../../src/daemon/run-daemon.js';
 import { DeliveryWorker } from '../../src/guard/delivery-worker.js';
 import { notifiers, PAGING_RULES, pagingRuleset, pagingWorld, T0, type PagingWorld } from '../helpers/paging-fixture.js';
 import { PagerDutyStandIn } from '../helpers/pagerduty-stand-in.js';
@@ -45,7 +46,7 @@ async function setUp(options: SmtpStandInOptions & { to?: string } = {}, env: No
   // The rules ask for STARTTLS (the default) whatever the stand-in offers.
   world = pagingWorld(tempDir(), pagingRuleset(EMAIL_RULES(smtp.port, options.to)));
   const settings = world.ruleset.notifications;
-  const email = emailNotifierFromEnv(settings.smtp!, { SMTP_USERNAME: smtp.user, SMTP_PASSWORD: smtp.pass, SMTP_CA_FILE: caFile(), ...env });
+  const email = emailNotifierFromEnv(settings.email!.smtp, { SMTP_USERNAME: smtp.user, SMTP_PASSWORD: smtp.pass, SMTP_CA_FILE: caFile(), ...env });
   let now = T0 + 10 * 60_000;
   const worker = new DeliveryWorker({ outbox: world.outbox, notifiers: { ...notifiers(pd, slack, settings), email }, settings: () => settings, now: () => now, initialBackoffMs: 1000 });
   const w = world;
@@ -133,7 +134,7 @@ describe('rollback emails over SMTP', () => {
     rollback();
     await worker.runOnce();
     expect(smtp.mails).toEqual([]);
-    expect(smtp.refusals).toEqual([]);
+    expect(smtp.authAttempts).toEqual([]);
     expect(emailRows()[0]).toMatchObject({ status: 'dead', last_error: expect.stringMatching(/STARTTLS/) });
   });
 });
@@ -163,12 +164,38 @@ describe('SMTP settings', () => {
     expect(await send({}, { credentials: () => undefined })).toMatchObject({ kind: 'permanent', error: expect.stringMatching(/MAIL FROM: 530/) });
   });
 
-  it('a certificate from an unknown CA is refused (and retried: it may be a proxy being fixed)', async () => {
+  it('a certificate from an unknown CA is refused before AUTH, and permanent (a retry would never reach anyone): the error says what to set', async () => {
     smtp = new SmtpStandIn();
     await smtp.start();
     const other = fs.readFileSync(path.join(import.meta.dirname, '../fixtures/tls/other-cert.pem'), 'utf8');
-    expect(await send({}, { ca: other })).toMatchObject({ kind: 'retry', error: expect.stringMatching(/unreachable: ESOCKET self-signed certificate$/) });
+    expect(await send({}, { ca: other })).toEqual({ kind: 'permanent', error: expect.stringMatching(/^SMTP 127\.0\.0\.1:\d+: TLS certificate refused: self-signed certificate; set SMTP_CA_FILE/) });
     expect(smtp.mails).toEqual([]);
+    expect(smtp.authAttempts).toEqual([]);
+  });
+
+  it('a server that is down is retried, not dead', async () => {
+    smtp = new SmtpStandIn();
+    await smtp.start();
+    await smtp.stop();
+    expect(await send({})).toMatchObject({ kind: 'retry', error: expect.stringMatching(/unreachable: ESOCKET .*ECONNREFUSED/) });
+  });
+
+  it('the same notification sent twice carries the same Message-ID (a resend after a crash can be recognised)', async () => {
+    smtp = new SmtpStandIn();
+    await smtp.start();
+    await send({});
+    await send({});
+    expect(smtp.mails).toHaveLength(2);
+    expect(smtp.mails[0]!.messageId).toBe(smtp.mails[1]!.messageId);
+    expect(smtp.mails[0]!.messageId).toMatch(/^<[0-9a-f]{32}@example\.com>$/);
+    expect(messageId({ ...mail, text: 'Other body' })).not.toBe(smtp.mails[0]!.messageId);
+  });
+
+  it('refuses at start what would fail at the first rollback: a username without a password, credentials over tls: none', () => {
+    const settings: SmtpSettings = { host: 'relay', port: 25, tls: 'starttls' };
+    expect(() => emailNotifierFromEnv(settings, { SMTP_USERNAME: 'u' })).toThrow('SMTP_PASSWORD is not set; set it, or SMTP_PASSWORD_FILE to a file holding it');
+    expect(() => emailNotifierFromEnv({ ...settings, tls: 'none' }, { SMTP_USERNAME: 'u', SMTP_PASSWORD: 'p' })).toThrow(/SMTP_USERNAME is set but notifications\.email\.smtp\.tls is none: the password would cross the network in clear text to relay:25/);
+    expect(() => emailNotifierFromEnv({ ...settings, tls: 'none' }, {})).not.toThrow();
   });
 
   it('credentials from files; a missing password names the variable, never a value', async () => {
@@ -179,7 +206,33 @@ describe('SMTP settings', () => {
     const settings: SmtpSettings = { host: '127.0.0.1', port: smtp.port, tls: 'starttls' };
     const ca = caFile();
     expect(await emailNotifierFromEnv(settings, { SMTP_USERNAME: smtp.user, SMTP_PASSWORD_FILE: path.join(dir, 'pass'), SMTP_CA_FILE: ca }).deliver(mail)).toEqual({ kind: 'delivered' });
-    expect(await emailNotifierFromEnv(settings, { SMTP_USERNAME: smtp.user, SMTP_CA_FILE: ca }).deliver(mail)).toEqual({ kind: 'permanent', error: 'SMTP_PASSWORD is not set; set it, or SMTP_PASSWORD_FILE to a file holding it' });
+    // Checked at start, and again at each send (the file may have been emptied since).
+    const passFile = path.join(dir, 'pass');
+    const notifier = emailNotifierFromEnv(settings, { SMTP_USERNAME: smtp.user, SMTP_PASSWORD_FILE: passFile, SMTP_CA_FILE: ca });
+    fs.writeFileSync(passFile, '');
+    expect(await notifier.deliver(mail)).toEqual({ kind: 'permanent', error: `SMTP_PASSWORD_FILE (${passFile}) is empty; put the secret in it` });
     expect(() => emailNotifierFromEnv(settings, { SMTP_CA_FILE: path.join(dir, 'missing.pem') })).toThrow(/cannot read SMTP_CA_FILE \(.*missing\.pem\): ENOENT/);
+  });
+});
+
+describe('the SMTP server across rules files', () => {
+  const file = (name: string, deployment: string, smtpHost?: string) => {
+    const f = path.join(tempDir(), name);
+    const email = smtpHost ? `notifications:\n  email:\n    to: [${deployment}@example.com]\n    from: rollback-guard@example.com\n    smtp: { host: ${smtpHost} }\n` : '';
+    fs.writeFileSync(f, fs.readFileSync('rules/voice-server.yaml', 'utf8').replace('deployment: voice-server }', `deployment: ${deployment} }`).concat(email));
+    return f;
+  };
+
+  it('files without email need not repeat it; each emailing file keeps its own recipients', () => {
+    const [plain, mailing] = loadRulesets([file('a.yaml', 'voice-server'), file('b.yaml', 'text-server', 'smtp.example.com')]);
+    expect(plain!.notifications.email).toBeUndefined();
+    expect(mailing!.notifications.email).toMatchObject({ to: ['text-server@example.com'], smtp: { host: 'smtp.example.com', port: 587 } });
+  });
+
+  it('two emailing files naming different servers: refused, naming the file, the line and both', () => {
+    const b = file('b.yaml', 'text-server', 'smtp.example.com');
+    const c = file('c.yaml', 'chat-server', 'other.example.com');
+    const line = fs.readFileSync(c, 'utf8').split('\n').findIndex((l) => l.includes('smtp:')) + 1;
+    expect(() => loadRulesets([file('a.yaml', 'voice-server'), b, c])).toThrow(`${c}:${line}:1: notifications.email.smtp is other.example.com:587 (tls starttls) here but smtp.example.com:587 (tls starttls) in ${b}`);
   });
 });

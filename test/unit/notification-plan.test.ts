@@ -57,9 +57,37 @@ describe('notification plan', () => {
 
     it('is off unless `to` is set; the SMTP server defaults to STARTTLS on 587', () => {
       expect(emails(settings, { kind: 'decision', decision: rollback })).toEqual([]);
-      expect(withEmail.smtp).toEqual({ host: 'smtp.example.com', port: 587, tls: 'starttls' });
-      expect(pagingRuleset(PAGING_RULES.replace('  approvers:', '  email: { smtp: { host: relay, tls: implicit } }\n  approvers:')).notifications).toMatchObject({ smtp: { host: 'relay', port: 465, tls: 'implicit' } });
-      expect(pagingRuleset(PAGING_RULES.replace('  approvers:', '  email: { smtp: { host: relay, tls: none, port: 2525 } }\n  approvers:')).notifications.email).toBeUndefined();
+      expect(withEmail.email?.smtp).toEqual({ host: 'smtp.example.com', port: 587, tls: 'starttls' });
+      const smtpOf = (smtp: string) => pagingRuleset(PAGING_RULES.replace('  approvers:', `  email: { to: [a@example.com], from: b@example.com, smtp: ${smtp} }\n  approvers:`)).notifications.email?.smtp;
+      expect(smtpOf('{ host: relay, tls: implicit }')).toEqual({ host: 'relay', port: 465, tls: 'implicit' });
+      expect(smtpOf('{ host: relay, tls: none }')).toEqual({ host: 'relay', port: 25, tls: 'none' });
+      expect(smtpOf('{ host: relay, tls: none, port: 2525 }')).toEqual({ host: 'relay', port: 2525, tls: 'none' });
+    });
+
+    it('refuses a port that speaks another TLS mode than `tls` (each send would time out), at its line', () => {
+      const rules = (smtp: string) => PAGING_RULES.replace('  approvers:', `  email:\n    to: [a@example.com]\n    from: b@example.com\n    smtp: ${smtp}\n  approvers:`);
+      expect(() => pagingRuleset(rules('{ host: relay, port: 465 }'))).toThrow(/paging\.yaml:\d+:\d+: `notifications\.email\.smtp`: port 465 is SMTPS \(TLS from the first byte\), but `tls` is starttls; set `tls: implicit`/);
+      expect(() => pagingRuleset(rules('{ host: relay, port: 587, tls: implicit }'))).toThrow(/port 587 is submission \(STARTTLS\), but `tls` is implicit; set `tls: starttls`/);
+      expect(pagingRuleset(rules('{ host: relay, port: 2525, tls: implicit }')).notifications.email?.smtp.port).toBe(2525);
+    });
+
+    it('refuses `from` or `smtp` without `to`: nobody would be emailed', () => {
+      expect(() => pagingRuleset(PAGING_RULES.replace('  approvers:', '  email: { smtp: { host: relay } }\n  approvers:'))).toThrow(/`notifications\.email` has no `to:`, so nobody would be emailed/);
+    });
+
+    it('pages before emails: a slow SMTP server never holds up a page', () => {
+      expect(planNotifications(withEmail, release, { kind: 'decision', decision: rollback }).map((n) => n.channel)).toEqual(['slack', 'pagerduty', 'pagerduty', 'email']);
+    });
+
+    it('with --dry-run a rollback is announced in Slack as not made; nobody is paged or emailed', () => {
+      const planned = planNotifications(withEmail, release, { kind: 'decision', decision: rollback, dryRun: true });
+      expect(planned).toHaveLength(1);
+      expect(planned[0]).toMatchObject({ channel: 'slack', slackChannel: '#voice-incidents', text: expect.stringMatching(/^:test_tube: DRY RUN: nothing was rolled back \(rollback-guard runs with --dry-run\)\. It would have sent:\n:rotating_light: \[Voice System\] Rollback Initiated/) });
+      expect(planned[0]!.channel === 'slack' && planned[0]!.text).not.toContain('<!subteam');
+      const approved = planNotifications(withEmail, release, { kind: 'rollback-started', at: T0, decision: decision(), by: 'alice', dryRun: true });
+      expect(approved.map((n) => [n.channel, n.channel === 'slack' && n.text.includes('(approved by alice)')])).toEqual([['slack', true]]);
+      // Without --dry-run both are announced, paged and emailed (the tests above).
+      expect(planNotifications(withEmail, release, { kind: 'decision', decision: rollback, dryRun: false }).length).toBeGreaterThan(1);
     });
 
     it('an immediate rollback emails ROLLBACK_START: subject without the emoji code, levels named instead of Slack mentions', () => {

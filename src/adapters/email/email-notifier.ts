@@ -83,19 +83,40 @@ export function messageId(n: EmailNotification): string {
   return `<${createHash('sha256').update(`${n.key}\n${n.subject}\n${n.text}`).digest('hex').slice(0, 32)}@${domain}>`;
 }
 
-/** SMTP says itself whether to retry: 4xx transient, 5xx permanent. Without a reply it is the network: retry. */
-function classify(e: SMTPError, where: string): DeliveryResult {
+/** Node's TLS verification failures (nodemailer replaces their code with ESOCKET, so the message tells). */
+const CERTIFICATE_ERROR = /certificate|altnames|self[- ]signed/i;
+
+/**
+ * SMTP says itself whether to retry: 4xx transient, 5xx permanent. Without a reply: a connection that failed or
+ * dropped is retried; a certificate that does not verify, and nodemailer's own refusals (bad address, missing
+ * credentials), would fail the same way every time, so they are permanent and the incidents channel is told
+ * (the outbox retries without limit, so a retried setup mistake would never reach anyone).
+ */
+export function classify(e: SMTPError, where: string): DeliveryResult {
   const said = (e.response ?? e.message ?? String(e)).replace(/\s+/g, ' ').trim();
   const error = `${where}${e.command && e.command !== 'API' && e.command !== 'CONN' ? ` ${e.command}` : ''}: ${said}`;
   if (e.responseCode !== undefined) return e.responseCode >= 500 ? { kind: 'permanent', error } : { kind: 'retry', error };
-  // nodemailer's own refusals before any reply (bad address, missing credentials) cannot change on a retry.
+  if (CERTIFICATE_ERROR.test(said)) return { kind: 'permanent', error: `${where}: TLS certificate refused: ${said}; set SMTP_CA_FILE to the CA that signed the server's certificate, or fix smtp.host to the name it was issued for` };
+  if (e.code === 'ECONNECTION' || e.code === 'ETIMEDOUT' || e.code === 'ESOCKET' || e.code === 'EDNS' || e.code === 'ETLS') {
+    return { kind: 'retry', error: `${where} unreachable: ${e.code} ${said}` };
+  }
   if (e.code === 'EENVELOPE' || e.code === 'EAUTH' || e.command === 'API') return { kind: 'permanent', error };
   return { kind: 'retry', error: `${where} unreachable: ${e.code ? `${e.code} ` : ''}${said}` };
 }
 
-/** The notifier for `smtp` with credentials and CA from the environment (README: Secrets). */
+/**
+ * The notifier for `smtp` with credentials and CA from the environment (README: Secrets). What can be checked
+ * before the first rollback is checked here, at start: a username without a password, credentials that `tls: none`
+ * would send in clear, an unreadable CA file. Credentials are still read at each send (a rotated file applies).
+ */
 export function emailNotifierFromEnv(smtp: SmtpSettings, env: NodeJS.ProcessEnv = process.env): EmailNotifier {
   const user = () => (env.SMTP_USERNAME_FILE || env.SMTP_USERNAME ? readSecret('SMTP_USERNAME', env) : undefined);
+  if (user() !== undefined) {
+    if (smtp.tls === 'none') {
+      throw new UsageError(`SMTP_USERNAME is set but notifications.email.smtp.tls is none: the password would cross the network in clear text to ${smtp.host}:${smtp.port}; use tls: starttls or implicit, or unset SMTP_USERNAME for a relay without AUTH`);
+    }
+    readSecret('SMTP_PASSWORD', env);
+  }
   const ca = env.SMTP_CA_FILE;
   return new EmailNotifier({
     smtp,

@@ -30,11 +30,11 @@ export function registerNotify(program: Command, io: Io): void {
       const planned = planNotifications(s, release, { kind: 'test', at: Date.now(), level });
       const ca = process.env.PAGERDUTY_CA_FILE;
       const pagerduty = new PagerDutyNotifier({ server: s.pagerdutyServer, ...(ca ? { agent: new https.Agent({ ca: fs.readFileSync(ca, 'utf8') }) } : {}) });
-      const email = s.smtp ? emailNotifierFromEnv(s.smtp) : undefined;
+      const email = s.email ? emailNotifierFromEnv(s.email.smtp) : undefined;
       let failed = 0;
       for (const n of planned) {
         const result: DeliveryResult =
-          n.channel === 'pagerduty' ? await pagerduty.deliver(n) : n.channel === 'slack' ? await sendSlack(n, s.slackApiUrl) : await email!.deliver(n);
+          n.channel === 'pagerduty' ? await pagerduty.deliver(n) : n.channel === 'slack' ? await sendSlack(n, s.slackApiUrl) : email ? await email.deliver(n) : { kind: 'permanent', error: 'notifications.email is not set' };
         const where = n.channel === 'pagerduty' ? `pagerduty ${n.routingKeyName} (level ${n.level})` : n.channel === 'slack' ? `slack ${n.slackChannel}` : `email ${n.to.join(', ')}`;
         if (result.kind === 'delivered') io.out(`${where}: delivered`);
         else {

@@ -105,12 +105,19 @@ export function initialState(ruleset: Ruleset): ReleaseState {
 
 /**
  * The rules that need data at `at`: none once the release is over or before it starts; all inside the window;
- * after it, only rules with an open page (they can still escalate or resolve).
+ * after it, only rules with an open page (they can still escalate or resolve) and rules that were still holding
+ * a breach when the window ended (they fire or pass: a 15m hold on a 15m hotfix window must still decide).
  */
 export function rulesDue(ctx: EngineContext, state: ReleaseState, at: number): Rule[] {
   if (state.outcome || at < ctx.release.startedAt) return [];
   if (at < windowEnd(ctx.release)) return ctx.ruleset.rules;
-  return ctx.ruleset.rules.filter((r) => state.rules[r.name]?.page !== undefined);
+  return ctx.ruleset.rules.filter((r) => state.rules[r.name]?.page !== undefined || holdsPromotion(r, state));
+}
+
+/** A rule that keeps a release open past its window: enforced (or page-only) and pending or paged. */
+function holdsPromotion(rule: Rule, state: ReleaseState): boolean {
+  const mem = state.rules[rule.name];
+  return rule.mode !== 'shadow' && (mem?.page !== undefined || mem?.state === 'pending');
 }
 
 /** Evaluates every due rule at `at` and returns the next state with what was seen and decided. */
@@ -161,8 +168,11 @@ export function step(ctx: EngineContext, prev: ReleaseState, at: number, observa
   }
 
   if (at >= windowEnd(ctx.release)) {
-    const openPage = ctx.ruleset.rules.some((r) => r.mode !== 'shadow' && state.rules[r.name]?.page !== undefined);
-    if (!openPage) {
+    // Promotion waits for every page to resolve and every held breach to fire or pass: a release is never called
+    // healthy while a rule is part-way through its `for`.
+    const held = ctx.ruleset.rules.filter((r) => holdsPromotion(r, state));
+    if (held.length === 0) {
+      const late = at > windowEnd(ctx.release);
       state.outcome = { kind: 'promoted', at };
       pending.push({
         at,
@@ -172,7 +182,13 @@ export function step(ctx: EngineContext, prev: ReleaseState, at: number, observa
         value: null,
         threshold: null,
         mode: 'enforce',
-        evidence: { value: null, threshold: null, release: releaseEvidence(ctx), rulesHash: ctx.ruleset.hash, note: 'guard window ended with no rollback and no rule firing' },
+        evidence: {
+          value: null,
+          threshold: null,
+          release: releaseEvidence(ctx),
+          rulesHash: ctx.ruleset.hash,
+          note: late ? 'guard window ended earlier; promoted once no rule was firing or holding a breach' : 'guard window ended with no rollback and no rule firing or holding a breach',
+        },
       });
     }
   }

@@ -9,15 +9,25 @@ import type { GuardEvent, GuardEventSink } from './guard-events.js';
 
 type ReleaseRow = Pick<StoredReleaseRow, 'id' | 'namespace' | 'deployment' | 'started_at' | 'severity' | 'window_seconds'>;
 
-/** The version shown in messages: the image tag of the release, and of the revision before it when known. */
+/** The tag of the first image (`voice-server:1.4.1` -> `1.4.1`; an untagged reference as it is). */
+function imageTag(images: readonly string[] | undefined): string | undefined {
+  const first = images?.[0];
+  return first?.includes(':') ? first.slice(first.lastIndexOf(':') + 1) : first;
+}
+
+/**
+ * The version shown in messages: the image tag of the release, and of the one that ran before it when known.
+ * Before it ran the newest earlier release that was not reverted (a rollback of it that happened, automatic or
+ * manual): a reverted release's images were replaced by those before it (v1, then v2 reverted, then v3: v3
+ * replaced v1, not v2).
+ */
 export function describeRelease(db: Database.Database, releaseId: number): { version?: string; previousVersion?: string } {
   const row = db.prepare(`SELECT namespace, deployment, images FROM releases WHERE id = ?`).get(releaseId) as { namespace: string; deployment: string; images: string | null } | undefined;
-  const tag = (images: string | null) => {
-    const first = images ? (JSON.parse(images) as string[])[0] : undefined;
-    return first?.includes(':') ? first.slice(first.lastIndexOf(':') + 1) : first;
-  };
+  const tag = (images: string | null) => imageTag(images ? (JSON.parse(images) as string[]) : undefined);
   if (!row) return {};
-  const prev = db.prepare(`SELECT images FROM releases WHERE namespace = ? AND deployment = ? AND id < ? AND images IS NOT NULL ORDER BY id DESC LIMIT 1`).get(row.namespace, row.deployment, releaseId) as { images: string } | undefined;
+  const prev = db
+    .prepare(`SELECT images FROM releases WHERE namespace = ? AND deployment = ? AND id < ? AND images IS NOT NULL AND NOT EXISTS (SELECT 1 FROM rollbacks b WHERE b.release_id = releases.id AND b.outcome = 'rolled-back') ORDER BY id DESC LIMIT 1`)
+    .get(row.namespace, row.deployment, releaseId) as { images: string } | undefined;
   const version = tag(row.images);
   const previousVersion = prev ? tag(prev.images) : undefined;
   return { ...(version ? { version } : {}), ...(previousVersion ? { previousVersion } : {}) };
@@ -75,6 +85,9 @@ export class PagingSink implements GuardEventSink {
         const r = this.release(e.decision.releaseId);
         if (!r) return undefined;
         const o = e.outcome;
+        // What the rollback restored is known exactly: say that, not what the log guessed before it.
+        const restored = o.kind === 'rolled-back' ? imageTag(o.images) : undefined;
+        if (restored) r.previousVersion = restored;
         if (o.kind === 'rolled-back' || o.kind === 'skipped') {
           if (e.verification?.kind === 'failed') return [r, { kind: 'rollback-failed', at: e.at, decision: e.decision, error: `rollout did not complete: ${e.verification.detail}` }];
           return [r, { kind: 'rollback-complete', at: e.at, decision: e.decision, startedAt: e.decision.at }];

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { automaticRollbacks, findRelease, recordRollback, recordVerification, rollbacksOf, setReleaseIdentity } from '../../src/adapters/sqlite/rollback-log.js';
 import { openDecisionLog } from '../../src/adapters/sqlite/sqlite-decision-store.js';
 import { parseRules } from '../../src/core/parse-rules.js';
+import { describeRelease } from '../../src/daemon/paging-sink.js';
 import { useTempDir } from '../helpers/temp-dir.js';
 
 const tmp = useTempDir();
@@ -35,6 +36,28 @@ describe('decision log: rollbacks and release identity (real SQLite)', () => {
     ]);
     const row = store.db.prepare('SELECT requested_at, verified_at, images FROM rollbacks WHERE id = ?').get(id);
     expect(row).toEqual({ requested_at: '2026-11-20T14:01:00.000Z', verified_at: '2026-11-20T14:01:30.000Z', images: '["app:1.1"]' });
+    store.close();
+  });
+
+  it("messages name as the previous version what ran before the release: a reverted release is skipped, a refused or dry-run rollback is not", () => {
+    const store = openDecisionLog(path.join(tmp(), 'd.db'));
+    const release = (minutes: number, image: string) => {
+      const r = store.startRelease({ ...ref, startedAt: T + minutes * 60_000, severity: 'minor', windowMs: 3_600_000, source: 'live' }, rs, {});
+      setReleaseIdentity(store.db, r.id, { revision: String(minutes), images: [image] });
+      return r.id;
+    };
+    const rollback = (releaseId: number, outcome: Parameters<typeof recordRollback>[1]['outcome'], dryRun = false) =>
+      recordRollback(store.db, { ...ref, releaseId, requestedAt: T, finishedAt: T, reason: 'errors', strategy: 'undo', by: 'rollback-guard', dryRun, outcome });
+    const v1 = release(0, 'app:1.0');
+    expect(describeRelease(store.db, v1)).toEqual({ version: '1.0' });
+    const v2 = release(10, 'app:2.0');
+    rollback(v2, { kind: 'rolled-back', fromRevision: '10', toRevision: '0', images: ['app:1.0'] });
+    const v3 = release(20, 'app:3.0');
+    expect(describeRelease(store.db, v3)).toEqual({ version: '3.0', previousVersion: '1.0' });
+    rollback(v3, { kind: 'refused', code: 'paused', reason: 'paused' });
+    rollback(v3, { kind: 'would-roll-back', fromRevision: '20', toRevision: '0', images: ['app:1.0'] }, true);
+    const v4 = release(30, 'app:4.0');
+    expect(describeRelease(store.db, v4)).toEqual({ version: '4.0', previousVersion: '3.0' });
     store.close();
   });
 });

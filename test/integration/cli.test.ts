@@ -105,6 +105,8 @@ describe('rollback-guard CLI (built binary)', () => {
       ['bad --release-at', ['--release-at', 'yesterday'], /--release-at "yesterday" is not an RFC 3339 time/],
       ['bad --severity', ['--severity', 'huge'], /--severity "huge" is not a release severity; use one of hotfix, minor, major, infrastructure/],
       ['release after the data', ['--release-at', '2027-01-01T00:00:00Z'], /is after the last sample of recording/],
+      // Not a rollback invented from "no data" where nothing was recorded.
+      ['release before the data', ['--release-at', '2026-11-20T10:00:00Z'], /--release-at 2026-11-20T10:00:00Z is before the first sample of recording .*: the release's baselines and first instants were not recorded/],
     ])('%s: a clear error and exit 2', (_n, override, message) => {
       const args = { '--rules': RULES, '--recording': REC, '--release-at': AT } as Record<string, string>;
       for (let i = 0; i < override.length; i += 2) args[override[i]!] = override[i + 1]!;

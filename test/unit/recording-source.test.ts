@@ -29,8 +29,14 @@ describe('recording source: a query value at an instant', () => {
     expect(src.instantSync('q', 1060_000)).toEqual({ kind: 'empty' });
     expect(src.instantSync('q', 1045_000 + 15_000)).toEqual({ kind: 'empty' }); // exactly one step later: outside
   });
-  it('before the first sample: empty', () => {
-    expect(src.instantSync('q', 999_000)).toEqual({ kind: 'empty' });
+  it('outside the recording (before its first sample, after its last): unknown, never an empty answer', () => {
+    expect(src.instantSync('q', 999_000)).toEqual({ kind: 'error', error: 'not recorded: 1970-01-01T00:16:39Z is outside the data (1970-01-01T00:16:40Z to 1970-01-01T00:18:20Z)' });
+    expect(src.instantSync('q', 1101_000)).toMatchObject({ kind: 'error' });
+  });
+  it('a range read from Prometheus speaks for all of it: before its first sample is a real absence', () => {
+    const fromPrometheus = RecordingSource.fromData({ version: 1, step: 15, queries: { q: { resultType: 'matrix', result: [{ metric: {}, values: [[1000, '1']] }] } } }, 'prom', { start: 900_000, end: 1200_000 });
+    expect(fromPrometheus.instantSync('q', 950_000)).toEqual({ kind: 'empty' });
+    expect(fromPrometheus.instantSync('q', 899_000)).toMatchObject({ kind: 'error' });
   });
   it('a query that is not recorded is an error, never healthy', () => {
     expect(src.instantSync('other', 1000_000)).toMatchObject({ kind: 'error' });

@@ -3,6 +3,7 @@
 //   {"resultType": "matrix", "result": [{"metric": {...}, "values": [[<unix seconds>, "<value>"], ...]}]}}}
 import fs from 'node:fs';
 import { parseSampleValue, type Labels, type QueryOutcome, type SeriesSample } from '../../core/query-outcome.js';
+import { toRfc3339 } from '../../core/time-format.js';
 import { RecordingInvalidError } from '../../errors/recording-invalid-error.js';
 import type { MetricSource } from '../../ports/metric-source.js';
 
@@ -23,9 +24,14 @@ export class RecordingSource implements MetricSource {
   /** First and last sample time over every query (Unix ms); undefined when the recording holds no samples. */
   readonly start: number | undefined;
   readonly end: number | undefined;
+  /**
+   * The span the data speaks for: the range that was read from Prometheus, or a file's first to last sample.
+   * Outside it nothing is known; inside it, a missing sample is a real absence.
+   */
+  readonly covers: { start: number; end: number } | undefined;
   private readonly series: Map<string, IndexedSeries[]>;
 
-  private constructor(stepMs: number, series: Map<string, IndexedSeries[]>) {
+  private constructor(stepMs: number, series: Map<string, IndexedSeries[]>, covers?: { start: number; end: number }) {
     this.stepMs = stepMs;
     this.series = series;
     let start = Infinity;
@@ -39,6 +45,7 @@ export class RecordingSource implements MetricSource {
     }
     this.start = Number.isFinite(start) ? start : undefined;
     this.end = Number.isFinite(end) ? end : undefined;
+    this.covers = covers ?? (this.start !== undefined && this.end !== undefined ? { start: this.start, end: this.end } : undefined);
   }
 
   static fromFile(file: string): RecordingSource {
@@ -59,7 +66,7 @@ export class RecordingSource implements MetricSource {
   }
 
   /** Validates a parsed recording; every message names the file and the JSON path of the fault. */
-  static fromData(data: unknown, file = 'recording'): RecordingSource {
+  static fromData(data: unknown, file = 'recording', covers?: { start: number; end: number }): RecordingSource {
     const fail = (where: string, what: string): never => {
       throw new RecordingInvalidError(`recording ${file}: ${where}: ${what} (see "Recording format" in the README)`);
     };
@@ -101,7 +108,7 @@ export class RecordingSource implements MetricSource {
       });
       series.set(query, list);
     }
-    return new RecordingSource(step * 1000, series);
+    return new RecordingSource(step * 1000, series, covers);
   }
 
   /** Recorded queries, for "is everything the rules need in here?" checks. */
@@ -120,6 +127,12 @@ export class RecordingSource implements MetricSource {
   instantSync(query: string, at: number): QueryOutcome {
     const list = this.series.get(query);
     if (!list) return { kind: 'error', error: 'query is not in the recording (record again with the current rules)' };
+    // Before the first sample or after the last, nothing was recorded: unknown, not an empty answer (which a
+    // `noData: breach` outage rule would take for an outage).
+    const c = this.covers;
+    if (c && (at < c.start || at > c.end)) {
+      return { kind: 'error', error: `not recorded: ${toRfc3339(at)} is outside the data (${toRfc3339(c.start)} to ${toRfc3339(c.end)})` };
+    }
     const found: SeriesSample[] = [];
     for (const s of list) {
       const i = lastAtOrBefore(s.times, at);

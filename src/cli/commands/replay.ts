@@ -56,6 +56,9 @@ export function registerReplay(program: Command, io: Io): void {
     const ruleset = loadRulesFile(flags.rules);
     const { source, label } = await loadData(flags, ruleset, releaseAt, io);
     if (source.end === undefined) throw new UsageError(`${label} holds no samples; nothing to replay`);
+    if (source.covers && releaseAt < source.covers.start) {
+      throw new UsageError(`--release-at ${toRfc3339(releaseAt)} is before the first sample of ${label} (${toRfc3339(source.covers.start)}): the release's baselines and first instants were not recorded; record from earlier, or give a later --release-at`);
+    }
     if (releaseAt > source.end) throw new UsageError(`--release-at ${toRfc3339(releaseAt)} is after the last sample of ${label} (${toRfc3339(source.end)}); nothing to replay`);
     if (until !== undefined && until < releaseAt) throw new UsageError(`--until ${toRfc3339(until)} is before --release-at ${toRfc3339(releaseAt)}`);
 
@@ -134,5 +137,5 @@ async function loadData(flags: ReplayFlags, ruleset: Ruleset, releaseAt: number,
   const client = new PrometheusClient(conn!);
   const { recording, warnings } = await recordRange(client, rulesetQueries(ruleset), start, to, stepMs);
   for (const w of warnings) io.err(`warning: Prometheus: ${w}`);
-  return { source: RecordingSource.fromData(recording, client.baseUrl), label: `Prometheus ${client.baseUrl}` };
+  return { source: RecordingSource.fromData(recording, client.baseUrl, { start, end: to }), label: `Prometheus ${client.baseUrl}` };
 }

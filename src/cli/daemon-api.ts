@@ -13,7 +13,13 @@ export async function postToDaemon(urlFlag: string | undefined, path: string, bo
   const base = urlFlag ?? process.env.ROLLBACK_GUARD_URL;
   if (!base) throw new UsageError("give the daemon's URL with --url or ROLLBACK_GUARD_URL, e.g. http://rollback-guard.voice-production:8080");
   const token = readSecret('ROLLBACK_GUARD_API_TOKEN');
-  const url = new URL(path, base.endsWith('/') ? base : base + '/');
+  let url: URL;
+  try {
+    url = new URL(path, base.endsWith('/') ? base : base + '/');
+  } catch (err) {
+    throw new UsageError(`--url / ROLLBACK_GUARD_URL ${JSON.stringify(base)} is not a URL; give the daemon's base URL, e.g. http://rollback-guard.voice-production:8080`, { cause: err });
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`--url / ROLLBACK_GUARD_URL ${JSON.stringify(base)} is not an http(s) URL; e.g. http://rollback-guard.voice-production:8080`);
   let res: Response;
   try {
     res = await fetch(url, {
@@ -24,7 +30,9 @@ export async function postToDaemon(urlFlag: string | undefined, path: string, bo
     });
   } catch (err) {
     const c = (err as { cause?: { code?: string; message?: string } }).cause;
-    const cause = c?.code ?? c?.message ?? (err as Error).message;
+    let cause = c?.code ?? c?.message ?? (err as Error).message;
+    // fetch refuses ports browsers block (6000 X11, 6665-6669 IRC, ...) with a bare "bad port".
+    if (cause === 'bad port') cause = `port ${url.port} is one that Node's fetch refuses to use (the WHATWG list of blocked ports); run the daemon on another port`;
     throw new UsageError(`cannot reach the daemon at ${url.origin}: ${cause}; check --url / ROLLBACK_GUARD_URL`, { cause: err });
   }
   return { status: res.status, ok: res.ok, body: (await res.json().catch(() => ({}))) as Record<string, unknown> };

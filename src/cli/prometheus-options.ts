@@ -18,7 +18,7 @@ export function addPrometheusOptions(cmd: Command): Command {
     .option('--prometheus <url>', 'Prometheus (or Thanos, Mimir, VictoriaMetrics) base URL, with any path prefix (env PROMETHEUS_URL)')
     .option('--prometheus-header <name: value>', 'extra request header, repeatable, e.g. "X-Scope-OrgID: voice" (env PROMETHEUS_HEADERS, one per line)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--prometheus-timeout <duration>', 'per-query timeout (env PROMETHEUS_TIMEOUT; default 10s)')
-    .option('--prometheus-retry-budget <duration>', 'how long one query may keep retrying connection errors, 5xx and 429 (env PROMETHEUS_RETRY_BUDGET; default 15s)');
+    .option('--prometheus-retry-budget <duration>', 'how long one query may keep retrying connection errors, 5xx and 429 (env PROMETHEUS_RETRY_BUDGET; default 15s, in run one evaluation interval)');
 }
 
 function parseHeader(text: string, where: string): [string, string] {

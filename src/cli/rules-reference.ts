@@ -20,7 +20,11 @@ function typeOf(s: JsonSchema): string {
   if (s.enum) return s.enum.map((v) => `\`${String(v)}\``).join(' \\| ');
   if (s.type === 'string' && s.pattern?.includes('(\\d+)ms')) return 'duration';
   if (s.type === 'array') return `list of ${s.items ? typeOf(s.items) : 'any'}`;
-  if (s.type === 'object') return s.properties ? 'mapping' : 'mapping of name to mapping';
+  if (s.type === 'object') {
+    if (s.properties) return 'mapping';
+    const each = typeof s.additionalProperties === 'object' ? typeOf(s.additionalProperties) : 'any';
+    return `mapping of name to ${each}`;
+  }
   return s.type ?? 'any';
 }
 

@@ -2,6 +2,7 @@
 // a ladder that climbs). They run on the raw parsed YAML even when the schema found other problems, so one
 // `check` run reports everything at once. JSON Schema cannot express them; they live here instead.
 import { parseDuration } from './duration.js';
+import { GRID_ADVICE, gridStep } from './interval-grid.js';
 
 export interface CrossIssue {
   path: (string | number)[];
@@ -66,6 +67,10 @@ export function crossFieldIssues(raw: unknown): CrossIssue[] {
     }
   }
 
+  if (typeof raw.interval === 'string') {
+    const ms = parseDuration(raw.interval);
+    if (ms !== undefined && !gridStep(ms)) issues.push({ path: ['interval'], message: `\`interval\` ${raw.interval} cannot be scheduled on the clock grid: ${GRID_ADVICE}` });
+  }
   const ladder = Array.isArray(raw.escalation) ? (raw.escalation as unknown[]) : [];
   let prev: { level: number; after: number } | undefined;
   ladder.forEach((step, i) => {
@@ -96,10 +101,14 @@ export function crossFieldIssues(raw: unknown): CrossIssue[] {
   return issues;
 }
 
-/** Known SMTP ports and the TLS mode each speaks: a mismatch would only show as a 10 s timeout at every send. */
-const PORT_TLS: Record<number, { tls: string; name: string }> = {
-  465: { tls: 'implicit', name: 'SMTPS (TLS from the first byte)' },
-  587: { tls: 'starttls', name: 'submission (STARTTLS)' },
+/**
+ * Known SMTP ports and the TLS modes they speak: 465 is TLS from the first byte, 587 and 25 start in plain text
+ * (upgraded with STARTTLS, or not). A mismatch would only show as a 10 s timeout at every send.
+ */
+const PORT_TLS: Record<number, { allowed: readonly string[]; name: string; use: string }> = {
+  465: { allowed: ['implicit'], name: 'SMTPS (TLS from the first byte)', use: '`tls: implicit`' },
+  587: { allowed: ['starttls', 'none'], name: 'submission (plain text, upgraded with STARTTLS)', use: '`tls: starttls`' },
+  25: { allowed: ['starttls', 'none'], name: 'SMTP (plain text, upgraded with STARTTLS)', use: '`tls: starttls` (or `none`)' },
 };
 
 /** `notifications.email`: all of `to`, `from` and `smtp`, or none; a port that matches its TLS mode. */
@@ -116,8 +125,8 @@ function emailIssues(email: Record<string, unknown>): CrossIssue[] {
   const smtp = isObj(email.smtp) ? email.smtp : undefined;
   const tls = typeof smtp?.tls === 'string' ? smtp.tls : 'starttls';
   const known = typeof smtp?.port === 'number' ? PORT_TLS[smtp.port] : undefined;
-  if (known && known.tls !== tls) {
-    issues.push({ path: [...path, 'smtp', 'port'], message: `\`notifications.email.smtp\`: port ${String(smtp!.port)} is ${known.name}, but \`tls\` is ${tls}; set \`tls: ${known.tls}\`, or the port your server uses for ${tls}` });
+  if (known && !known.allowed.includes(tls)) {
+    issues.push({ path: [...path, 'smtp', 'port'], message: `\`notifications.email.smtp\`: port ${String(smtp!.port)} is ${known.name}, but \`tls\` is ${tls}; set ${known.use}, or give the port your server uses for ${tls}` });
   }
   return issues;
 }

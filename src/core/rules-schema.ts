@@ -163,7 +163,7 @@ const notifications = z
               .describe('`starttls`: upgrade with STARTTLS and refuse a server that does not offer it; `implicit`: TLS from the first byte (port 465); `none`: plain text, for a relay inside the cluster only.'),
           })
           .optional()
-          .describe('The SMTP server. Credentials come from env SMTP_USERNAME and SMTP_PASSWORD (or SMTP_PASSWORD_FILE), never from this file; none: no AUTH.'),
+          .describe('The SMTP server; required with `to`. Credentials come from env SMTP_USERNAME and SMTP_PASSWORD (or their _FILE), never from this file; no SMTP_USERNAME: no AUTH.'),
       })
       .default({ to: [] })
       .describe('Email for rollbacks (checklist 6.1: rollback initiated / complete go to all stakeholders by email too).'),

@@ -34,17 +34,17 @@ export interface RunFlags {
 /** Every setting: flag, environment variable, default, meaning. The README's configuration table lists these. */
 export const SETTINGS = [
   ['--rules FILE (repeatable)', 'ROLLBACK_GUARD_RULES (comma-separated)', 'required', 'rules files; one per guarded Deployment (its `target:`)'],
-  ['--db FILE', 'ROLLBACK_GUARD_DB', 'rollback-guard.db', 'the decision log (SQLite; keep it on a volume)'],
+  ['--db FILE', 'ROLLBACK_GUARD_DB', 'decisions.db', 'the decision log (SQLite; keep it on a volume); `log`, `explain`, `report` and `prune` read the same variable'],
   ['--listen HOST:PORT', 'ROLLBACK_GUARD_LISTEN', '0.0.0.0:8080', 'HTTP address for /health, /ready, /metrics and the API'],
   ['--interval D', 'ROLLBACK_GUARD_INTERVAL', "the rules file's `interval` (15s)", 'evaluation interval; divides a minute (1s..30s) or an hour (1m..30m)'],
   ['--dry-run', 'ROLLBACK_GUARD_DRY_RUN=true', 'false', 'decide and log "would roll back", never patch; its rollbacks are posted to Slack marked DRY RUN, never paged or emailed'],
   ['--blind-after D', 'ROLLBACK_GUARD_BLIND_AFTER', '2m', 'Prometheus unreadable this long pages "guard blind" once'],
   ['--verify-timeout D', 'ROLLBACK_GUARD_VERIFY_TIMEOUT', '5m', "how long to wait for a rollback's rollout to complete"],
-  ['--log-level L', 'LOG_LEVEL', 'info', 'pino level: fatal, error, warn, info, debug, trace'],
+  ['--log-level L', 'LOG_LEVEL', 'info', 'pino level: fatal, error, warn, info, debug, trace, silent'],
   ['', 'ROLLBACK_GUARD_API_TOKEN / ROLLBACK_GUARD_API_TOKEN_FILE', 'none (API off)', 'bearer token for POST /v1/triggers and approvals'],
   ['--kube-server URL', 'ROLLBACK_GUARD_KUBE_SERVER', 'in-cluster config, else KUBECONFIG / ~/.kube/config', 'Kubernetes API server (token file: ROLLBACK_GUARD_KUBE_TOKEN_FILE)'],
   ['--kube-timeout D', '', '10s', 'per-call timeout of Kubernetes API calls'],
-  ['--no-kubernetes', '', 'off', 'run without Kubernetes: nothing is watched or reverted (try rules against live Prometheus)'],
+  ['--no-kubernetes', '', 'off', 'run without Kubernetes: no release is detected, so nothing is queried, guarded or reverted (to try the HTTP API, paging and settings; `replay --prometheus` tries rules against live data)'],
   ['', 'ROLLBACK_GUARD_LEASE', 'none (single replica)', 'elect a leader through this coordination.k8s.io Lease; only the leader evaluates and acts'],
   ['', 'POD_NAME, POD_NAMESPACE', 'hostname; the first target\'s namespace', 'identity in the Lease, and the Lease\'s namespace'],
 ] as const;
@@ -77,7 +77,7 @@ export function daemonConfig(flags: RunFlags, prometheus: PrometheusConnection |
   if (!LEVELS.includes(logLevel)) throw new UsageError(`--log-level/LOG_LEVEL=${JSON.stringify(logLevel)}: use one of ${LEVELS.join(', ')}`);
   const config: DaemonConfig = {
     rulesFiles,
-    db: flags.db ?? env.ROLLBACK_GUARD_DB ?? 'rollback-guard.db',
+    db: flags.db ?? env.ROLLBACK_GUARD_DB ?? 'decisions.db',
     host: m[1]!.replace(/^\[(.*)\]$/, '$1') || '0.0.0.0',
     port,
     dryRun: flags.dryRun ?? bool('ROLLBACK_GUARD_DRY_RUN', env.ROLLBACK_GUARD_DRY_RUN),

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { timingSafeEqual } from 'node:crypto';
 import type { Daemon } from './daemon.js';
 import type { DaemonMetrics } from './metrics.js';
+import { UsageError } from '../errors/usage-error.js';
 
 export type RouteHandler = (req: http.IncomingMessage, res: http.ServerResponse) => Promise<boolean>;
 
@@ -96,7 +97,7 @@ export async function startHttpServer(daemon: Daemon, metrics: DaemonMetrics, o:
   }
 
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (err: NodeJS.ErrnoException) => reject(listenError(err, o.host, o.port)));
     server.listen(o.port, o.host, () => resolve());
   });
   const addr = server.address() as AddressInfo;
@@ -108,4 +109,17 @@ export async function startHttpServer(daemon: Daemon, metrics: DaemonMetrics, o:
       server.close(() => r());
     }),
   };
+}
+
+/** A port in use or an address this host does not have is a setting to change, not a bug (exit 2). */
+function listenError(err: NodeJS.ErrnoException, host: string, port: number): Error {
+  const where = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const why: Record<string, string> = {
+    EADDRINUSE: 'the port is already in use (another rollback-guard, or another server); choose another port',
+    EADDRNOTAVAIL: 'this host has no such address; use 0.0.0.0 (every address), 127.0.0.1, or one of its own addresses',
+    EACCES: 'not permitted (ports below 1024 need privileges); choose a port above 1024',
+  };
+  const hint = err.code ? why[err.code] : undefined;
+  if (!hint) return err;
+  return new UsageError(`cannot listen on ${where} (--listen / ROLLBACK_GUARD_LISTEN): ${err.code}: ${hint}`, { cause: err });
 }

@@ -23,6 +23,7 @@ export class DaemonMetrics {
   readonly outboxDepth = new client.Gauge({ name: 'rollback_guard_outbox_depth', help: 'Notifications waiting to be delivered', registers: [this.registry] });
   readonly activeReleases = new client.Gauge({ name: 'rollback_guard_active_releases', help: 'Releases being guarded', registers: [this.registry] });
   readonly blind = new client.Gauge({ name: 'rollback_guard_blind', help: '1 while Prometheus cannot be read for longer than the blind threshold', registers: [this.registry] });
+  readonly rulesReloadRejected = new client.Gauge({ name: 'rollback_guard_rules_reload_rejected', help: '1 while the rules files on disk were rejected at the last reload (the previous rules are in force)', registers: [this.registry] });
   readonly leader = new client.Gauge({ name: 'rollback_guard_leader', help: '1 when this replica is the leader', registers: [this.registry] });
   readonly lastSuccessfulPoll = new client.Gauge({ name: 'rollback_guard_last_successful_poll_timestamp_seconds', help: 'When a tick last read Prometheus without errors', registers: [this.registry] });
 

@@ -25,6 +25,7 @@ import { startHttpServer, type RouteHandler } from './http-server.js';
 import { DaemonMetrics } from './metrics.js';
 import { noActuator, noReleases, soleLeader } from './null-ports.js';
 import { cronExpression, schedule, tickInstant } from './schedule.js';
+import { toRfc3339 } from '../core/time-format.js';
 
 export interface RunOptions {
   version: string;
@@ -167,6 +168,8 @@ export async function runDaemon(config: DaemonConfig, o: RunOptions): Promise<Ru
   // Paging: notifications through the outbox, approvals over HTTP and Slack. Each release is notified with its own
   // rules file's `notifications:`, read from the rules in force (a hot reload applies to the next message).
   let current = rulesets;
+  /** The last reload's rejection, until a reload succeeds: /health is degraded meanwhile. */
+  let reloadRejected: { at: string; error: string } | undefined;
   const paging = createPaging({
     db: store.db,
     settingsFor: (t) => (current.find((rs) => t && rs.targets.some((x) => x.namespace === t.namespace && x.deployment === t.deployment)) ?? current[0]!).notifications,
@@ -191,7 +194,9 @@ export async function runDaemon(config: DaemonConfig, o: RunOptions): Promise<Ru
       health: () => {
         const h = paging.health();
         metrics.outboxDepth.set(h.depth);
-        return { outbox: h, ...(h.unreported > 0 ? { status: 'degraded' } : {}) };
+        // Degraded: a notification reached nobody, or the rules on disk are not the ones in force.
+        const degraded = h.unreported > 0 || reloadRejected !== undefined;
+        return { outbox: h, rulesReload: reloadRejected ? { status: 'rejected', ...reloadRejected } : { status: 'ok' }, ...(degraded ? { status: 'degraded' } : {}) };
       },
       routes: [...paging.handlers, ...(o.routes ?? [])],
       beforeMetrics: () => {
@@ -233,8 +238,12 @@ export async function runDaemon(config: DaemonConfig, o: RunOptions): Promise<Ru
       }
       daemon.setRulesets(next);
       current = next;
+      reloadRejected = undefined;
+      metrics.rulesReloadRejected.set(0);
       log.info({ why, hashes: next.map((r) => r.hash.slice(0, 12)) }, 'rules reloaded');
     } catch (err) {
+      reloadRejected = { at: toRfc3339(clock.now()), error: (err as Error).message };
+      metrics.rulesReloadRejected.set(1);
       log.error({ why, problems: err instanceof RulesInvalidError ? err.problems : undefined, error: (err as Error).message }, 'rules reload rejected; the running rules stay in force');
     }
   };

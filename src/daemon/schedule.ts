@@ -2,16 +2,14 @@
 // on wall-clock multiples of the interval (15s -> :00, :15, :30, :45), the same grid replay uses.
 import cron, { type ScheduledTask } from 'node-cron';
 import { formatDuration } from '../core/duration.js';
+import { GRID_ADVICE, gridStep } from '../core/interval-grid.js';
 import { UsageError } from '../errors/usage-error.js';
 
 export function cronExpression(intervalMs: number): string {
-  const s = intervalMs / 1000;
-  if (Number.isInteger(s) && s >= 1 && s < 60 && 60 % s === 0) return `*/${s} * * * * *`;
-  const m = s / 60;
-  if (Number.isInteger(m) && m >= 1 && m < 60 && 60 % m === 0) return `0 */${m} * * * *`;
-  throw new UsageError(
-    `evaluation interval ${formatDuration(intervalMs)} cannot be scheduled: use a number of seconds that divides a minute (1s, 2s, 5s, 10s, 15s, 30s) or of minutes that divides an hour (1m, 5m, 15m)`,
-  );
+  const step = gridStep(intervalMs);
+  if (step?.unit === 'second') return `*/${step.count} * * * * *`;
+  if (step?.unit === 'minute') return `0 */${step.count} * * * *`;
+  throw new UsageError(`evaluation interval ${formatDuration(intervalMs)} cannot be scheduled: ${GRID_ADVICE}`);
 }
 
 export function schedule(intervalMs: number, run: () => Promise<void>): ScheduledTask {

@@ -1,6 +1,7 @@
 // `rollback-guard run` as a separate process: configuration errors, HTTP endpoints, the trigger API's answers,
 // hot reload of the rules file, and a clean exit on SIGTERM.
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startDaemon, type DaemonProcess } from '../helpers/daemon-process.js';
@@ -80,6 +81,23 @@ describe('rollback-guard run', () => {
     expect(r.stderr).toContain('--no-kubernetes');
   });
 
+  it('a port in use, or an address the host does not have: exit 2 naming the setting, not an internal error', async () => {
+    const busy = net.createServer();
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
+    try {
+      const port = (busy.address() as net.AddressInfo).port;
+      const args = (listen: string) => ['run', '--rules', 'rules/voice-server.yaml', '--prometheus', 'http://127.0.0.1:9', '--no-kubernetes', '--db', path.join(tmp(), 'd.db'), '--listen', listen];
+      const inUse = await cliAsync(args(`127.0.0.1:${port}`));
+      expect(inUse.code).toBe(2);
+      expect(inUse.stderr).toContain(`rollback-guard: error: cannot listen on 127.0.0.1:${port} (--listen / ROLLBACK_GUARD_LISTEN): EADDRINUSE: the port is already in use`);
+      const noSuchAddress = await cliAsync(args('192.0.2.1:8080')); // TEST-NET-1: never a local address
+      expect(noSuchAddress.code).toBe(2);
+      expect(noSuchAddress.stderr).toContain('EADDRNOTAVAIL: this host has no such address');
+    } finally {
+      busy.close();
+    }
+  });
+
   it('two rules files naming different PagerDuty servers: exit 2 naming the file, the line and both values', () => {
     const a = path.join(tmp(), 'voice.yaml');
     const b = path.join(tmp(), 'text.yaml');
@@ -102,12 +120,19 @@ describe('rollback-guard run', () => {
     fs.writeFileSync(rules, 'version: 1\nrules: [\n');
     const rejected = await running.waitForLog(/rules reload rejected/);
     expect(String(rejected.error)).toMatch(/YAML syntax/);
-    const still = ((await (await fetch(`${running.url}/health`)).json()) as { rulesHashes: Record<string, string> }).rulesHashes['voice-production/voice-server'];
-    expect(still).toBe(before);
+    type Health = { status: string; rulesHashes: Record<string, string>; rulesReload: { status: string; error?: string } };
+    const health = async () => (await (await fetch(`${running!.url}/health`)).json()) as Health;
+    const whileRejected = await health();
+    expect(whileRejected.rulesHashes['voice-production/voice-server']).toBe(before);
+    // The file on disk is not what runs: said by /health and /metrics until a reload succeeds.
+    expect(whileRejected).toMatchObject({ status: 'degraded', rulesReload: { status: 'rejected', error: expect.stringMatching(/YAML syntax/) } });
+    expect(await (await fetch(`${running.url}/metrics`)).text()).toMatch(/^rollback_guard_rules_reload_rejected 1$/m);
     fs.writeFileSync(rules, fs.readFileSync('rules/voice-server.yaml', 'utf8').replace('above: 0.05', 'above: 0.04'));
     await running.waitForLog(/rules reloaded/);
-    const after = ((await (await fetch(`${running.url}/health`)).json()) as { rulesHashes: Record<string, string> }).rulesHashes['voice-production/voice-server'];
-    expect(after).not.toBe(before);
+    const afterReload = await health();
+    expect(afterReload.rulesHashes['voice-production/voice-server']).not.toBe(before);
+    expect(afterReload).toMatchObject({ status: 'ok', rulesReload: { status: 'ok' } });
+    expect(await (await fetch(`${running.url}/metrics`)).text()).toMatch(/^rollback_guard_rules_reload_rejected 0$/m);
     running.child.kill('SIGHUP');
     await new Promise((r) => setTimeout(r, 300));
     expect(running.logs.some((l) => l.msg === 'rules reloaded' && l.why === 'SIGHUP')).toBe(true);

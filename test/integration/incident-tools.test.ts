@@ -8,6 +8,7 @@ import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { pruneEvaluations } from '../../src/adapters/sqlite/prune-evaluations.js';
 import { SCHEMA_VERSION } from '../../src/adapters/sqlite/sqlite-decision-store.js';
 import { cli } from '../helpers/run-cli.js';
+import { cliAsync } from '../helpers/run-cli-async.js';
 import { MINUTE, writeIncidentLog, type SyntheticLog } from '../helpers/synthetic-decision-log.js';
 
 // Each test runs the built CLI several times (about 1 s each on a busy 2-core machine).
@@ -142,7 +143,8 @@ describe('rollback-guard explain', () => {
 
 describe('refusals: one sentence, exit 2, the file untouched', () => {
   it.each([
-    ['a missing file', (d: string) => path.join(d, 'missing.db'), /does not exist/],
+    ['a missing file', (d: string) => path.join(d, 'missing.db'), /does not exist; give the file that replay or the daemon wrote with --db \(or ROLLBACK_GUARD_DB\)/],
+    ['a directory', (d: string) => d, /is a directory; give the decision log file in it/],
     ['a file that is not SQLite', () => 'README.md', /is not a SQLite database/],
     ['a SQLite file that is not a decision log', (d: string) => { const f = path.join(d, 'other.db'); const db = new Database(f); db.exec('CREATE TABLE t (x)'); db.close(); return f; }, /is not a rollback-guard decision log/],
     ['a newer schema version', (d: string) => { const f = path.join(d, 'newer.db'); fs.copyFileSync(plain, f); const db = new Database(f); db.pragma(`user_version = ${SCHEMA_VERSION + 1}`); db.close(); return f; }, /newer than this rollback-guard knows/],
@@ -157,12 +159,19 @@ describe('refusals: one sentence, exit 2, the file untouched', () => {
     }
   });
 
+  it('without --db, the daemon\'s ROLLBACK_GUARD_DB (kubectl exec into the pod reads its log)', async () => {
+    const withEnv = await cliAsync(['log'], { ROLLBACK_GUARD_DB: example });
+    expect(withEnv.code, withEnv.stderr).toBe(0);
+    expect(withEnv.stdout).toBe(cli('log', '--db', example).stdout);
+  });
+
   it('an unknown decision or release id, and bad options', () => {
     for (const [args, message] of [
       [['explain', '999'], /decision 999 is not in .* \(its decisions are #1 to #6\)/],
       [['explain', 'abc'], /not a positive integer/],
       [['report', '--release', '9'], /release 9 is not in/],
       [['log', '--action', 'reboot'], /reboot is not an action/],
+      [['report', '--release', '1', '--out', '/nonexistent-dir/r.html'], /cannot write the report to \/nonexistent-dir\/r\.html: its directory \/nonexistent-dir does not exist$/m],
       [['log', '--target', 'nope'], /not NAMESPACE\/NAME/],
       [['log', '--since', '2h', '--from', '2026-11-01T00:00:00Z'], /either --since or --from/],
     ] as const) {

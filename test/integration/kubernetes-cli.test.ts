@@ -1,4 +1,5 @@
 /* eslint-disable @typescript-eslint/no-unsafe-member-access -- stand-in objects are raw API JSON */
+import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
@@ -84,5 +85,11 @@ describe('rollback-guard rollback (built binary, Kubernetes stand-in)', () => {
     const down = await rollback('--reason', 'x', '--by', 'alice', '--kube-server', 'http://127.0.0.1:1', '--kube-timeout', '1s');
     expect(down.code).toBe(2);
     expect(down.stderr).toMatch(/rollback failed: .*cannot reach the Kubernetes API: ECONNREFUSED/);
+    // No Kubernetes access at all: said, and no decision log left behind.
+    const home = tmp();
+    const none = await cliAsync(['rollback', `${NS}/voice-server`, '--reason', 'x', '--by', 'alice', '--db', path.join(home, 'rb.db')], { HOME: home, KUBECONFIG: '', KUBERNETES_SERVICE_HOST: '' });
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain('set KUBECONFIG, run in-cluster, or pass --kube-server URL');
+    expect(fs.existsSync(path.join(home, 'rb.db'))).toBe(false);
   });
 });

@@ -145,5 +145,9 @@ describe('approve / decline (built CLI) against the real approval handler', () =
     const closed = await freePort();
     const down = await cliAsync(['approve', '41', '--by', 'alice', '--url', `http://127.0.0.1:${closed}`], { ROLLBACK_GUARD_API_TOKEN: 'tok-1' });
     expect(down).toMatchObject({ code: 2, stderr: `rollback-guard: error: cannot reach the daemon at http://127.0.0.1:${closed}: ECONNREFUSED; check --url / ROLLBACK_GUARD_URL\n` });
+    const malformed = await cliAsync(['approve', '41', '--by', 'alice', '--url', 'notaurl'], { ROLLBACK_GUARD_API_TOKEN: 'tok-1' });
+    expect(malformed).toMatchObject({ code: 2, stderr: expect.stringContaining('rollback-guard: error: --url / ROLLBACK_GUARD_URL "notaurl" is not a URL') });
+    const blocked = await cliAsync(['approve', '41', '--by', 'alice', '--url', 'http://127.0.0.1:6000'], { ROLLBACK_GUARD_API_TOKEN: 'tok-1' });
+    expect(blocked).toMatchObject({ code: 2, stderr: expect.stringContaining("port 6000 is one that Node's fetch refuses to use") });
   });
 });

@@ -67,7 +67,10 @@ describe('notification plan', () => {
     it('refuses a port that speaks another TLS mode than `tls` (each send would time out), at its line', () => {
       const rules = (smtp: string) => PAGING_RULES.replace('  approvers:', `  email:\n    to: [a@example.com]\n    from: b@example.com\n    smtp: ${smtp}\n  approvers:`);
       expect(() => pagingRuleset(rules('{ host: relay, port: 465 }'))).toThrow(/paging\.yaml:\d+:\d+: `notifications\.email\.smtp`: port 465 is SMTPS \(TLS from the first byte\), but `tls` is starttls; set `tls: implicit`/);
-      expect(() => pagingRuleset(rules('{ host: relay, port: 587, tls: implicit }'))).toThrow(/port 587 is submission \(STARTTLS\), but `tls` is implicit; set `tls: starttls`/);
+      expect(() => pagingRuleset(rules('{ host: relay, port: 587, tls: implicit }'))).toThrow(/port 587 is submission \(plain text, upgraded with STARTTLS\), but `tls` is implicit; set `tls: starttls`, or give the port your server uses for implicit/);
+      expect(() => pagingRuleset(rules('{ host: relay, port: 25, tls: implicit }'))).toThrow(/port 25 is SMTP .*set `tls: starttls` \(or `none`\)/);
+      expect(() => pagingRuleset(rules('{ host: relay, port: 465, tls: none }'))).toThrow(/port 465 is SMTPS .*`tls` is none; set `tls: implicit`/);
+      for (const ok of ['{ host: relay, port: 587, tls: none }', '{ host: relay, port: 25 }', '{ host: relay, port: 25, tls: none }']) expect(() => pagingRuleset(rules(ok))).not.toThrow();
       expect(pagingRuleset(rules('{ host: relay, port: 2525, tls: implicit }')).notifications.email?.smtp.port).toBe(2525);
     });
 

@@ -61,7 +61,7 @@ export function clientsFor(access: KubeAccess, timeoutMs = 10_000): KubeClients 
 }
 
 function configError(err: unknown): KubernetesError {
-  return new KubernetesError('RG_K8S_CONFIG', `cannot load Kubernetes access: ${(err as Error).message}; set KUBECONFIG, run in-cluster, or pass --kube-server URL (or --no-kubernetes to run without it)`, { cause: err });
+  return new KubernetesError('RG_K8S_CONFIG', `cannot load Kubernetes access: ${(err as Error).message}; set KUBECONFIG, run in-cluster, or pass --kube-server URL (\`run --no-kubernetes\` starts the daemon without it)`, { cause: err });
 }
 
 /** KUBECONFIG / ~/.kube/config through the client's KubeConfig (exec, OIDC and cloud auth included). */

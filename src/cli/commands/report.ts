@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import type { Command } from 'commander';
 import { DecisionLogReader, type Row } from '../../adapters/sqlite/decision-log-reader.js';
 import { parseRules } from '../../core/parse-rules.js';
@@ -70,7 +71,10 @@ export function registerReport(program: Command, io: Io): void {
           fs.renameSync(tmp, flags.out);
         } catch (err) {
           fs.rmSync(tmp, { force: true });
-          throw new UsageError(`cannot write the report to ${flags.out}: ${(err as Error).message}`, { cause: err });
+          // The error names the temporary file; say what it means for the path the user gave.
+          const code = (err as NodeJS.ErrnoException).code;
+          const why = code === 'ENOENT' ? `its directory ${path.dirname(flags.out)} does not exist` : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'EISDIR' ? 'it is a directory' : (err as Error).message;
+          throw new UsageError(`cannot write the report to ${flags.out}: ${why}`, { cause: err });
         }
         io.err(`wrote ${flags.out}`);
       }

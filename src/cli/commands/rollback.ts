@@ -53,9 +53,10 @@ export function registerRollback(program: Command, io: Io): void {
 
     // Loaded here, not at the top: @kubernetes/client-node takes ~0.5 s to import, and only this command needs it.
     const [{ KubeActuator }, { kubeClients }] = await Promise.all([import('../../adapters/kubernetes/kube-actuator.js'), import('../../adapters/kubernetes/kube-client.js')]);
+    // Kubernetes access first: a command that cannot reach a cluster leaves no decision log behind.
+    const k = await kubeClients(kubeConnection(flags));
     const store = openDecisionLog(dbFile);
     try {
-      const k = await kubeClients(kubeConnection(flags));
       const actuator = new KubeActuator(k, { strategyFor: () => strategy });
       const requestedAt = Date.now();
       const outcome = await actuator.rollback({ ...ref, reason: flags.reason, by: flags.by, dryRun: flags.dryRun === true });

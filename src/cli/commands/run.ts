@@ -15,7 +15,7 @@ export function registerRun(program: Command, io: Io): void {
     .command('run')
     .description('run the guard: watch releases, evaluate the rules on a schedule, revert or page, log every decision')
     .option('--rules <file>', 'rules file, repeatable: one per guarded Deployment (env ROLLBACK_GUARD_RULES, comma-separated)', (v: string, prev: string[] = []) => [...prev, v])
-    .option('--db <file>', 'decision log (env ROLLBACK_GUARD_DB; default rollback-guard.db)')
+    .option('--db <file>', 'decision log (env ROLLBACK_GUARD_DB; default decisions.db)')
     .option('--listen <host:port>', 'HTTP address (env ROLLBACK_GUARD_LISTEN; default 0.0.0.0:8080)')
     .option('--interval <duration>', "evaluation interval (env ROLLBACK_GUARD_INTERVAL; default: the rules file's interval, 15s)")
     .option('--dry-run', 'decide and log, never patch the cluster (env ROLLBACK_GUARD_DRY_RUN)')
@@ -23,7 +23,7 @@ export function registerRun(program: Command, io: Io): void {
     .option('--verify-timeout <duration>', "wait this long for a rollback's rollout (env ROLLBACK_GUARD_VERIFY_TIMEOUT; default 5m)")
     .option('--log-level <level>', 'fatal | error | warn | info | debug | trace (env LOG_LEVEL; default info)');
   addKubeOptions(addPrometheusOptions(cmd))
-    .option('--no-kubernetes', 'run without Kubernetes access: nothing is watched or reverted (for trying rules against live Prometheus)')
+    .option('--no-kubernetes', 'run without Kubernetes: no release is detected, so nothing is queried, guarded or reverted (to try the HTTP API, paging and settings)')
     .action(async (flags: RunFlags & PrometheusFlags & KubeFlags & { kubernetes: boolean }) => {
     const config = daemonConfig(flags, prometheusConnection(flags));
     const lease = process.env.ROLLBACK_GUARD_LEASE;

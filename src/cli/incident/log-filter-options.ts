@@ -1,5 +1,5 @@
 // The options log, explain and report share: which decision log, which releases, which output format.
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import type { LogFilter } from '../../adapters/sqlite/decision-log-reader.js';
 import { UsageError } from '../../errors/usage-error.js';
 import { parseDurationOption, parseTime } from '../option-parsers.js';
@@ -19,8 +19,9 @@ export interface FilterFlags {
   csv?: boolean;
 }
 
+/** The daemon's own `ROLLBACK_GUARD_DB` is the default, so `kubectl exec … rollback-guard log` reads its log. */
 export function addDbOption(cmd: Command): Command {
-  return cmd.option('--db <file>', 'decision log to read', DEFAULT_DB);
+  return cmd.addOption(new Option('--db <file>', 'decision log to read').env('ROLLBACK_GUARD_DB').default(DEFAULT_DB));
 }
 
 export function addFilterOptions(cmd: Command): Command {

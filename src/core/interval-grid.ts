@@ -1,0 +1,14 @@
+// Which evaluation intervals the daemon can keep on the wall-clock grid (15s -> :00, :15, :30, :45): a number of
+// seconds that divides a minute, or of minutes that divides an hour. Pure; the rules check and the daemon's
+// schedule share it, so `check` refuses what `run` would.
+
+/** The interval as whole seconds (below a minute) or whole minutes, or undefined when it is off the grid. */
+export function gridStep(intervalMs: number): { unit: 'second' | 'minute'; count: number } | undefined {
+  const s = intervalMs / 1000;
+  if (Number.isInteger(s) && s >= 1 && s < 60 && 60 % s === 0) return { unit: 'second', count: s };
+  const m = s / 60;
+  if (Number.isInteger(m) && m >= 1 && m < 60 && 60 % m === 0) return { unit: 'minute', count: m };
+  return undefined;
+}
+
+export const GRID_ADVICE = 'use a number of seconds that divides a minute (1s, 2s, 5s, 10s, 15s, 30s) or of minutes that divides an hour (1m, 5m, 15m)';

@@ -101,6 +101,8 @@ export type TemplateName = (typeof TEMPLATE_NAMES)[number];
 const ROUTING_KEY_NAME = /^[A-Z][A-Z0-9_]*$/;
 /** `addr@host` or `Display Name <addr@host>`: what an email's From header takes. */
 const MAILBOX = /^(?:[^<>@]*<[^\s<>@]+@[^\s<>@]+>|[^\s<>@]+@[^\s<>@]+)$/;
+/** `addr@host`: what SMTP's RCPT TO takes. As loose as MAILBOX's address part: the server judges the rest. */
+const ADDRESS = /^[^\s<>@,;]+@[^\s<>@,;]+$/;
 export const SMTP_TLS = ['starttls', 'implicit', 'none'] as const;
 export type SmtpTls = (typeof SMTP_TLS)[number];
 
@@ -147,7 +149,7 @@ const notifications = z
       .describe('Slack endpoint.'),
     email: z
       .strictObject({
-        to: z.array(z.email({ error: 'must be an email address like voice-stakeholders@example.com' })).default([]).describe('Who is emailed when a rollback starts, completes or fails (checklist 6.1: all stakeholders). Default none: no email.'),
+        to: z.array(z.string().regex(ADDRESS, { error: 'must be an email address like voice-stakeholders@example.com' })).default([]).describe('Who is emailed when a rollback starts, completes or fails (checklist 6.1: all stakeholders). Default none: no email.'),
         from: z
           .string()
           .regex(MAILBOX, { error: 'must be an address, optionally with a name: `rollback-guard@example.com` or `rollback-guard <rollback-guard@example.com>`' })

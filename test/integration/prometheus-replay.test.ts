@@ -150,7 +150,8 @@ describe('check --prometheus', () => {
   it('an unreachable Prometheus is an error of the check, not of the file: exit 2', () => {
     const r = cli('check', '--prometheus', 'http://127.0.0.1:9', '--prometheus-retry-budget', '1s', RULES);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/cannot connect: ECONNREFUSED/);
+    expect(r.stderr).toMatch(/^rollback-guard: error: cannot check the queries of rules\/voice-server\.yaml against Prometheus at http:\/\/127\.0\.0\.1:9\/?: cannot connect: ECONNREFUSED .*; fix --prometheus \/ PROMETHEUS_URL, or check without it$/m);
+    expect(r.stdout).toBe(''); // the file was not judged: no OK and no FAILED line
   });
 });
 

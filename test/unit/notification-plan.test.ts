@@ -62,6 +62,8 @@ describe('notification plan', () => {
       expect(smtpOf('{ host: relay, tls: implicit }')).toEqual({ host: 'relay', port: 465, tls: 'implicit' });
       expect(smtpOf('{ host: relay, tls: none }')).toEqual({ host: 'relay', port: 25, tls: 'none' });
       expect(smtpOf('{ host: relay, tls: none, port: 2525 }')).toEqual({ host: 'relay', port: 2525, tls: 'none' });
+      // Addresses are checked as loosely for `to` as for `from`: an internal domain without a dot is fine.
+      expect(pagingRuleset(PAGING_RULES.replace('  approvers:', '  email: { to: [ops@localhost], from: rg@example, smtp: { host: relay } }\n  approvers:')).notifications.email?.to).toEqual(['ops@localhost']);
     });
 
     it('refuses a port that speaks another TLS mode than `tls` (each send would time out), at its line', () => {

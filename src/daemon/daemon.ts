@@ -165,7 +165,10 @@ export class Daemon {
     this.deps.journal?.releaseIdentified(guard.stored.id, { revision: r.revision, images: r.images, ...(r.changeCause ? { changeCause: r.changeCause } : {}) });
     this.deps.metrics.activeReleases.set(this.guards.size);
     log.info({ releaseId: guard.stored.id, target, revision: r.revision, severity: r.severity, window: formatDuration(windowMs), adopted: r.adopted }, 'guarding release');
-    await this.deps.events.emit({ kind: 'release-started', releaseId: guard.stored.id, target, revision: r.revision, images: r.images, severity: r.severity, at: r.startedAt, adopted: r.adopted });
+    await this.deps.events.emit({
+      kind: 'release-started', releaseId: guard.stored.id, target, revision: r.revision, images: r.images, severity: r.severity, at: r.startedAt, adopted: r.adopted,
+      ...(r.changeCause ? { changeCause: r.changeCause } : {}), ...(r.manager ? { manager: r.manager } : {}), ...(r.tracking ? { tracking: r.tracking } : {}),
+    });
   }
 
   /** One scheduled evaluation of every active release. Never overlaps itself; only the leader ticks. */

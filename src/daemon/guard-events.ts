@@ -4,7 +4,7 @@ import type { StoredDecision } from '../ports/decision-store.js';
 import type { RollbackOutcome } from '../ports/actuator.js';
 
 export type GuardEvent =
-  | { kind: 'release-started'; releaseId: number; target: string; revision?: string; images?: string[]; severity: string; at: number; adopted: boolean }
+  | { kind: 'release-started'; releaseId: number; target: string; revision?: string; images?: string[]; severity: string; at: number; adopted: boolean; changeCause?: string; manager?: string; tracking?: string }
   | { kind: 'decision'; decision: StoredDecision; target: string }
   | { kind: 'rollback-started'; decision: StoredDecision; target: string; at: number }
   /** A considered rollback a person approved is starting. */

@@ -72,7 +72,8 @@ export class PagingSink implements GuardEventSink {
     switch (e.kind) {
       case 'release-started': {
         const r = this.release(e.releaseId);
-        return r && [r, { kind: 'release-started', at: e.at }];
+        // The checklist's DEPLOY_START: key changes from the change cause, manager and ticket from annotations.
+        return r && [{ ...r, ...(e.manager ? { manager: e.manager } : {}) }, { kind: 'release-started', at: e.at, ...(e.changeCause ? { changelog: e.changeCause } : {}), ...(e.tracking ? { tracking: e.tracking } : {}) }];
       }
       case 'decision': {
         const r = this.release(e.decision.releaseId);

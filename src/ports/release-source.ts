@@ -6,6 +6,9 @@ export interface ObservedRelease extends DeploymentRef {
   revision: string;
   images: string[];
   changeCause?: string;
+  /** From `rollback-guard.io/release-manager` and `rollback-guard.io/tracking`, for DEPLOY_START. */
+  manager?: string;
+  tracking?: string;
   /** From `rollback-guard.io/severity`; a missing one is minor, a bad one is minor with `severityProblem` saying why. */
   severity: Severity;
   severityProblem?: string;

@@ -231,8 +231,12 @@ describe('rollback-guard run, end to end', () => {
     await withPagers(dir, async ({ pd, slack, smtp, rules, env: pagerEnv }) => {
       fs.writeFileSync(path.join(dir, 'api-token'), 'approve-me');
       await setup([], { ...pagerEnv, ROLLBACK_GUARD_API_TOKEN_FILE: path.join(dir, 'api-token') }, rules);
-      kube.setImage(NS, NAME, 'voice-server:1.5.0');
+      const annotations = { 'kubernetes.io/change-cause': 'Faster TTFA on cold start', 'rollback-guard.io/release-manager': 'dana', 'rollback-guard.io/tracking': 'https://jira.example/VOICE-42' };
+      kube.setImage(NS, NAME, 'voice-server:1.5.0', { annotations });
       await daemon!.waitForLog(/guarding release/);
+      // DEPLOY_START filled from the Deployment's annotations (checklist 6.2), not n/a.
+      await waitFor('DEPLOY_START for 1.5.0', () => slack.messages.some((m) => m.text.includes('Version: v1.5.0')), 30_000, 200);
+      expect(slack.messages.find((m) => m.text.includes('Version: v1.5.0'))!.text).toMatch(/Release Manager: dana\n\nKey Changes:\nFaster TTFA on cold start\n\nTracking: https:\/\/jira\.example\/VOICE-42$/);
       exporter.errorRatio = 0.02;
       const page = await daemon!.waitForLog(/decision: page/, 45_000);
       await waitFor('the page at PagerDuty and in Slack', () => pd.accepted.some((e) => e.event_action === 'trigger') && slack.messages.some((m) => /Issue Detected/i.test(m.text)), 30_000, 200);

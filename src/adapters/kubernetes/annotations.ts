@@ -6,6 +6,9 @@ export const ANNOTATIONS = {
   changeCause: 'kubernetes.io/change-cause',
   /** Release severity, set by whoever releases: hotfix | minor | major | infrastructure (default minor). */
   severity: 'rollback-guard.io/severity',
+  /** Who runs the release, and its ticket: DEPLOY_START's {NAME} and {JIRA_LINK} (checklist 6.2). */
+  releaseManager: 'rollback-guard.io/release-manager',
+  tracking: 'rollback-guard.io/tracking',
   /** "true": the guard must not roll this Deployment back (a person is on it). */
   paused: 'rollback-guard.io/paused',
   /** The checklist's `previous-version` annotation (previous-version-annotation strategy). */

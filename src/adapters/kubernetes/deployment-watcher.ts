@@ -135,6 +135,8 @@ export class DeploymentWatcher implements ReleaseSource {
       adopted,
     };
     if (ann[ANNOTATIONS.changeCause] !== undefined) release.changeCause = ann[ANNOTATIONS.changeCause];
+    if (ann[ANNOTATIONS.releaseManager]) release.manager = ann[ANNOTATIONS.releaseManager];
+    if (ann[ANNOTATIONS.tracking]) release.tracking = ann[ANNOTATIONS.tracking];
     if (problem) release.severityProblem = problem;
     await this.onRelease?.(release);
   }

@@ -111,13 +111,19 @@ export function initialState(ruleset: Ruleset): ReleaseState {
 export function rulesDue(ctx: EngineContext, state: ReleaseState, at: number): Rule[] {
   if (state.outcome || at < ctx.release.startedAt) return [];
   if (at < windowEnd(ctx.release)) return ctx.ruleset.rules;
-  return ctx.ruleset.rules.filter((r) => state.rules[r.name]?.page !== undefined || holdsPromotion(r, state));
+  return ctx.ruleset.rules.filter((r) => state.rules[r.name]?.page !== undefined || holdsPromotion(r, state, at));
 }
 
-/** A rule that keeps a release open past its window: enforced (or page-only) and pending or paged. */
-function holdsPromotion(rule: Rule, state: ReleaseState): boolean {
+/**
+ * A rule that keeps a release open past its window: not shadow, and paged, or pending for less than twice its
+ * hold. A breach that goes on fires after one hold; only unknown data (no traffic at night, errors, a daemon that
+ * was down) can keep it pending longer, and that must not keep a release open without end (ADR 0010).
+ */
+function holdsPromotion(rule: Rule, state: ReleaseState, at: number): boolean {
   const mem = state.rules[rule.name];
-  return rule.mode !== 'shadow' && (mem?.page !== undefined || mem?.state === 'pending');
+  if (rule.mode === 'shadow' || !mem) return false;
+  if (mem.page !== undefined) return true;
+  return mem.state === 'pending' && at < (mem.activeAt ?? at) + 2 * rule.forMs;
 }
 
 /** Evaluates every due rule at `at` and returns the next state with what was seen and decided. */
@@ -170,9 +176,10 @@ export function step(ctx: EngineContext, prev: ReleaseState, at: number, observa
   if (at >= windowEnd(ctx.release)) {
     // Promotion waits for every page to resolve and every held breach to fire or pass: a release is never called
     // healthy while a rule is part-way through its `for`.
-    const held = ctx.ruleset.rules.filter((r) => holdsPromotion(r, state));
+    const held = ctx.ruleset.rules.filter((r) => holdsPromotion(r, state, at));
     if (held.length === 0) {
-      const late = at > windowEnd(ctx.release);
+      const late = ctx.ruleset.rules.some((r) => r.mode !== 'shadow' && (prev.rules[r.name]?.page !== undefined || prev.rules[r.name]?.state === 'pending'));
+      const unresolved = ctx.ruleset.rules.filter((r) => r.mode !== 'shadow' && state.rules[r.name]?.state === 'pending').map((r) => r.name);
       state.outcome = { kind: 'promoted', at };
       pending.push({
         at,
@@ -187,7 +194,9 @@ export function step(ctx: EngineContext, prev: ReleaseState, at: number, observa
           threshold: null,
           release: releaseEvidence(ctx),
           rulesHash: ctx.ruleset.hash,
-          note: late ? 'guard window ended earlier; promoted once no rule was firing or holding a breach' : 'guard window ended with no rollback and no rule firing or holding a breach',
+          note:
+            (late ? 'guard window ended earlier; promoted once no rule was firing or holding a breach' : 'guard window ended with no rollback and no rule firing or holding a breach') +
+            (unresolved.length ? `; stopped waiting on ${unresolved.join(', ')}: pending for twice its hold with no breach or pass seen (unknown data)` : ''),
         },
       });
     }

@@ -39,6 +39,8 @@ export type GuardEvent =
   | { kind: 'rollback-complete'; at: number; decision: NotifiedDecision; startedAt: number }
   | { kind: 'rollback-failed'; at: number; decision: NotifiedDecision; error: string }
   | { kind: 'rollback-refused'; at: number; decision: NotifiedDecision; reason: string }
+  /** With --dry-run, what became of a rollback that was only planned: said in Slack, never paged or emailed. */
+  | { kind: 'dry-run-outcome'; at: number; decision: NotifiedDecision; outcome: string }
   | { kind: 'guard-blind'; at: number; detail: string }
   /** `levelReached`: the highest level paged for this rule so far (escalations after the decision); default its level. */
   | { kind: 'approval'; at: number; decision: NotifiedDecision; verdict: 'approved' | 'declined'; by: string; reason?: string; levelReached?: number }
@@ -125,6 +127,8 @@ function planEvent(settings: NotificationSettings, release: NotifiedRelease, eve
       if (event.dryRun) return [p.dryRun(`rollback-started:${event.decision.id}`, event.at, values, event.decision)];
       return p.announce(`rollback-started:${event.decision.id}`, 'ROLLBACK_START', event.at, values, event.decision);
     }
+    case 'dry-run-outcome':
+      return [p.slack(`dry-run-outcome:${event.decision.id}`, undefined, settings.channels.incidents, event.at, {}, event.decision, `:test_tube: DRY RUN: decision ${event.decision.id}'s rollback ${event.outcome}. Nothing was patched.`)];
     case 'rollback-complete': {
       const d = event.decision;
       const took = formatDuration(Math.max(0, event.at - event.startedAt));

@@ -2,7 +2,6 @@
 // a ladder that climbs). They run on the raw parsed YAML even when the schema found other problems, so one
 // `check` run reports everything at once. JSON Schema cannot express them; they live here instead.
 import { parseDuration } from './duration.js';
-import { GRID_ADVICE, gridStep } from './interval-grid.js';
 
 export interface CrossIssue {
   path: (string | number)[];
@@ -67,10 +66,6 @@ export function crossFieldIssues(raw: unknown): CrossIssue[] {
     }
   }
 
-  if (typeof raw.interval === 'string') {
-    const ms = parseDuration(raw.interval);
-    if (ms !== undefined && !gridStep(ms)) issues.push({ path: ['interval'], message: `\`interval\` ${raw.interval} cannot be scheduled on the clock grid: ${GRID_ADVICE}` });
-  }
   const ladder = Array.isArray(raw.escalation) ? (raw.escalation as unknown[]) : [];
   let prev: { level: number; after: number } | undefined;
   ladder.forEach((step, i) => {

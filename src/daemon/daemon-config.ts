@@ -65,6 +65,17 @@ function bool(name: string, text: string | undefined): boolean {
   throw new UsageError(`${name}=${JSON.stringify(text)}: use true or false`);
 }
 
+/**
+ * decisions.db, the read tools' default too. Before 2026-12 `run` defaulted to rollback-guard.db: starting on a
+ * new empty log beside it would lose its open releases, pages and outbox, so that is refused, saying what to do.
+ */
+function defaultDb(): string {
+  if (!fs.existsSync('decisions.db') && fs.existsSync('rollback-guard.db')) {
+    throw new UsageError('rollback-guard.db is here, but the default decision log is now decisions.db: pass --db rollback-guard.db (or ROLLBACK_GUARD_DB) to keep using it, or rename it to decisions.db');
+  }
+  return 'decisions.db';
+}
+
 export function daemonConfig(flags: RunFlags, prometheus: PrometheusConnection | undefined, env: NodeJS.ProcessEnv = process.env): DaemonConfig {
   const rulesFiles = flags.rules?.length ? flags.rules : (env.ROLLBACK_GUARD_RULES ?? '').split(',').map((s) => s.trim()).filter(Boolean);
   if (rulesFiles.length === 0) throw new UsageError('no rules file: pass --rules FILE (or ROLLBACK_GUARD_RULES)');
@@ -77,7 +88,8 @@ export function daemonConfig(flags: RunFlags, prometheus: PrometheusConnection |
   if (!LEVELS.includes(logLevel)) throw new UsageError(`--log-level/LOG_LEVEL=${JSON.stringify(logLevel)}: use one of ${LEVELS.join(', ')}`);
   const config: DaemonConfig = {
     rulesFiles,
-    db: flags.db ?? env.ROLLBACK_GUARD_DB ?? 'decisions.db',
+    // An empty value is unset: SQLite would open '' as a private temporary database and lose everything.
+    db: flags.db || env.ROLLBACK_GUARD_DB || defaultDb(),
     host: m[1]!.replace(/^\[(.*)\]$/, '$1') || '0.0.0.0',
     port,
     dryRun: flags.dryRun ?? bool('ROLLBACK_GUARD_DRY_RUN', env.ROLLBACK_GUARD_DRY_RUN),

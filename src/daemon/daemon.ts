@@ -83,6 +83,8 @@ export class Daemon {
       }
       if (ruleset.hash !== open.rulesHash) store.recordRules(ruleset);
       this.guards.set(key(open), ReleaseGuard.resume({ ruleset, open, source: this.deps.source, store }));
+      // A rollback is only of the revision judged: restored, so a resumed release keeps that check.
+      if (open.revision !== undefined) this.revisions.set(key(open), open.revision);
       log.info({ releaseId: open.id, target: key(open), startedAt: toRfc3339(open.startedAt) }, 'resumed release from the decision log');
     }
     this.deps.metrics.activeReleases.set(this.guards.size);
@@ -142,15 +144,21 @@ export class Daemon {
     }
     if (r.severityProblem) log.warn({ target, problem: r.severityProblem }, 'release severity annotation not understood; guarding as minor');
     const existing = this.guards.get(target);
-    if (existing && r.adopted) return; // the decision log already knew this release: resumed, not restarted
+    const guardedRevision = this.revisions.get(target);
+    // The revision already guarded, found again (adoption after a restart, a relist): resumed, not restarted.
+    if (existing && r.adopted && (guardedRevision === undefined || guardedRevision === r.revision)) return;
+    // Any other revision ends the release guarded so far, even one not guarded itself (found past its window): a
+    // release held open past its window (ADR 0010) must not outlive it, nor be reverted on a later breach.
+    if (existing) {
+      store.closeRelease(existing.stored.id, 'superseded', clock.now(), `revision ${r.revision} started while it was guarded`);
+      this.guards.delete(target);
+      this.revisions.delete(target);
+      this.deps.metrics.activeReleases.set(this.guards.size);
+    }
     const windowMs = ruleset.windowsMs[r.severity];
     if (r.startedAt + windowMs <= clock.now()) {
       log.info({ target, revision: r.revision, startedAt: toRfc3339(r.startedAt) }, 'release already past its guard window; not guarded');
       return;
-    }
-    if (existing) {
-      store.closeRelease(existing.stored.id, 'superseded', clock.now(), `revision ${r.revision} started while it was guarded`);
-      this.guards.delete(target);
     }
     const guard = await ReleaseGuard.begin({
       ruleset,

@@ -18,15 +18,15 @@ function imageTag(images: readonly string[] | undefined): string | undefined {
 /**
  * The version shown in messages: the image tag of the release, and of the one that ran before it when known.
  * Before it ran the newest earlier release that was not reverted (a rollback of it that happened, automatic or
- * manual): a reverted release's images were replaced by those before it (v1, then v2 reverted, then v3: v3
- * replaced v1, not v2).
+ * manual, or that found it already done: `skipped`): a reverted release's images were replaced by those before
+ * it (v1, then v2 reverted, then v3: v3 replaced v1, not v2).
  */
 export function describeRelease(db: Database.Database, releaseId: number): { version?: string; previousVersion?: string } {
   const row = db.prepare(`SELECT namespace, deployment, images FROM releases WHERE id = ?`).get(releaseId) as { namespace: string; deployment: string; images: string | null } | undefined;
   const tag = (images: string | null) => imageTag(images ? (JSON.parse(images) as string[]) : undefined);
   if (!row) return {};
   const prev = db
-    .prepare(`SELECT images FROM releases WHERE namespace = ? AND deployment = ? AND id < ? AND images IS NOT NULL AND NOT EXISTS (SELECT 1 FROM rollbacks b WHERE b.release_id = releases.id AND b.outcome = 'rolled-back') ORDER BY id DESC LIMIT 1`)
+    .prepare(`SELECT images FROM releases WHERE namespace = ? AND deployment = ? AND id < ? AND images IS NOT NULL AND NOT EXISTS (SELECT 1 FROM rollbacks b WHERE b.release_id = releases.id AND b.dry_run = 0 AND b.outcome IN ('rolled-back', 'skipped')) ORDER BY id DESC LIMIT 1`)
     .get(row.namespace, row.deployment, releaseId) as { images: string } | undefined;
   const version = tag(row.images);
   const previousVersion = prev ? tag(prev.images) : undefined;
@@ -86,6 +86,13 @@ export class PagingSink implements GuardEventSink {
         const r = this.release(e.decision.releaseId);
         if (!r) return undefined;
         const o = e.outcome;
+        if (this.dryRun) {
+          // Only planned: its refusal or failure is news (the real one would have met it), never a page.
+          if (o.kind === 'refused') return [r, { kind: 'dry-run-outcome', at: e.at, decision: e.decision, outcome: `would have been refused: ${o.reason}` }];
+          if (o.kind === 'failed') return [r, { kind: 'dry-run-outcome', at: e.at, decision: e.decision, outcome: `could not even be planned: ${o.reason}` }];
+          if (o.kind === 'skipped') return [r, { kind: 'dry-run-outcome', at: e.at, decision: e.decision, outcome: `was not needed: ${o.reason}` }];
+          return undefined; // would-roll-back: the decision's DRY RUN message said it all
+        }
         // What the rollback restored is known exactly: say that, not what the log guessed before it.
         const restored = o.kind === 'rolled-back' ? imageTag(o.images) : undefined;
         if (restored) r.previousVersion = restored;

@@ -25,6 +25,7 @@ import { startHttpServer, type RouteHandler } from './http-server.js';
 import { DaemonMetrics } from './metrics.js';
 import { noActuator, noReleases, soleLeader } from './null-ports.js';
 import { cronExpression, schedule, tickInstant } from './schedule.js';
+import { intervalProblem } from '../core/interval-grid.js';
 import { toRfc3339 } from '../core/time-format.js';
 
 export interface RunOptions {
@@ -106,7 +107,10 @@ export async function runDaemon(config: DaemonConfig, o: RunOptions): Promise<Ru
   const clock = o.clock ?? systemClock;
   const rulesets = loadRulesets(config.rulesFiles);
   const intervalMs = config.intervalMs ?? rulesets[0]!.intervalMs;
-  cronExpression(intervalMs); // a bad interval fails here, before anything is opened or listening
+  // A bad interval fails here, before anything is opened or listening; one from a file names its line.
+  const off = config.intervalMs === undefined ? intervalProblem(rulesets[0]!) : undefined;
+  if (off) throw new RulesInvalidError(off.file, [off]);
+  cronExpression(intervalMs);
   const store = openDecisionLog(config.db, { now: () => clock.now() });
   const metrics = new DaemonMetrics();
   const journal = new SqliteActionJournal(store.db);
@@ -256,6 +260,15 @@ export async function runDaemon(config: DaemonConfig, o: RunOptions): Promise<Ru
   );
   const onHup = () => reload('SIGHUP');
   process.on('SIGHUP', onHup);
+  // A file edited while the daemon started (Kubernetes, the lease, reconciling) changed before the watch began.
+  const changedSinceStart = config.rulesFiles.filter((f, i) => {
+    try {
+      return fs.readFileSync(f, 'utf8') !== rulesets[i]?.source;
+    } catch {
+      return true; // gone or unreadable: the reload says so
+    }
+  });
+  if (changedSinceStart.length) reload(`${changedSinceStart.join(', ')} changed during start-up`);
 
   let resolveDone!: () => void;
   const done = new Promise<void>((r) => (resolveDone = r));

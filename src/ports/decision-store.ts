@@ -24,6 +24,8 @@ export interface NewRelease extends Release {
 /** A release still being guarded (no outcome yet), with what a restart needs to resume it exactly. */
 export interface OpenRelease extends StoredRelease {
   baselines: Record<string, ScalarReading>;
+  /** The Deployment revision it is (live releases, once identified). */
+  revision?: string;
 }
 
 /** A decision once written: it has an id people can quote (`explain <id>`, `approve <id>`). */

@@ -41,6 +41,18 @@ describe('rollback-guard CLI (built binary)', () => {
       expect(r.stdout).toContain(`${bad}: FAILED: 1 problem`);
       expect(r.stderr).toContain(`${bad}:4:61: rule "x": \`for\` is not a duration`);
     });
+    it('an interval run could not schedule: check and run refuse it at its line; replay, which uses its data\'s step, takes it', () => {
+      const odd = path.join(tmp(), 'odd.yaml');
+      fs.writeFileSync(odd, fs.readFileSync(RULES, 'utf8').replace(/^interval: 15s/m, 'interval: 7s'));
+      const line = fs.readFileSync(odd, 'utf8').split('\n').findIndex((l) => l.startsWith('interval:')) + 1;
+      const checked = cli('check', odd);
+      expect(checked.code).toBe(1);
+      expect(checked.stderr).toContain(`${odd}:${line}:11: \`interval\` 7s cannot be scheduled on the clock grid by \`run\`: use a number of seconds that divides a minute`);
+      const run = cli('run', '--rules', odd, '--prometheus', 'http://127.0.0.1:9', '--no-kubernetes', '--db', path.join(tmp(), 'd.db'));
+      expect(run.code).toBe(2);
+      expect(run.stderr).toContain(`${odd}:${line}:11: \`interval\` 7s cannot be scheduled`);
+      expect(cli('replay', '--rules', odd, '--recording', REC, '--release-at', AT).code).toBe(0);
+    });
     it('a missing file fails with a clear line', () => {
       const r = cli('check', 'nope.yaml');
       expect(r.code).toBe(1);
@@ -104,9 +116,9 @@ describe('rollback-guard CLI (built binary)', () => {
       ['missing rules', ['--rules', 'nope.yaml'], /nope.yaml: 1 problem in the rules file/],
       ['bad --release-at', ['--release-at', 'yesterday'], /--release-at "yesterday" is not an RFC 3339 time/],
       ['bad --severity', ['--severity', 'huge'], /--severity "huge" is not a release severity; use one of hotfix, minor, major, infrastructure/],
-      ['release after the data', ['--release-at', '2027-01-01T00:00:00Z'], /is after the last sample of recording/],
+      ['release after the data', ['--release-at', '2027-01-01T00:00:00Z'], /is after the end of recording .* \(2026-11-20T15:00:00Z\); nothing to replay/],
       // Not a rollback invented from "no data" where nothing was recorded.
-      ['release before the data', ['--release-at', '2026-11-20T10:00:00Z'], /--release-at 2026-11-20T10:00:00Z is before the first sample of recording .*: the release's baselines and first instants were not recorded/],
+      ['release before the data', ['--release-at', '2026-11-20T10:00:00Z'], /--release-at 2026-11-20T10:00:00Z is before the start of recording .*: the release's baselines and first instants were not recorded/],
     ])('%s: a clear error and exit 2', (_n, override, message) => {
       const args = { '--rules': RULES, '--recording': REC, '--release-at': AT } as Record<string, string>;
       for (let i = 0; i < override.length; i += 2) args[override[i]!] = override[i + 1]!;

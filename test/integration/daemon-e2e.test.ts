@@ -226,6 +226,25 @@ describe('rollback-guard run, end to end', () => {
     });
   }, 90_000);
 
+  it('--dry-run on a Deployment paused for the guard: the refusal the real rollback would meet is said in Slack, not paged', async () => {
+    const dir = tmp();
+    await withPagers(dir, async ({ pd, slack, smtp, rules, env }) => {
+      const { db } = await setup(['--dry-run'], env, rules);
+      kube.setImage(NS, NAME, 'voice-server:1.5.0', { annotations: { 'rollback-guard.io/paused': 'true' } });
+      await daemon!.waitForLog(/guarding release/);
+      exporter.errorRatio = 0.08;
+      await waitFor('the dry-run refusal in Slack', () => slack.messages.some((m) => m.text.includes('would have been refused')), 45_000, 200);
+      expect(slack.messages.find((m) => m.text.includes('would have been refused'))!.text).toMatch(/^:test_tube: DRY RUN: decision \d+'s rollback would have been refused: .*paused/);
+      await new Promise((r) => setTimeout(r, 2000));
+      expect(pd.accepted.filter((e) => e.event_action === 'trigger' && !e.dedup_key.endsWith('/error-rate-sustained'))).toEqual([]);
+      expect(smtp.mails).toEqual([]);
+      expect(slack.messages.some((m) => /GUARD_TROUBLE|Guard trouble|refused/i.test(m.text) && !m.text.startsWith(':test_tube:'))).toBe(false);
+      const d = new Database(db, { readonly: true });
+      expect(d.prepare(`SELECT outcome, dry_run FROM rollbacks`).all()).toEqual([{ outcome: 'refused', dry_run: 1 }]);
+      d.close();
+    });
+  }, 90_000);
+
   it('a sustained 2 % error rate pages level 1 (Slack and PagerDuty) and does not revert; `approve` reverts it', async () => {
     const dir = tmp();
     await withPagers(dir, async ({ pd, slack, smtp, rules, env: pagerEnv }) => {

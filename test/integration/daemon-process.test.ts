@@ -1,12 +1,14 @@
 // `rollback-guard run` as a separate process: configuration errors, HTTP endpoints, the trigger API's answers,
 // hot reload of the rules file, and a clean exit on SIGTERM.
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startDaemon, type DaemonProcess } from '../helpers/daemon-process.js';
 import { waitFor } from '../helpers/free-port.js';
-import { cli } from '../helpers/run-cli.js';
+import { BIN, cli } from '../helpers/run-cli.js';
 import { cliAsync } from '../helpers/run-cli-async.js';
 import { useTempDir } from '../helpers/temp-dir.js';
 
@@ -96,6 +98,18 @@ describe('rollback-guard run', () => {
     } finally {
       busy.close();
     }
+  });
+
+  it("an old default log (rollback-guard.db) beside no --db: refused, never a silent new empty log", () => {
+    const dir = tmp();
+    new Database(path.join(dir, 'rollback-guard.db')).close();
+    const r = spawnSync(process.execPath, [path.resolve(BIN), 'run', '--rules', path.resolve('rules/voice-server.yaml'), '--prometheus', 'http://127.0.0.1:9', '--no-kubernetes', '--listen', '127.0.0.1:0'], { cwd: dir, encoding: 'utf8', env: { ...process.env, ROLLBACK_GUARD_DB: '' }, timeout: 30_000 });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('rollback-guard.db is here, but the default decision log is now decisions.db: pass --db rollback-guard.db');
+    expect(fs.existsSync(path.join(dir, 'decisions.db'))).toBe(false);
+    // An empty ROLLBACK_GUARD_DB is no log at all, never SQLite's private temporary one.
+    const named = spawnSync(process.execPath, [path.resolve(BIN), 'log'], { cwd: dir, encoding: 'utf8', env: { ...process.env, ROLLBACK_GUARD_DB: '' }, timeout: 30_000 });
+    expect(named.stderr).toContain('no decision log given: --db (or ROLLBACK_GUARD_DB) is empty');
   });
 
   it('two rules files naming different PagerDuty servers: exit 2 naming the file, the line and both values', () => {

@@ -58,6 +58,10 @@ describe('decision log: rollbacks and release identity (real SQLite)', () => {
     rollback(v3, { kind: 'would-roll-back', fromRevision: '20', toRevision: '0', images: ['app:1.0'] }, true);
     const v4 = release(30, 'app:4.0');
     expect(describeRelease(store.db, v4)).toEqual({ version: '4.0', previousVersion: '3.0' });
+    // Reconciled after a crash between the patch and its record: found already done, so reverted too.
+    rollback(v4, { kind: 'skipped', reason: 'decision 9 was already carried out' });
+    const v5 = release(40, 'app:5.0');
+    expect(describeRelease(store.db, v5)).toEqual({ version: '5.0', previousVersion: '3.0' });
     store.close();
   });
 });

@@ -5,7 +5,8 @@ import path from 'node:path';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { RecordingSource } from '../../src/adapters/recording/recording-source.js';
-import { openDecisionLog } from '../../src/adapters/sqlite/sqlite-decision-store.js';
+import { SqliteActionJournal } from '../../src/adapters/sqlite/sqlite-action-journal.js';
+import { openDecisionLog, type SqliteDecisionStore } from '../../src/adapters/sqlite/sqlite-decision-store.js';
 import { parseRules } from '../../src/core/parse-rules.js';
 import type { QueryOutcome } from '../../src/core/query-outcome.js';
 import { Daemon, type DaemonDeps } from '../../src/daemon/daemon.js';
@@ -45,7 +46,7 @@ class RecordingActuator implements Actuator {
   }
 }
 
-function setup(o: { store?: DecisionStore; source?: MetricSource; leader?: boolean; dryRun?: boolean } = {}) {
+function setup(o: { store?: DecisionStore; source?: MetricSource; leader?: boolean; dryRun?: boolean; journal?: SqliteDecisionStore } = {}) {
   const clock = { t: T0, now() { return this.t; } };
   const events: GuardEvent[] = [];
   const releases = new ManualReleases();
@@ -53,6 +54,7 @@ function setup(o: { store?: DecisionStore; source?: MetricSource; leader?: boole
   const metrics = new DaemonMetrics();
   const deps: DaemonDeps = {
     rulesets: [RULES],
+    ...(o.journal ? { journal: new SqliteActionJournal(o.journal.db) } : {}),
     source: o.source ?? RECORDING,
     store: o.store ?? openDecisionLog(path.join(tmp(), 'd.db')),
     actuator,
@@ -136,6 +138,41 @@ describe('daemon: the live loop decides what replay decides', () => {
     const open = s.deps.store.openReleases();
     expect(open).toHaveLength(1);
     expect(open[0]!.startedAt).toBe(s.clock.t);
+  });
+
+  it('a newer revision found already past its own window still ends the release guarded so far (regression)', async () => {
+    const s = setup();
+    await s.daemon.start();
+    await s.releases.emit(release());
+    await runUntil(s, T0 + 5 * 60_000);
+    // E.g. found by a re-read after the watch was down: started two hours ago, so not guarded itself.
+    await s.releases.emit({ ...release(s.clock.t - 2 * 3600_000, true), revision: '8' });
+    expect(s.deps.store.openReleases()).toEqual([]);
+    expect(s.daemon.status().activeReleases).toEqual([]);
+    await runUntil(s, T0 + 3600_000); // the old release's 7 % errors would have reverted revision 8
+    expect(s.actuator.calls).toEqual([]);
+  });
+
+  it('after a restart, an adopted revision other than the one the decision log guards supersedes it; the same one resumes', async () => {
+    const file = path.join(tmp(), 'adopt.db');
+    const store = openDecisionLog(file);
+    const a = setup({ store, journal: store });
+    await a.daemon.start();
+    await a.releases.emit(release());
+    await runUntil(a, T0 + 5 * 60_000);
+    store.close();
+
+    const again = openDecisionLog(file);
+    const b = setup({ store: again, journal: again });
+    b.clock.t = a.clock.t;
+    await b.daemon.start();
+    await b.releases.emit(release(T0, true));
+    expect(again.openReleases().map((r) => r.revision)).toEqual(['7']); // the same revision: resumed
+    await b.releases.emit({ ...release(b.clock.t, true), revision: '8' });
+    expect(again.db.prepare(`SELECT revision, outcome FROM releases ORDER BY id`).all()).toEqual([
+      { revision: '7', outcome: 'superseded' },
+      { revision: '8', outcome: null },
+    ]);
   });
 
   it('two releases reported at once are handled in order: the second supersedes the first (regression)', async () => {

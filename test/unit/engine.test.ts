@@ -160,7 +160,7 @@ describe('engine: window, promote, escalation, resolve', () => {
 
   describe('a rule holding a breach at the window end keeps the release open until it fires or passes', () => {
     const SHADOW_SUSTAINED = SUSTAINED.replace('for: 15m }', 'for: 15m, mode: shadow }');
-    const cases: { name: string; body: string; script: Script; untilS: number; severity?: 'hotfix'; windowS?: number; want: (string | number)[][] }[] = [
+    const cases: { name: string; body: string; script: Script; untilS: number; severity?: 'hotfix'; windowS?: number; want: (string | number)[][]; note?: RegExp }[] = [
       {
         name: 'a 15m hold on a 15m hotfix window pages when the hold completes, not promote at the window end',
         body: SUSTAINED, script: { 'err-sustained': { 0: 0.001, 60: 0.02 } }, untilS: 1200, severity: 'hotfix',
@@ -171,21 +171,32 @@ describe('engine: window, promote, escalation, resolve', () => {
         body: SUSTAINED, script: { 'err-sustained': { 0: 0.001, 3000: 0.02, 5010: 0.001 } }, untilS: 5400, windowS: 3600,
         want: [[3900, 'page', 'err-sustained', 1], [4800, 'escalate', 'err-sustained', 2], [5010, 'resolve', 'err-sustained', 2], [5010, 'promote', '-']],
       },
-      { name: 'the held rule passes after the window: promote then', body: SUSTAINED, script: { 'err-sustained': { 0: 0.001, 3000: 0.02, 3690: 0.001 } }, untilS: 4000, windowS: 3600, want: [[3690, 'promote', '-']] },
+      { name: 'the held rule passes after the window: promote then', body: SUSTAINED, script: { 'err-sustained': { 0: 0.001, 3000: 0.02, 3690: 0.001 } }, untilS: 4000, windowS: 3600, want: [[3690, 'promote', '-']], note: /^guard window ended earlier; promoted once no rule was firing or holding a breach$/ },
       { name: 'an immediate rule held at the window end reverts when its hold completes', body: ERR_HELD, script: { 'err-critical': { 0: 0.01, 3570: 0.08 } }, untilS: 3700, windowS: 3600, want: [[3630, 'rollback', 'err-critical']] },
       {
         name: 'no data while held: not promoted (unknown is not healthy); the next breach fires it',
         body: SUSTAINED, script: { 'err-sustained': { 0: 0.001, 3000: 0.02, 3600: null, 4500: 0.02 } }, untilS: 4600, windowS: 3600,
         want: [[4500, 'page', 'err-sustained', 1]],
       },
+      {
+        name: 'no data for twice the hold after the breach began (no traffic at night, a daemon that was down): promoted, saying what was unresolved',
+        body: SUSTAINED, script: { 'err-sustained': { 0: 0.001, 3000: 0.02, 3600: null } }, untilS: 6000, windowS: 3600,
+        want: [[4800, 'promote', '-']], note: /; stopped waiting on err-sustained: pending for twice its hold with no breach or pass seen \(unknown data\)$/,
+      },
       { name: 'a shadow rule held at the window end does not keep it open', body: SHADOW_SUSTAINED, script: { 'err-sustained': { 0: 0.001, 3000: 0.02 } }, untilS: 4000, windowS: 3600, want: [[3600, 'promote', '-']] },
       { name: 'a rule that was inactive at the window end is not evaluated after it', body: SUSTAINED, script: { 'err-sustained': { 0: 0.001, 3600: 0.02 } }, untilS: 5000, windowS: 3600, want: [[3600, 'promote', '-']] },
     ];
-    it.each(cases)('$name', ({ body, script, untilS, severity, windowS, want }) => {
+    it.each(cases)('$name', ({ body, script, untilS, severity, windowS, want, note }) => {
       const r = run(rules(body), script, { untilS, ...(severity ? { severity } : {}), ...(windowS !== undefined ? { windowS } : {}) });
       expect(r.summary).toEqual(want);
-      const promote = r.decisions.find((d) => d.action === 'promote');
-      if (promote && promote.at > T0 + (windowS ?? 900) * 1000) expect(promote.evidence.note).toBe('guard window ended earlier; promoted once no rule was firing or holding a breach');
+      if (note) expect(r.decisions.find((d) => d.action === 'promote')?.evidence.note).toMatch(note);
+    });
+
+    it('a release start off the tick grid (live) promotes with the plain note when nothing was held', () => {
+      // The window ends between two ticks: the first tick after it is past the end, but nothing was held.
+      const r = run(rules(SUSTAINED), { 'err-sustained': { 0: 0.001 } }, { untilS: 3615, windowS: 3607 });
+      expect(r.summary).toEqual([[3615, 'promote', '-']]);
+      expect(r.decisions[0]!.evidence.note).toBe('guard window ended with no rollback and no rule firing or holding a breach');
     });
   });
 

@@ -91,6 +91,8 @@ describe('notification plan', () => {
       expect(planned[0]!.channel === 'slack' && planned[0]!.text).not.toContain('<!subteam');
       const approved = planNotifications(withEmail, release, { kind: 'rollback-started', at: T0, decision: decision(), by: 'alice', dryRun: true });
       expect(approved.map((n) => [n.channel, n.channel === 'slack' && n.text.includes('(approved by alice)')])).toEqual([['slack', true]]);
+      const refused = planNotifications(withEmail, release, { kind: 'dry-run-outcome', at: T0, decision: rollback, outcome: 'would have been refused: paused' });
+      expect(refused.map((n) => [n.channel, n.channel === 'slack' && n.text])).toEqual([['slack', ":test_tube: DRY RUN: decision 41's rollback would have been refused: paused. Nothing was patched."]]);
       // Without --dry-run both are announced, paged and emailed (the tests above).
       expect(planNotifications(withEmail, release, { kind: 'decision', decision: rollback, dryRun: false }).length).toBeGreaterThan(1);
     });

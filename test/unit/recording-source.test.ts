@@ -33,6 +33,12 @@ describe('recording source: a query value at an instant', () => {
     expect(src.instantSync('q', 999_000)).toEqual({ kind: 'error', error: 'not recorded: 1970-01-01T00:16:39Z is outside the data (1970-01-01T00:16:40Z to 1970-01-01T00:18:20Z)' });
     expect(src.instantSync('q', 1101_000)).toMatchObject({ kind: 'error' });
   });
+  it("a recording's `range` (record writes it) is the span it speaks for, not its first and last sample", () => {
+    const withRange = RecordingSource.fromData({ version: 1, step: 15, range: { start: 900, end: 1200 }, queries: { q: { resultType: 'matrix', result: [{ metric: {}, values: [[1000, '1']] }] } } });
+    expect(withRange.covers).toEqual({ start: 900_000, end: 1200_000 });
+    expect(withRange.instantSync('q', 950_000)).toEqual({ kind: 'empty' }); // recorded, and empty: a real absence
+    expect(() => RecordingSource.fromData({ version: 1, step: 15, range: { start: 2, end: 1 }, queries: {} }, 'r.json')).toThrow(/recording r\.json: range: expected \{"start": seconds, "end": seconds\} with start <= end/);
+  });
   it('a range read from Prometheus speaks for all of it: before its first sample is a real absence', () => {
     const fromPrometheus = RecordingSource.fromData({ version: 1, step: 15, queries: { q: { resultType: 'matrix', result: [{ metric: {}, values: [[1000, '1']] }] } } }, 'prom', { start: 900_000, end: 1200_000 });
     expect(fromPrometheus.instantSync('q', 950_000)).toEqual({ kind: 'empty' });

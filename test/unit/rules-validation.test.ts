@@ -63,7 +63,6 @@ describe('validation errors name the file, line, column, rule, what was found an
     { name: 'empty file', text: '', want: { line: 1, column: 1, message: /the file is empty/ } },
     { name: 'no rules', text: HEAD + 'rules: []\n', want: { line: 3, column: 8, message: /must list at least one rule/ } },
     { name: 'ladder that does not climb', text: HEAD + 'escalation:\n  - { level: 1, after: 0m }\n  - { level: 1, after: 10m }\nrules:\n' + OK_RULE, want: { line: 5, column: 14, message: /levels must increase/ } },
-    { name: 'interval off the clock grid (the daemon could not schedule it)', text: HEAD + 'interval: 7s\nrules:\n' + OK_RULE, want: { line: 3, column: 11, message: /`interval` 7s cannot be scheduled on the clock grid: use a number of seconds that divides a minute/ } },
     { name: 'when with no bound', text: HEAD + 'rules:\n' + OK_RULE + "    when: { query: 'rps' }\n", want: { line: 8, column: 11, message: /`when:` needs exactly one/ } },
   ];
   it.each(cases)('$name', ({ text, want }) => {

@@ -24,5 +24,5 @@ export async function recordRange(client: PrometheusClient, queries: readonly Re
       }
     }),
   );
-  return { recording: { version: 1, step: stepMs / 1000, queries: Object.fromEntries(results) }, warnings };
+  return { recording: { version: 1, step: stepMs / 1000, range: { start: start / 1000, end: end / 1000 }, queries: Object.fromEntries(results) }, warnings };
 }

@@ -16,6 +16,8 @@ interface IndexedSeries {
 export interface RecordingFile {
   version: 1;
   step: number;
+  /** The span that was read (Unix seconds), which an empty stretch at either end belongs to; `record` writes it. */
+  range?: { start: number; end: number };
   queries: Record<string, { resultType: 'matrix'; result: { metric: Record<string, string>; values: [number, string][] }[] }>;
 }
 
@@ -74,6 +76,11 @@ export class RecordingSource implements MetricSource {
     if (data.version !== 1) fail('version', `expected 1, found ${JSON.stringify(data.version)}`);
     const step = data.step;
     if (typeof step !== 'number' || !(step > 0)) return fail('step', `expected a positive number of seconds, found ${JSON.stringify(step)}`);
+    if (data.range !== undefined) {
+      const r = data.range;
+      if (!isObject(r) || typeof r.start !== 'number' || typeof r.end !== 'number' || !(r.start <= r.end)) return fail('range', `expected {"start": seconds, "end": seconds} with start <= end, found ${JSON.stringify(r)}`);
+      covers ??= { start: Math.round(r.start * 1000), end: Math.round(r.end * 1000) };
+    }
     if (!isObject(data.queries)) return fail('queries', 'expected an object keyed by query string');
 
     const series = new Map<string, IndexedSeries[]>();

@@ -186,6 +186,7 @@ export function rollbackCompletedAt(rows: readonly Row[]): string | undefined {
  * and has the decision log's tables. Every failure is one sentence naming the file.
  */
 export function openChecked(file: string, options: { readonly: boolean }): Database.Database {
+  if (file === '') throw new DecisionLogError('no decision log given: --db (or ROLLBACK_GUARD_DB) is empty; give the file that replay or the daemon wrote');
   if (!fs.existsSync(file)) throw new DecisionLogError(`decision log ${file} does not exist; give the file that replay or the daemon wrote with --db (or ROLLBACK_GUARD_DB)`);
   if (fs.statSync(file).isDirectory()) throw new DecisionLogError(`decision log ${file} is a directory; give the decision log file in it with --db (or ROLLBACK_GUARD_DB), e.g. ${file.replace(/\/$/, '')}/decisions.db`);
   let db: Database.Database;

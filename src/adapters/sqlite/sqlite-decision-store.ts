@@ -144,8 +144,8 @@ export class SqliteDecisionStore implements DecisionStore {
 
   openReleases(): OpenRelease[] {
     const rows = this.db
-      .prepare(`SELECT id, namespace, deployment, started_at, severity, window_seconds, source, rules_hash, engine_state, last_evaluated_at FROM releases WHERE outcome IS NULL ORDER BY id`)
-      .all() as { id: number; namespace: string; deployment: string; started_at: string; severity: Severity; window_seconds: number; source: string; rules_hash: string; engine_state: string; last_evaluated_at: string | null }[];
+      .prepare(`SELECT id, namespace, deployment, started_at, severity, window_seconds, source, rules_hash, engine_state, last_evaluated_at, revision FROM releases WHERE outcome IS NULL ORDER BY id`)
+      .all() as { id: number; namespace: string; deployment: string; started_at: string; severity: Severity; window_seconds: number; source: string; rules_hash: string; engine_state: string; last_evaluated_at: string | null; revision: string | null }[];
     const baselines = this.db.prepare(`SELECT name, value, status, detail FROM baselines WHERE release_id = ?`);
     return rows.map((r) => {
       const open: OpenRelease = {
@@ -161,6 +161,7 @@ export class SqliteDecisionStore implements DecisionStore {
         baselines: Object.fromEntries(
           (baselines.all(r.id) as { name: string; value: number | null; status: string; detail: string | null }[]).map((b): [string, ScalarReading] => [b.name, readingOf(b)]),
         ),
+        ...(r.revision !== null ? { revision: r.revision } : {}),
       };
       if (r.last_evaluated_at) open.lastEvaluatedAt = Date.parse(r.last_evaluated_at);
       return open;

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { PrometheusClient } from '../../adapters/prometheus/prometheus-client.js';
+import { intervalProblem } from '../../core/interval-grid.js';
 import { rulesetQueries, type Ruleset } from '../../core/ruleset.js';
 import { PrometheusError } from '../../errors/prometheus-error.js';
 import { formatProblem, RulesInvalidError, type RulesProblem } from '../../errors/rules-invalid-error.js';
@@ -20,7 +21,8 @@ export function registerCheck(program: Command, io: Io): void {
     for (const file of files) {
       try {
         const rs = loadRulesFile(file);
-        const rejected = client ? await rejectedQueries(client, rs) : [];
+        const off = intervalProblem(rs);
+        const rejected = [...(off ? [off] : []), ...(client ? await rejectedQueries(client, rs) : [])];
         if (rejected.length) throw new RulesInvalidError(file, rejected);
         const immediate = rs.rules.filter((r) => r.tier === 'immediate').length;
         io.out(`${file}: OK: ${rs.rules.length} rules (${immediate} immediate, ${rs.rules.length - immediate} considered), ${rs.baselines.length} baselines${client ? ', every query accepted by Prometheus' : ''}`);

@@ -55,11 +55,14 @@ export function registerReplay(program: Command, io: Io): void {
     const windowOverride = flags.window !== undefined ? parseDurationOption('--window', flags.window) : undefined;
     const ruleset = loadRulesFile(flags.rules);
     const { source, label } = await loadData(flags, ruleset, releaseAt, io);
-    if (source.end === undefined) throw new UsageError(`${label} holds no samples; nothing to replay`);
-    if (source.covers && releaseAt < source.covers.start) {
-      throw new UsageError(`--release-at ${toRfc3339(releaseAt)} is before the first sample of ${label} (${toRfc3339(source.covers.start)}): the release's baselines and first instants were not recorded; record from earlier, or give a later --release-at`);
+    // The span the data speaks for: a range read from Prometheus (or recorded with one) ends at --to even when
+    // its last stretch is empty, which a live daemon would have seen as empty too.
+    const span = source.covers;
+    if (span === undefined) throw new UsageError(`${label} holds no samples; nothing to replay`);
+    if (releaseAt < span.start) {
+      throw new UsageError(`--release-at ${toRfc3339(releaseAt)} is before the start of ${label} (${toRfc3339(span.start)}): the release's baselines and first instants were not recorded; record from earlier, or give a later --release-at`);
     }
-    if (releaseAt > source.end) throw new UsageError(`--release-at ${toRfc3339(releaseAt)} is after the last sample of ${label} (${toRfc3339(source.end)}); nothing to replay`);
+    if (releaseAt > span.end) throw new UsageError(`--release-at ${toRfc3339(releaseAt)} is after the end of ${label} (${toRfc3339(span.end)}); nothing to replay`);
     if (until !== undefined && until < releaseAt) throw new UsageError(`--until ${toRfc3339(until)} is before --release-at ${toRfc3339(releaseAt)}`);
 
     const missing = rulesetQueries(ruleset).filter((n) => !source.has(n.query));
@@ -74,7 +77,7 @@ export function registerReplay(program: Command, io: Io): void {
     const store: DecisionStore = flags.db !== undefined ? openDecisionLog(flags.db, { batchInstants: 500 }) : new MemoryDecisionStore();
     try {
       const sourceName = flags.recording !== undefined ? 'replay:recording' : 'replay:prometheus';
-      const result = await replay({ ruleset, release, source, store, sourceName, stepMs: source.stepMs, until: until ?? source.end });
+      const result = await replay({ ruleset, release, source, store, sourceName, stepMs: source.stepMs, until: until ?? span.end });
       if (flags.json) {
         io.out(
           toJson(

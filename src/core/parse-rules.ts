@@ -11,6 +11,8 @@ import type { Baseline, Comparison, NotificationSettings, Rule, Ruleset, SourceP
 
 type Path = readonly PropertyKey[];
 
+const YAML_ERRORS_SHOWN = 3;
+
 /** Parses and validates a rules file's text. Throws RulesInvalidError listing every problem found. */
 export function parseRules(text: string, file: string): Ruleset {
   const lineCounter = new LineCounter();
@@ -21,10 +23,12 @@ export function parseRules(text: string, file: string): Ruleset {
   };
 
   if (doc.errors.length > 0) {
-    throw new RulesInvalidError(
-      file,
-      doc.errors.map((e) => ({ file, ...at(e.pos[0]), message: `YAML syntax: ${e.message.replace(/ at line \d+, column \d+.*$/s, '')}` })),
-    );
+    // After the first syntax error the parser reports nearly every later token (hundreds of lines for one bad
+    // indent): the first few say where to look; the rest are counted.
+    const shown = doc.errors.slice(0, YAML_ERRORS_SHOWN).map((e): RulesProblem => ({ file, ...at(e.pos[0]), message: `YAML syntax: ${e.message.replace(/ at line \d+, column \d+.*$/s, '')}` }));
+    const more = doc.errors.length - shown.length;
+    if (more > 0) shown[shown.length - 1]!.message += ` (and ${more} more YAML errors after it, most caused by the first)`;
+    throw new RulesInvalidError(file, shown);
   }
 
   const data: unknown = doc.toJS({ maxAliasCount: 100 });

@@ -232,7 +232,7 @@ describe('the SMTP server across rules files', () => {
   it('two emailing files naming different servers: refused, naming the file, the line and both', () => {
     const b = file('b.yaml', 'text-server', 'smtp.example.com');
     const c = file('c.yaml', 'chat-server', 'other.example.com');
-    const line = fs.readFileSync(c, 'utf8').split('\n').findIndex((l) => l.includes('smtp:')) + 1;
+    const line = fs.readFileSync(c, 'utf8').split('\n').findIndex((l) => /^\s*smtp:/.test(l)) + 1;
     expect(() => loadRulesets([file('a.yaml', 'voice-server'), b, c])).toThrow(`${c}:${line}:1: notifications.email.smtp is other.example.com:587 (tls starttls) here but smtp.example.com:587 (tls starttls) in ${b}`);
   });
 });

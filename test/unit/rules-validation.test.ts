@@ -72,6 +72,14 @@ describe('validation errors name the file, line, column, rule, what was found an
     expect(match).toMatchObject({ ...want, file: 'r.yaml', message: expect.stringMatching(want.message) });
   });
 
+  it('a YAML syntax error shows its first few errors, not one per later token', () => {
+    const broken = HEAD + 'rules:\n' + OK_RULE + '  notifications:\n    bad: [\n' + OK_RULE.repeat(20);
+    const found = problems(broken);
+    expect(found.length).toBeLessThanOrEqual(3);
+    expect(found[0]!.message).toMatch(/^YAML syntax/);
+    expect(found.at(-1)!.message).toMatch(/\(and \d+ more YAML errors after it, most caused by the first\)$/);
+  });
+
   it('reports every problem at once, sorted by position', () => {
     const found = problems(HEAD + 'rules:\n' + OK_RULE.replace('immediate', 'x') + OK_RULE.replace('ok', 'Bad'));
     expect(found.length).toBeGreaterThanOrEqual(2);

@@ -32,7 +32,7 @@ export type NotifiedDecision = Decision & { id: number };
 
 export type GuardEvent =
   /** `dryRun`: the daemon runs with --dry-run, so a rollback decision is announced as one that was not made. */
-  | { kind: 'decision'; decision: NotifiedDecision; dryRun?: boolean }
+  | { kind: 'decision'; decision: NotifiedDecision; dryRun?: boolean; summary?: Record<string, string> }
   | { kind: 'release-started'; at: number; changelog?: string; tracking?: string }
   /** A rollback a human approved is starting (an immediate rollback's decision already announced itself). */
   | { kind: 'rollback-started'; at: number; decision: NotifiedDecision; by: string; dryRun?: boolean }
@@ -119,7 +119,7 @@ function planEvent(settings: NotificationSettings, release: NotifiedRelease, eve
   const p = new Planner(settings, release);
   switch (event.kind) {
     case 'decision':
-      return p.decision(event.decision, event.dryRun);
+      return p.decision(event.decision, event.dryRun, event.summary);
     case 'release-started':
       return [p.slack(`release-started`, 'DEPLOY_START', settings.channels.releases, event.at, { CHANGELOG: event.changelog, JIRA_LINK: event.tracking, DURATION: formatDuration(release.windowMs) + ' (guard window)' })];
     case 'rollback-started': {
@@ -197,7 +197,8 @@ class Planner {
     private readonly release: NotifiedRelease,
   ) {}
 
-  decision(d: NotifiedDecision, dryRun = false): Notification[] {
+  /** `summary`: DEPLOY_SUCCESS's placeholders read at the promote (`notifications.summary`). */
+  decision(d: NotifiedDecision, dryRun = false, summary: Record<string, string> = {}): Notification[] {
     if (d.mode === 'shadow') return []; // shadow rules are logged, never sent
     const { settings } = this;
     switch (d.action) {
@@ -233,7 +234,7 @@ class Planner {
         ];
       }
       case 'promote':
-        return [this.slack(`decision:${d.id}`, 'DEPLOY_SUCCESS', settings.channels.releases, d.at, { DURATION: formatDuration(Math.max(0, d.at - this.release.startedAt)) }, d)];
+        return [this.slack(`decision:${d.id}`, 'DEPLOY_SUCCESS', settings.channels.releases, d.at, { ...summary, DURATION: formatDuration(Math.max(0, d.at - this.release.startedAt)) }, d)];
     }
   }
 

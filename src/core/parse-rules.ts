@@ -72,6 +72,7 @@ function compile(f: RulesFile, text: string, file: string, position: (path: (str
       ...(f.notifications.outageRules ? { outageRules: f.notifications.outageRules } : {}),
       templates: f.notifications.templates,
       approvers: f.notifications.approvers,
+      summary: f.notifications.summary,
       pagerdutyServer: f.notifications.pagerduty.server,
       slackApiUrl: f.notifications.slack.apiUrl,
       ...emailSettings(f.notifications.email),

@@ -104,6 +104,8 @@ const MAILBOX = /^(?:[^<>@]*<[^\s<>@]+@[^\s<>@]+>|[^\s<>@]+@[^\s<>@]+)$/;
 /** `addr@host`: what SMTP's RCPT TO takes. As loose as MAILBOX's address part: the server judges the rest. */
 const ADDRESS = /^[^\s<>@,;]+@[^\s<>@,;]+$/;
 export const SMTP_TLS = ['starttls', 'implicit', 'none'] as const;
+export const SUMMARY_FORMATS = ['percent', 'seconds', 'number'] as const;
+export type SummaryFormat = (typeof SUMMARY_FORMATS)[number];
 export type SmtpTls = (typeof SMTP_TLS)[number];
 
 const notificationLevel = z
@@ -139,6 +141,16 @@ const notifications = z
       .default({})
       .describe('Slack message templates overriding the checklist\'s (6.2); placeholders like {VERSION}, {REASON}, {VALUE}.'),
     approvers: z.record(z.string(), z.string()).default({}).describe('Slack user id -> approver name recorded when someone presses Approve / Decline. Unlisted users are refused.'),
+    summary: z
+      .record(
+        z.string().regex(/^[A-Z][A-Z0-9_]*$/, { error: 'a template placeholder name in capitals, e.g. ERROR_RATE' }),
+        z.strictObject({
+          query: z.string().trim().min(1, { error: '`query` is empty' }).describe('PromQL giving one number.'),
+          format: z.enum(SUMMARY_FORMATS).default('number').describe('`percent` (a ratio: 0.004 -> 0.4 %), `seconds` (0.45 -> 450 ms) or `number`.'),
+        }),
+      )
+      .default({})
+      .describe("Placeholders filled by a query when a release is promoted, for DEPLOY_SUCCESS's metrics (6.2: ERROR_RATE, LATENCY, SESSIONS). Default none: they read n/a."),
     pagerduty: z
       .strictObject({ server: z.string().default('events.pagerduty.com').describe('Events API v2 host (EU: events.eu.pagerduty.com).') })
       .default({ server: 'events.pagerduty.com' })

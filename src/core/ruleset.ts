@@ -1,6 +1,6 @@
 // The validated, compiled form of a rules file that the engine works with: durations in milliseconds,
 // thresholds resolved to one comparison each.
-import type { Severity, SmtpTls, TemplateName } from './rules-schema.js';
+import type { Severity, SmtpTls, SummaryFormat, TemplateName } from './rules-schema.js';
 
 export type Comparison = 'above' | 'below';
 export type Tier = 'immediate' | 'considered';
@@ -72,6 +72,8 @@ export interface NotificationSettings {
   templates: Partial<Record<TemplateName, string>>;
   /** Slack user id -> approver name. */
   approvers: Record<string, string>;
+  /** DEPLOY_SUCCESS placeholders filled by a query at promote time. */
+  summary: Record<string, { query: string; format: SummaryFormat }>;
   pagerdutyServer: string;
   slackApiUrl: string;
   /** Who is emailed about rollbacks, from whom, through which server; undefined: nobody. */

@@ -4,7 +4,9 @@
 import type { Logger } from 'pino';
 import { formatDuration } from '../core/duration.js';
 import type { Decision, Evaluation } from '../core/engine.js';
+import { readScalar } from '../core/query-outcome.js';
 import type { Ruleset } from '../core/ruleset.js';
+import { formatSummary } from '../core/summary-format.js';
 import { toRfc3339 } from '../core/time-format.js';
 import { ReleaseGuard } from '../guard/release-guard.js';
 import type { ActionJournal } from '../ports/action-journal.js';
@@ -315,11 +317,23 @@ export class Daemon {
     metrics.decisions.inc({ action: d.action, mode: d.mode });
     log.info({ decisionId: d.id, releaseId: d.releaseId, target, action: d.action, rule: d.rule, tier: d.tier, level: d.level, mode: d.mode, value: d.value, threshold: d.threshold, evidence: d.evidence }, `decision: ${d.action}${d.rule ? ` (${d.rule})` : ''}`);
     if (d.mode === 'shadow') return; // logged, never acted on or sent
-    await events.emit({ kind: 'decision', decision: d, target });
+    const summary = d.action === 'promote' ? await this.readSummary(target, now) : undefined;
+    await events.emit({ kind: 'decision', decision: d, target, ...(summary ? { summary } : {}) });
     if (d.action !== 'rollback') return;
     await events.emit({ kind: 'rollback-started', decision: d, target, at: now });
     const { outcome, verification } = await this.rollback(target, d.id, d.releaseId, describe(d), this.revisions.get(target));
     await events.emit({ kind: 'rollback-finished', decision: d, target, at: this.deps.clock.now(), outcome, ...(verification ? { verification } : {}) });
+  }
+
+  /**
+   * DEPLOY_SUCCESS's metrics (`notifications.summary`), each one query at the promote. Read concurrently, after
+   * the decision is logged; a failed query reads "n/a (query failed)" and never holds up the announcement.
+   */
+  private async readSummary(target: string, now: number): Promise<Record<string, string> | undefined> {
+    const entries = Object.entries(this.rulesets.get(target)?.notifications.summary ?? {});
+    if (entries.length === 0) return undefined;
+    const read = await Promise.all(entries.map(async ([name, s]) => [name, formatSummary(readScalar(await this.deps.source.instant(s.query, now)), s.format)] as const));
+    return Object.fromEntries(read);
   }
 
   /** Asks the actuator, records the attempt and its verification in the journal, and logs the outcome. */

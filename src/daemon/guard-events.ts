@@ -5,7 +5,8 @@ import type { RollbackOutcome } from '../ports/actuator.js';
 
 export type GuardEvent =
   | { kind: 'release-started'; releaseId: number; target: string; revision?: string; images?: string[]; severity: string; at: number; adopted: boolean; changeCause?: string; manager?: string; tracking?: string }
-  | { kind: 'decision'; decision: StoredDecision; target: string }
+  /** `summary`: a promote's `notifications.summary` readings, formatted (DEPLOY_SUCCESS). */
+  | { kind: 'decision'; decision: StoredDecision; target: string; summary?: Record<string, string> }
   | { kind: 'rollback-started'; decision: StoredDecision; target: string; at: number }
   /** A considered rollback a person approved is starting. */
   | { kind: 'approved-rollback-started'; decision: StoredDecision; target: string; at: number; by: string }

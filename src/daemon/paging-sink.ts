@@ -77,7 +77,7 @@ export class PagingSink implements GuardEventSink {
       }
       case 'decision': {
         const r = this.release(e.decision.releaseId);
-        return r && [r, { kind: 'decision', decision: e.decision, ...(this.dryRun ? { dryRun: true } : {}) }];
+        return r && [r, { kind: 'decision', decision: e.decision, ...(this.dryRun ? { dryRun: true } : {}), ...(e.summary ? { summary: e.summary } : {}) }];
       }
       case 'rollback-started':
         // An immediate rollback's own decision already announced ROLLBACK_START; approved ones announce below.

@@ -171,18 +171,25 @@ describe('rollback-guard run, end to end', () => {
     expect(kube.deployment(NS, NAME).metadata.annotations['rollback-guard.io/rolled-back-by']).toBe('rollback-guard');
   }, 90_000);
 
-  it('a healthy hotfix is promoted at the end of its window and nothing is patched', async () => {
-    const { db } = await setup();
-    kube.setImage(NS, NAME, 'voice-server:1.4.2', { annotations: { 'rollback-guard.io/severity': 'hotfix' } });
-    await daemon!.waitForLog(/guarding release/);
-    await daemon!.waitForLog(/decision: promote/, 45_000);
-    expect(kube.deploymentWrites()).toHaveLength(0);
-    const d = new Database(db, { readonly: true });
-    expect(d.prepare(`SELECT revision, outcome FROM releases ORDER BY id`).all()).toEqual([
-      { revision: '1', outcome: 'superseded' },
-      { revision: '2', outcome: 'promoted' },
-    ]);
-    d.close();
+  it('a healthy hotfix is promoted at the end of its window, nothing is patched, and DEPLOY_SUCCESS gives its metrics', async () => {
+    const dir = tmp();
+    await withPagers(dir, async ({ slack, rules, env }) => {
+      // DEPLOY_SUCCESS's metrics (6.2), read when the window ends: a ratio, a latency, and a query with no data.
+      const summary = `  summary:\n    ERROR_RATE: { query: 'sum(rate(voice_http_requests_total{status=~"5.."}[5s])) / sum(rate(voice_http_requests_total[5s]))', format: percent }\n    LATENCY: { query: 'vector(0.45)', format: seconds }\n    SESSIONS: { query: 'voice_no_such_metric' }\n`;
+      const { db } = await setup([], env, rules.replace('  levels:\n', `${summary}  levels:\n`));
+      kube.setImage(NS, NAME, 'voice-server:1.4.2', { annotations: { 'rollback-guard.io/severity': 'hotfix' } });
+      await daemon!.waitForLog(/guarding release/);
+      await daemon!.waitForLog(/decision: promote/, 45_000);
+      expect(kube.deploymentWrites()).toHaveLength(0);
+      const d = new Database(db, { readonly: true });
+      expect(d.prepare(`SELECT revision, outcome FROM releases ORDER BY id`).all()).toEqual([
+        { revision: '1', outcome: 'superseded' },
+        { revision: '2', outcome: 'promoted' },
+      ]);
+      d.close();
+      await waitFor('DEPLOY_SUCCESS in Slack', () => slack.messages.some((m) => m.text.includes('Deployment Complete')), 30_000, 200);
+      expect(slack.messages.find((m) => m.text.includes('Deployment Complete'))!.text).toMatch(/Metrics:\n- Error rate: 0 %\n- P95 Latency: 450 ms\n- Active sessions: n\/a \(no data\)\n/);
+    });
   }, 90_000);
 
   it('Prometheus killed mid-release: the guard goes blind (health, metrics, one log), never reverts, and resumes when it returns', async () => {

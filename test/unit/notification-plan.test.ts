@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Decision } from '../../src/core/engine.js';
 import { pagerDutySeverity, planNotifications, type NotifiedRelease } from '../../src/core/notification-plan.js';
+import { formatSummary } from '../../src/core/summary-format.js';
 import { PAGING_RULES, pagingRuleset, T0 } from '../helpers/paging-fixture.js';
 
 const release: NotifiedRelease = { id: 7, namespace: 'voice-production', deployment: 'voice-server', startedAt: T0, severity: 'minor', windowMs: 3_600_000, version: '2.14.0', previousVersion: '2.13.2', manager: 'dana' };
@@ -46,7 +47,30 @@ describe('notification plan', () => {
 
   it('defaults: #voice-releases and #voice-incidents, public endpoints, no levels', () => {
     const d = pagingRuleset('version: 1\ntarget: { namespace: a, deployment: b }\nrules:\n  - { name: r, tier: immediate, query: q, above: 1 }\n').notifications;
-    expect(d).toEqual({ channels: { releases: '#voice-releases', incidents: '#voice-incidents' }, levels: [], templates: {}, approvers: {}, pagerdutyServer: 'events.pagerduty.com', slackApiUrl: 'https://slack.com/api/' });
+    expect(d).toEqual({ channels: { releases: '#voice-releases', incidents: '#voice-incidents' }, levels: [], templates: {}, approvers: {}, summary: {}, pagerdutyServer: 'events.pagerduty.com', slackApiUrl: 'https://slack.com/api/' });
+  });
+
+  it("DEPLOY_SUCCESS's metrics: the promote's summary readings fill ERROR_RATE, LATENCY, SESSIONS; unset ones read n/a", () => {
+    const promote = decision({ action: 'promote', tier: null, rule: null, level: undefined, value: null, threshold: null });
+    const text = (summary?: Record<string, string>) => {
+      const [n] = planNotifications(settings, release, { kind: 'decision', decision: promote, ...(summary ? { summary } : {}) });
+      return n!.channel === 'slack' ? n!.text : '';
+    };
+    expect(text({ ERROR_RATE: '0.4 %', LATENCY: '450 ms' })).toContain('Metrics:\n- Error rate: 0.4 %\n- P95 Latency: 450 ms\n- Active sessions: n/a\n');
+    expect(text()).toContain('- Error rate: n/a\n');
+  });
+
+  it.each([
+    [{ kind: 'value', value: 0.004, labels: {} }, 'percent', '0.4 %'],
+    [{ kind: 'value', value: 0.4537, labels: {} }, 'seconds', '454 ms'],
+    [{ kind: 'value', value: 2.5, labels: {} }, 'seconds', '2.5 s'],
+    [{ kind: 'value', value: 1234.5678, labels: {} }, 'number', '1230'],
+    [{ kind: 'value', value: Number.POSITIVE_INFINITY, labels: {} }, 'number', '+Inf'],
+    [{ kind: 'no-data' }, 'percent', 'n/a (no data)'],
+    [{ kind: 'several-series', count: 3 }, 'number', 'n/a (the query gave 3 series, not one)'],
+    [{ kind: 'error', error: 'connection refused' }, 'seconds', 'n/a (query failed)'],
+  ] as const)('summary reading %j as %s: %s', (reading, format, want) => {
+    expect(formatSummary(reading, format)).toBe(want);
   });
 
   describe('email (checklist 6.1: rollback initiated / complete to all stakeholders)', () => {

@@ -32,6 +32,18 @@ describe('the shipped rules file', () => {
     expect(rs.escalation).toEqual([{ level: 1, afterMs: 0 }, { level: 2, afterMs: 900_000 }, { level: 3, afterMs: 1_800_000 }]);
     expect(rs.windowsMs).toEqual({ hotfix: 900_000, minor: 3_600_000, major: 14_400_000, infrastructure: 86_400_000 });
   });
+
+  it('its commented notifications block, uncommented, is valid as it stands (6.1-6.3)', () => {
+    const text = fs.readFileSync('rules/voice-server.yaml', 'utf8');
+    const start = text.indexOf('# notifications:');
+    const end = text.indexOf('\nrules:');
+    expect(start).toBeGreaterThan(0);
+    const uncommented = text.slice(0, start) + text.slice(start, end).replace(/^# ?/gm, '') + text.slice(end);
+    const n = parseRules(uncommented, 'voice-server.yaml').notifications;
+    expect(n.levels.map((l) => l.level)).toEqual([1, 2, 3, 4]);
+    expect(Object.keys(n.summary)).toEqual(['ERROR_RATE', 'LATENCY']);
+    expect(n.email?.smtp).toEqual({ host: 'smtp.example.com', port: 587, tls: 'starttls' });
+  });
 });
 
 describe('defaults', () => {

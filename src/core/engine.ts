@@ -213,7 +213,7 @@ function transition(before: RuleMemory, verdict: Verdict, at: number, forMs: num
   return { state: 'pending', activeAt };
 }
 
-interface Judgement {
+export interface Judgement {
   verdict: Verdict;
   value: number | null;
   threshold: number | null;
@@ -224,7 +224,7 @@ interface Judgement {
 }
 
 // Hot path (a week-long replay evaluates it hundreds of thousands of times): no closures, one result object.
-function judge(ctx: EngineContext, rule: Rule, obs: Observation | undefined): Judgement {
+export function judge(ctx: EngineContext, rule: Rule, obs: Observation | undefined): Judgement {
   let threshold: number;
   let baseline: Judgement['baseline'];
   if (rule.threshold.kind === 'static') threshold = rule.threshold.value;

@@ -39,6 +39,8 @@ export type GuardEvent =
   | { kind: 'rollback-complete'; at: number; decision: NotifiedDecision; startedAt: number }
   | { kind: 'rollback-failed'; at: number; decision: NotifiedDecision; error: string }
   | { kind: 'rollback-refused'; at: number; decision: NotifiedDecision; reason: string }
+  /** After a rollback rolled out, whether the service recovered (checklist 5.3), from `since` to `at`. */
+  | { kind: 'recovery'; at: number; since: number; decision: NotifiedDecision; outcome: 'recovered' | 'not-recovered' | 'unknown'; readings: readonly { rule: string; verdict: string; value: number | null; threshold: number | null }[] }
   /** With --dry-run, what became of a rollback that was only planned: said in Slack, never paged or emailed. */
   | { kind: 'dry-run-outcome'; at: number; decision: NotifiedDecision; outcome: string }
   | { kind: 'guard-blind'; at: number; detail: string }
@@ -152,6 +154,8 @@ function planEvent(settings: NotificationSettings, release: NotifiedRelease, eve
         ...p.pagerDutyForLevels('rollback-refused', d, 'trigger', p.levels([1]), event.at, `rollback-guard refused a rollback of ${release.deployment}: ${event.reason}`, 'error', 1),
       ];
     }
+    case 'recovery':
+      return p.recovery(event);
     case 'guard-blind': {
       const key = dedupKey(release, 'guard-blind');
       const level1 = p.levels([1]);
@@ -282,6 +286,34 @@ class Planner {
     const title = first.replace(EMOJI_CODES, '').trim();
     const footer = `--\nrollback-guard on ${this.source()}, release ${this.release.id}. Decision ${d.id}: rollback-guard explain ${d.id}`;
     return [slack, { ...this.email(e, key, `${title}: ${this.source()}`, [title, ...rest, '', footer].join('\n'), d.level), dedupKey: this.ruleKey(d), decisionId: d.id }];
+  }
+
+  /**
+   * Checklist 5.3 after a rollback: recovered is said in the incidents channel; not recovered (the previous version
+   * breaches too, or the cause is elsewhere) and unknown (the rules could not be read) also page level 1, and not
+   * recovered is emailed to those told the rollback was complete.
+   */
+  recovery(e: Extract<GuardEvent, { kind: 'recovery' }>): Notification[] {
+    const d = e.decision;
+    const after = formatDuration(Math.max(0, e.at - e.since));
+    const each = e.readings.map((r) => `${r.rule} = ${fmtNum(r.value)} (${r.verdict}, threshold ${fmtNum(r.threshold)})`).join('; ');
+    const key = `recovery:${d.id}`;
+    if (e.outcome === 'recovered') {
+      return [this.slack(key, undefined, this.settings.channels.incidents, e.at, {}, d, `:white_check_mark: [Voice System] Recovery confirmed after the rollback of ${this.source()} (decision ${d.id}), ${after} after it rolled out: ${each}.`)];
+    }
+    const text =
+      e.outcome === 'not-recovered'
+        ? `:x: [Voice System] NOT recovered ${after} after the rollback of ${this.source()} (decision ${d.id}): ${each}. The version rolled back to breaches too, or the cause is elsewhere: investigate now.`
+        : `:grey_question: [Voice System] Recovery unknown ${after} after the rollback of ${this.source()} (decision ${d.id}): the rules could not be read (${each}). Check the service by hand.`;
+    const level1 = this.levels([1]);
+    const dk = dedupKey(this.release, 'recovery');
+    const pages = level1.filter((l) => l.pagerduty).map((l): PagerDutyNotification => ({
+      channel: 'pagerduty', action: 'trigger', key: `${key}:pd:${l.level}`, dedupKey: dk, level: l.level, routingKeyName: l.pagerduty!, decisionId: d.id,
+      summary: `${this.source()} ${e.outcome === 'not-recovered' ? 'NOT recovered' : 'recovery unknown'} ${after} after rollback (decision ${d.id})`,
+      severity: e.outcome === 'not-recovered' ? 'critical' : 'warning', source: this.source(), timestamp: toRfc3339(e.at), customDetails: { decision_id: d.id, readings: e.readings, release: this.releaseDetails() },
+    }));
+    const mail = this.settings.email && e.outcome === 'not-recovered' ? [{ ...this.email(this.settings.email, key, `NOT recovered after the rollback: ${this.source()}`, `${text.replace(/^:x: /, '')}\n\n--\nrollback-guard on ${this.source()}, release ${this.release.id}. Decision ${d.id}: rollback-guard explain ${d.id}`), dedupKey: dk, decisionId: d.id }] : [];
+    return [{ ...this.slack(key, undefined, this.settings.channels.incidents, e.at, {}, d, `${text} ${this.mentions(level1)}`.trim()), dedupKey: dk }, ...pages, ...mail];
   }
 
   /**

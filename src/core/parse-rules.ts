@@ -63,6 +63,7 @@ function compile(f: RulesFile, text: string, file: string, position: (path: (str
     target: targets[0]!, // the cross-checks guarantee one
     targets,
     intervalMs: ms(f.interval),
+    recoveryMs: ms(f.recovery),
     windowsMs: Object.fromEntries(SEVERITIES.map((s) => [s, ms(f.windows[s])])) as Ruleset['windowsMs'],
     baselines: Object.entries(f.baselines).map(([name, b]): Baseline => withPosition({ name, query: b.query }, position(['baselines', name, 'query']))),
     escalation: f.escalation.map((s) => ({ level: s.level, afterMs: ms(s.after) })),

@@ -194,6 +194,9 @@ export const rulesFileSchema = z
       .optional()
       .describe('Several Deployments guarded by the same rules (e.g. voice-server and voice-server-canary), instead of `target:`.'),
     interval: duration.default('15s').describe('How often the daemon evaluates the rules (replay uses the step of its data).'),
+    recovery: duration
+      .default('10m')
+      .describe("After the guard's rollback has rolled out, how long it keeps judging the immediate rules to confirm the service recovered (checklist 5.3); `0s`: no check."),
     windows: z
       .strictObject({
         hotfix: duration.default(DEFAULT_WINDOWS.hotfix).describe('Window of a hotfix release.'),

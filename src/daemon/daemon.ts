@@ -3,7 +3,8 @@
 // (intent before action); the outcome of the action follows. Only the leader ticks and acts.
 import type { Logger } from 'pino';
 import { formatDuration } from '../core/duration.js';
-import type { Decision, Evaluation } from '../core/engine.js';
+import type { Decision, EngineContext, Evaluation, Observation } from '../core/engine.js';
+import { readRecovery, recoveryOutcome, recoveryRules } from '../core/recovery.js';
 import { readScalar } from '../core/query-outcome.js';
 import type { Ruleset } from '../core/ruleset.js';
 import { formatSummary } from '../core/summary-format.js';
@@ -55,6 +56,14 @@ export interface DaemonStatus {
 }
 
 const key = (t: { namespace: string; deployment: string }) => `${t.namespace}/${t.deployment}`;
+
+interface Recovery {
+  ctx: EngineContext;
+  decision: StoredDecision;
+  rollbackId: number | undefined;
+  since: number;
+  until: number;
+}
 const STATE_VALUE = { inactive: 0, pending: 1, firing: 2 } as const;
 
 export class Daemon {
@@ -62,6 +71,8 @@ export class Daemon {
   private readonly guards = new Map<string, ReleaseGuard>();
   /** The revision each guarded release was judged on: a rollback of anything else is refused. */
   private readonly revisions = new Map<string, string>();
+  /** Rollbacks that rolled out, per target, whose recovery is being judged (checklist 5.3). */
+  private readonly recoveries = new Map<string, Recovery>();
   private busy = false;
   private ticks = 0;
   private lastSuccess: number | undefined;
@@ -157,6 +168,8 @@ export class Daemon {
       this.revisions.delete(target);
       this.deps.metrics.activeReleases.set(this.guards.size);
     }
+    // A new version replaces the one rolled back to: its recovery is no longer the question.
+    if (this.recoveries.delete(target)) log.info({ target, revision: r.revision }, 'recovery check ended without a verdict: a new revision started');
     const windowMs = ruleset.windowsMs[r.severity];
     if (r.startedAt + windowMs <= clock.now()) {
       log.info({ target, revision: r.revision, startedAt: toRfc3339(r.startedAt) }, 'release already past its guard window; not guarded');
@@ -212,6 +225,7 @@ export class Daemon {
         if (guard.over) this.guards.delete(target);
       }
       metrics.activeReleases.set(this.guards.size);
+      await this.checkRecoveries(now);
       await this.trackBlindness(now, evaluated, failed);
       this.ticks++;
       metrics.ticks.inc();
@@ -256,8 +270,9 @@ export class Daemon {
     const [target, guard] = found;
     const by = journal?.approverOf?.(decisionId) ?? 'an approver';
     await events.emit({ kind: 'approved-rollback-started', decision, target, at: clock.now(), by });
-    const { outcome, verification } = await this.rollback(target, decisionId, guard.stored.id, `approved by ${by}: ${describe(decision)}`, this.revisions.get(target));
+    const { outcome, verification, rollbackId } = await this.rollback(target, decisionId, guard.stored.id, `approved by ${by}: ${describe(decision)}`, this.revisions.get(target));
     await events.emit({ kind: 'rollback-finished', decision, target, at: clock.now(), outcome, ...(verification ? { verification } : {}) });
+    if (outcome.kind === 'rolled-back' && verification?.kind === 'complete') this.watchRecovery(target, decision, rollbackId);
     if (outcome.kind === 'rolled-back') {
       store.closeRelease(guard.stored.id, 'rolled-back', clock.now(), `rolled back on approval by ${by}`);
       this.guards.delete(target);
@@ -321,8 +336,41 @@ export class Daemon {
     await events.emit({ kind: 'decision', decision: d, target, ...(summary ? { summary } : {}) });
     if (d.action !== 'rollback') return;
     await events.emit({ kind: 'rollback-started', decision: d, target, at: now });
-    const { outcome, verification } = await this.rollback(target, d.id, d.releaseId, describe(d), this.revisions.get(target));
+    const { outcome, verification, rollbackId } = await this.rollback(target, d.id, d.releaseId, describe(d), this.revisions.get(target));
     await events.emit({ kind: 'rollback-finished', decision: d, target, at: this.deps.clock.now(), outcome, ...(verification ? { verification } : {}) });
+    if (outcome.kind === 'rolled-back' && verification?.kind === 'complete') this.watchRecovery(target, d, rollbackId);
+  }
+
+  /** A rollback that rolled out: judge whether the service recovered, on the release's own rules and baselines. */
+  private watchRecovery(target: string, decision: StoredDecision, rollbackId: number | undefined): void {
+    const guard = this.guards.get(target);
+    if (!guard || guard.stored.id !== decision.releaseId) return;
+    const { recoveryMs } = guard.ctx.ruleset;
+    if (recoveryMs <= 0 || recoveryRules(guard.ctx.ruleset).length === 0) return;
+    const since = this.deps.clock.now();
+    this.recoveries.set(target, { ctx: guard.ctx, decision, rollbackId, since, until: since + recoveryMs });
+    this.deps.log.info({ target, decisionId: decision.id, within: formatDuration(recoveryMs) }, 'judging recovery after the rollback');
+  }
+
+  /** Each tick: every rollback under watch is judged once; a verdict is recorded, logged and announced. */
+  private async checkRecoveries(now: number): Promise<void> {
+    const { source, journal, log, events } = this.deps;
+    for (const [target, r] of [...this.recoveries]) {
+      const observations = new Map<string, Observation>();
+      await Promise.all(
+        recoveryRules(r.ctx.ruleset).map(async (rule) => {
+          const [value, guard] = await Promise.all([source.instant(rule.query, now), rule.when ? source.instant(rule.when.query, now) : undefined]);
+          observations.set(rule.name, guard ? { value, guard } : { value });
+        }),
+      );
+      const readings = readRecovery(r.ctx, observations);
+      const outcome = recoveryOutcome(readings, now, r.until);
+      if (!outcome || this.recoveries.get(target) !== r) continue;
+      this.recoveries.delete(target);
+      if (r.rollbackId !== undefined) journal?.recoveryJudged(r.rollbackId, outcome, readings, now);
+      log[outcome === 'recovered' ? 'info' : 'error']({ target, decisionId: r.decision.id, outcome, readings, after: formatDuration(now - r.since) }, `recovery after the rollback: ${outcome}`);
+      await events.emit({ kind: 'recovery-judged', decision: r.decision, target, at: now, since: r.since, outcome, readings });
+    }
   }
 
   /**
@@ -356,7 +404,7 @@ export class Daemon {
     }
     const ok = outcome.kind === 'rolled-back' || outcome.kind === 'would-roll-back' || outcome.kind === 'skipped';
     log[ok ? 'info' : 'error']({ decisionId, target, outcome, verification }, `rollback ${outcome.kind}`);
-    return { outcome, verification };
+    return { outcome, verification, rollbackId };
   }
 
   private strategyOf(target: string): string {

@@ -1,6 +1,7 @@
 // What the daemon tells people about, besides the engine's decisions: the notification matrix of the release
 // checklist (6.1) plus the guard's own trouble. A sink turns these into pages and messages (paging adapters).
 import type { StoredDecision } from '../ports/decision-store.js';
+import type { RecoveryOutcome, RecoveryReading } from '../core/recovery.js';
 import type { RollbackOutcome } from '../ports/actuator.js';
 
 export type GuardEvent =
@@ -11,6 +12,8 @@ export type GuardEvent =
   /** A considered rollback a person approved is starting. */
   | { kind: 'approved-rollback-started'; decision: StoredDecision; target: string; at: number; by: string }
   | { kind: 'rollback-finished'; decision: StoredDecision; target: string; at: number; outcome: RollbackOutcome; verification?: { kind: 'complete' | 'failed'; detail: string } }
+  /** After a rollback rolled out: did the service recover (checklist 5.3)? `since`: when the check began. */
+  | { kind: 'recovery-judged'; decision: StoredDecision; target: string; at: number; since: number; outcome: RecoveryOutcome; readings: RecoveryReading[] }
   | { kind: 'guard-blind'; at: number; since: number; lastError: string }
   | { kind: 'guard-sighted'; at: number; blindForMs: number };
 

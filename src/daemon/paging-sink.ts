@@ -108,6 +108,10 @@ export class PagingSink implements GuardEventSink {
         const r = this.release(e.decision.releaseId);
         return r && [r, { kind: 'rollback-started', at: e.at, decision: e.decision, by: e.by, ...(this.dryRun ? { dryRun: true } : {}) }];
       }
+      case 'recovery-judged': {
+        const r = this.release(e.decision.releaseId);
+        return r && [r, { kind: 'recovery', at: e.at, since: e.since, decision: e.decision, outcome: e.outcome, readings: e.readings }];
+      }
       case 'guard-blind': {
         const r = this.latestOpenRelease();
         return r && [r, { kind: 'guard-blind', at: e.at, detail: e.lastError }];

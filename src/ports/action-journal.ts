@@ -1,3 +1,4 @@
+import type { RecoveryOutcome, RecoveryReading } from '../core/recovery.js';
 import type { DeploymentRef, RollbackOutcome, VerifyOutcome } from './actuator.js';
 
 /** What the daemon did about its decisions, beside the decisions themselves (the decision log's rollbacks). */
@@ -7,6 +8,8 @@ export interface ActionJournal {
   /** One rollback attempt and its outcome; returns its id for the verification. */
   rollbackAttempted(a: DeploymentRef & { decisionId?: number; releaseId?: number; requestedAt: number; finishedAt: number; by: string; reason: string; strategy: string; dryRun: boolean; outcome: RollbackOutcome }): number;
   rollbackVerified(rollbackId: number, v: VerifyOutcome, at: number): void;
+  /** The recovery check's verdict on a rollback that rolled out (checklist 5.3). */
+  recoveryJudged(rollbackId: number, outcome: RecoveryOutcome, readings: readonly RecoveryReading[], at: number): void;
   /**
    * Rollback decisions committed (intent) with no attempt recorded (outcome): a crash came between them. The
    * daemon reconciles these against the cluster at start instead of repeating or forgetting them.

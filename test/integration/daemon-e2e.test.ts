@@ -169,6 +169,18 @@ describe('rollback-guard run, end to end', () => {
     ]);
     d.close();
     expect(kube.deployment(NS, NAME).metadata.annotations['rollback-guard.io/rolled-back-by']).toBe('rollback-guard');
+    // The version rolled back to is healthy: once the rates no longer hold the bad seconds, recovery is confirmed
+    // (checklist 5.3) and recorded on the rollback.
+    exporter.errorRatio = 0;
+    const judged = await daemon!.waitForLog(/^recovery after the rollback: /, 45_000);
+    expect(judged.outcome).toBe('recovered');
+    const after = new Database(db, { readonly: true });
+    const recovery = after.prepare(`SELECT recovery, recovery_detail FROM rollbacks`).get() as { recovery: string; recovery_detail: string };
+    after.close();
+    expect(recovery.recovery).toBe('recovered');
+    expect((JSON.parse(recovery.recovery_detail) as { rule: string; verdict: string }[]).map((r) => [r.rule, r.verdict])).toEqual([['error-rate-critical', 'pass']]);
+    const explained = await cliAsync(['explain', String(judged.decisionId), '--db', db]);
+    expect(explained.stdout).toMatch(/^ {4}recovery \(5\.3\): recovered at \S+: error-rate-critical = \S+ \(pass\)$/m);
   }, 90_000);
 
   it('a healthy hotfix is promoted at the end of its window, nothing is patched, and DEPLOY_SUCCESS gives its metrics', async () => {

@@ -84,12 +84,57 @@ describe('daemon: the live loop decides what replay decides', () => {
     expect(s.actuator.calls).toHaveLength(1);
     expect(s.actuator.calls[0]).toMatchObject({ namespace: 'voice-production', deployment: 'voice-server', by: 'rollback-guard', dryRun: false, reason: expect.stringMatching(/^error-rate-critical: 0.07/) });
     const kinds = s.events.map((e) => (e.kind === 'decision' ? `decision:${e.decision.action}` : e.kind));
-    expect(kinds).toEqual(['release-started', 'decision:page', 'decision:rollback', 'rollback-started', 'rollback-finished']);
-    const finished = s.events.at(-1) as Extract<GuardEvent, { kind: 'rollback-finished' }>;
+    expect(kinds).toEqual(['release-started', 'decision:page', 'decision:rollback', 'rollback-started', 'rollback-finished', 'recovery-judged']);
+    const finished = s.events.find((e) => e.kind === 'rollback-finished') as Extract<GuardEvent, { kind: 'rollback-finished' }>;
     expect(finished.verification?.kind).toBe('complete');
     expect(new Date(finished.decision.at).toISOString()).toBe('2026-11-20T14:33:45.000Z');
     expect(s.daemon.status().activeReleases).toEqual([]);
     expect(await s.metrics.registry.getSingleMetricAsString('rollback_guard_rollbacks_total')).toContain('outcome="rolled-back"} 1');
+  });
+
+  it('recovery (5.3): the recording keeps breaching after the rollback, so 10 minutes on it is judged not recovered', async () => {
+    const s = setup();
+    await s.daemon.start();
+    await s.releases.emit(release());
+    await runUntil(s, T0 + 3600_000);
+    const judged = s.events.find((e) => e.kind === 'recovery-judged') as Extract<GuardEvent, { kind: 'recovery-judged' }>;
+    expect(judged.outcome).toBe('not-recovered');
+    expect(judged.at - judged.since).toBe(10 * 60_000);
+    expect(judged.readings.find((r) => r.rule === 'error-rate-critical')).toMatchObject({ verdict: 'breach' });
+  });
+
+  it('recovery (5.3): healthy after the rollback is confirmed at the first tick every immediate rule passes, and recorded on the rollback', async () => {
+    const rolledBackAt = Date.parse('2026-11-20T14:33:45Z');
+    // After the rollback the service reads as it did 10 minutes into the release, before the trouble.
+    const healed: MetricSource = { instant: (q, at) => RECORDING.instant(q, at > rolledBackAt ? T0 + 10 * 60_000 : at) };
+    const store = openDecisionLog(path.join(tmp(), 'recovery.db'));
+    const s = setup({ source: healed, store, journal: store });
+    await s.daemon.start();
+    await s.releases.emit(release());
+    await runUntil(s, T0 + 3600_000);
+    const judged = s.events.filter((e): e is Extract<GuardEvent, { kind: 'recovery-judged' }> => e.kind === 'recovery-judged');
+    expect(judged.map((j) => [j.outcome, new Date(j.at).toISOString()])).toEqual([['recovered', '2026-11-20T14:34:00.000Z']]);
+    const row = store.db.prepare(`SELECT recovery, recovery_at FROM rollbacks`).get();
+    expect(row).toEqual({ recovery: 'recovered', recovery_at: '2026-11-20T14:34:00.000Z' });
+  });
+
+  it('recovery: `recovery: 0s` checks nothing; a new revision during the check ends it without a verdict', async () => {
+    const off = setup();
+    off.deps.rulesets = [parseRules(fs.readFileSync('rules/voice-server.yaml', 'utf8').replace(/^interval: 15s$/m, 'interval: 15s\nrecovery: 0s'), 'r.yaml')];
+    off.daemon.setRulesets(off.deps.rulesets);
+    await off.daemon.start();
+    await off.releases.emit(release());
+    await runUntil(off, T0 + 3600_000);
+    expect(off.events.some((e) => e.kind === 'recovery-judged')).toBe(false);
+
+    const s = setup();
+    await s.daemon.start();
+    await s.releases.emit(release());
+    await runUntil(s, Date.parse('2026-11-20T14:35:00Z'));
+    const rolledBack = (s.events.find((e) => e.kind === 'rollback-finished') as Extract<GuardEvent, { kind: 'rollback-finished' }>).decision.id;
+    await s.releases.emit({ ...release(s.clock.t), revision: '9' });
+    await runUntil(s, T0 + 3600_000);
+    expect(s.events.filter((e) => e.kind === 'recovery-judged' && e.decision.id === rolledBack)).toEqual([]);
   });
 
   it('dry run: decides and asks the actuator for a dry run only', async () => {

@@ -73,6 +73,22 @@ describe('notification plan', () => {
     expect(formatSummary(reading, format)).toBe(want);
   });
 
+  it('recovery after a rollback (5.3): recovered is said in Slack; not recovered pages level 1 critical and emails; unknown pages a warning', () => {
+    const rollback = decision({ action: 'rollback', tier: 'immediate', rule: 'error-rate-critical', level: undefined });
+    const readings = [{ rule: 'error-rate-critical', verdict: 'pass', value: 0.002, threshold: 0.05 }];
+    const withEmail = pagingRuleset(PAGING_RULES.replace('  approvers:', "  email: { to: [a@example.com], from: rg@example.com, smtp: { host: relay } }\n  approvers:")).notifications;
+    const plan = (outcome: 'recovered' | 'not-recovered' | 'unknown', v = readings) => planNotifications(withEmail, release, { kind: 'recovery', at: T0 + 900_000, since: T0 + 600_000, decision: rollback, outcome, readings: v });
+    const ok = plan('recovered');
+    expect(ok.map((n) => n.channel)).toEqual(['slack']);
+    expect(ok[0]!.channel === 'slack' && ok[0]!.text).toBe(':white_check_mark: [Voice System] Recovery confirmed after the rollback of voice-production/voice-server (decision 41), 5m after it rolled out: error-rate-critical = 0.002 (pass, threshold 0.05).');
+    const bad = plan('not-recovered', [{ rule: 'error-rate-critical', verdict: 'breach', value: 0.07, threshold: 0.05 }]);
+    expect(bad.map((n) => n.channel)).toEqual(['slack', 'pagerduty', 'email']);
+    expect(bad[0]!.channel === 'slack' && bad[0]!.text).toMatch(/^:x: \[Voice System\] NOT recovered 5m after the rollback of voice-production\/voice-server \(decision 41\): error-rate-critical = 0\.07 \(breach, threshold 0\.05\)\. .*investigate now\. <!subteam\^S0ONCALL>$/);
+    expect(bad[1]).toMatchObject({ action: 'trigger', severity: 'critical', routingKeyName: 'ONCALL', dedupKey: 'rollback-guard/voice-production/voice-server/release-7/recovery' });
+    expect(bad[2]).toMatchObject({ subject: 'NOT recovered after the rollback: voice-production/voice-server', to: ['a@example.com'] });
+    expect(plan('unknown').map((n) => [n.channel, n.channel === 'pagerduty' ? n.severity : ''])).toEqual([['slack', ''], ['pagerduty', 'warning']]);
+  });
+
   describe('email (checklist 6.1: rollback initiated / complete to all stakeholders)', () => {
     const EMAIL = "  email:\n    to: [stakeholders@example.com, vp@example.com]\n    from: 'rollback-guard <rollback-guard@example.com>'\n    smtp: { host: smtp.example.com }\n  approvers:";
     const withEmail = pagingRuleset(PAGING_RULES.replace('  approvers:', EMAIL)).notifications;

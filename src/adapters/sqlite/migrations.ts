@@ -146,4 +146,10 @@ export const MIGRATIONS: readonly string[] = [
     outcome_at   TEXT
   );
   `,
+  `
+  -- After a rollback rolled out, did the service recover (checklist 5.3)? Judged on the release's immediate rules.
+  ALTER TABLE rollbacks ADD COLUMN recovery TEXT;          -- recovered | not-recovered | unknown; NULL: not judged
+  ALTER TABLE rollbacks ADD COLUMN recovery_at TEXT;
+  ALTER TABLE rollbacks ADD COLUMN recovery_detail TEXT;   -- JSON: each rule's last verdict, value and threshold
+  `,
 ];

@@ -64,6 +64,11 @@ export function recordVerification(db: Database.Database, rollbackId: number, v:
   );
 }
 
+/** The recovery check's verdict on a rollback (checklist 5.3). */
+export function recordRecovery(db: Database.Database, rollbackId: number, outcome: string, readings: unknown, at: number): void {
+  write('record a recovery check', () => db.prepare(`UPDATE rollbacks SET recovery = ?, recovery_at = ?, recovery_detail = ? WHERE id = ?`).run(outcome, iso(at), JSON.stringify(readings), rollbackId));
+}
+
 /** Automatic rollbacks carried out for a release (at most one is allowed). */
 export function automaticRollbacks(db: Database.Database, releaseId: number): number {
   const row = db.prepare(`SELECT count(*) AS n FROM rollbacks WHERE release_id = ? AND by = 'rollback-guard' AND outcome = 'rolled-back' AND dry_run = 0`).get(releaseId) as { n: number };

@@ -1,7 +1,7 @@
 // The action journal in the decision log file (rollbacks table and release identity columns).
 import type Database from 'better-sqlite3';
 import type { ActionJournal } from '../../ports/action-journal.js';
-import { automaticRollbacks, recordRollback, recordVerification, setReleaseIdentity } from './rollback-log.js';
+import { automaticRollbacks, recordRecovery, recordRollback, recordVerification, setReleaseIdentity } from './rollback-log.js';
 
 export class SqliteActionJournal implements ActionJournal {
   constructor(private readonly db: Database.Database) {}
@@ -16,6 +16,10 @@ export class SqliteActionJournal implements ActionJournal {
 
   rollbackVerified(rollbackId: number, v: Parameters<ActionJournal['rollbackVerified']>[1], at: number): void {
     recordVerification(this.db, rollbackId, v, at);
+  }
+
+  recoveryJudged(rollbackId: number, outcome: Parameters<ActionJournal['recoveryJudged']>[1], readings: Parameters<ActionJournal['recoveryJudged']>[2], at: number): void {
+    recordRecovery(this.db, rollbackId, outcome, readings, at);
   }
 
   unfinishedRollbacks(since: number): ReturnType<ActionJournal['unfinishedRollbacks']> {

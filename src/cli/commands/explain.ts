@@ -139,8 +139,20 @@ function formatExplanation(x: Explanation): string {
       if (title === 'Rollback') {
         out.push(`  ${String(r.outcome)}: revision ${String(r.from_revision ?? '?')} -> ${String(r.to_revision ?? '?')}${r.verification ? `, ${String(r.verification)}` : ''}${r.verified_at ? ` at ${String(r.verified_at)}` : ''}${r.by ? `, by ${String(r.by)}` : ''}${r.dry_run ? ' (dry run)' : ''}`);
         if (r.detail) out.push(`    ${String(r.detail)}`);
+        if (r.recovery) out.push(`    recovery (5.3): ${String(r.recovery)} at ${String(r.recovery_at)}${recoveryText(r.recovery_detail)}`);
       } else out.push(`  ${rowText(r)}`);
     }
   }
   return out.join('\n');
+}
+
+/** The recovery check's readings, one `rule = value (verdict)` each. */
+function recoveryText(detail: unknown): string {
+  if (typeof detail !== 'string') return '';
+  try {
+    const readings = JSON.parse(detail) as { rule: string; verdict: string; value: number | null }[];
+    return `: ${readings.map((x) => `${x.rule} = ${x.value === null ? 'n/a' : formatValue(x.value)} (${x.verdict})`).join(', ')}`;
+  } catch {
+    return '';
+  }
 }

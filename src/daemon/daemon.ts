@@ -102,6 +102,7 @@ export class Daemon {
     }
     this.deps.metrics.activeReleases.set(this.guards.size);
     await this.reconcile();
+    this.resumeRecoveries();
     await this.deps.releases.start((r) => this.onRelease(r));
   }
 
@@ -116,6 +117,24 @@ export class Daemon {
     for (const u of journal.unfinishedRollbacks(clock.now() - 24 * 3600_000)) {
       log.warn({ decisionId: u.decisionId, target: `${u.namespace}/${u.deployment}` }, 'rollback decided before a restart with no recorded outcome: reconciling with the cluster');
       await this.rollback(`${u.namespace}/${u.deployment}`, u.decisionId, u.releaseId, u.reason, undefined);
+    }
+  }
+
+  /**
+   * Recovery checks a restart interrupted (a rollback that rolled out, with no verdict yet) carry on: rebuilt from
+   * the decision log with the release's own baselines. One past its deadline is judged at the next tick.
+   */
+  private resumeRecoveries(): void {
+    const { journal, store, log, clock } = this.deps;
+    if (!journal?.unjudgedRecoveries || !store.releaseContext || !store.decision) return;
+    for (const u of journal.unjudgedRecoveries(clock.now() - 24 * 3600_000)) {
+      const target = key(u);
+      const ruleset = this.rulesets.get(target);
+      const context = store.releaseContext(u.releaseId);
+      const decision = store.decision(u.decisionId);
+      if (!ruleset || ruleset.recoveryMs <= 0 || !context || !decision || recoveryRules(ruleset).length === 0) continue;
+      this.recoveries.set(target, { ctx: { ruleset, ...context }, decision, rollbackId: u.rollbackId, since: u.verifiedAt, until: u.verifiedAt + ruleset.recoveryMs });
+      log.info({ target, decisionId: u.decisionId, since: toRfc3339(u.verifiedAt) }, 'resumed the recovery check of a rollback from the decision log');
     }
   }
 

@@ -8,6 +8,8 @@ export interface ActionJournal {
   /** One rollback attempt and its outcome; returns its id for the verification. */
   rollbackAttempted(a: DeploymentRef & { decisionId?: number; releaseId?: number; requestedAt: number; finishedAt: number; by: string; reason: string; strategy: string; dryRun: boolean; outcome: RollbackOutcome }): number;
   rollbackVerified(rollbackId: number, v: VerifyOutcome, at: number): void;
+  /** Rollbacks that rolled out since `since` with no recovery verdict yet: a restart resumes their check. */
+  unjudgedRecoveries?(since: number): { rollbackId: number; decisionId: number; releaseId: number; namespace: string; deployment: string; verifiedAt: number }[];
   /** The recovery check's verdict on a rollback that rolled out (checklist 5.3). */
   recoveryJudged(rollbackId: number, outcome: RecoveryOutcome, readings: readonly RecoveryReading[], at: number): void;
   /**

@@ -46,6 +46,8 @@ export interface DecisionStore {
   closeRelease(releaseId: number, outcome: 'superseded' | 'abandoned' | 'rolled-back', at: number, note: string): void;
   /** A stored decision by id (approvals act on it). */
   decision?(decisionId: number): StoredDecision | undefined;
+  /** A release's window and its baselines as read at its start, open or not (a resumed recovery check). */
+  releaseContext?(releaseId: number): { release: Release; baselines: Record<string, ScalarReading> } | undefined;
   /** Stores a rules file's text by hash (new decisions refer to it), e.g. after a hot reload. */
   recordRules(ruleset: Ruleset): void;
   close(): void;

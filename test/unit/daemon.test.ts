@@ -118,6 +118,26 @@ describe('daemon: the live loop decides what replay decides', () => {
     expect(row).toEqual({ recovery: 'recovered', recovery_at: '2026-11-20T14:34:00.000Z' });
   });
 
+  it('recovery: a restart during the check resumes it from the decision log and records the verdict once', async () => {
+    const file = path.join(tmp(), 'recovery-restart.db');
+    const store = openDecisionLog(file);
+    const a = setup({ store, journal: store });
+    await a.daemon.start();
+    await a.releases.emit(release());
+    await runUntil(a, Date.parse('2026-11-20T14:36:00Z')); // rolled back at 14:33:45; judging until 14:43:45
+    expect(a.events.some((e) => e.kind === 'recovery-judged')).toBe(false);
+    store.close();
+
+    const again = openDecisionLog(file);
+    const b = setup({ store: again, journal: again });
+    b.clock.t = a.clock.t;
+    await b.daemon.start();
+    await runUntil(b, T0 + 3600_000);
+    const judged = b.events.filter((e): e is Extract<GuardEvent, { kind: 'recovery-judged' }> => e.kind === 'recovery-judged');
+    expect(judged.map((j) => [j.outcome, new Date(j.at).toISOString()])).toEqual([['not-recovered', '2026-11-20T14:43:45.000Z']]);
+    expect(again.db.prepare(`SELECT recovery FROM rollbacks`).pluck().all()).toEqual(['not-recovered']);
+  });
+
   it('recovery: `recovery: 0s` checks nothing; a new revision during the check ends it without a verdict', async () => {
     const off = setup();
     off.deps.rulesets = [parseRules(fs.readFileSync('rules/voice-server.yaml', 'utf8').replace(/^interval: 15s$/m, 'interval: 15s\nrecovery: 0s'), 'r.yaml')];

@@ -18,6 +18,17 @@ export class SqliteActionJournal implements ActionJournal {
     recordVerification(this.db, rollbackId, v, at);
   }
 
+  unjudgedRecoveries(since: number): NonNullable<ReturnType<NonNullable<ActionJournal['unjudgedRecoveries']>>> {
+    const rows = this.db
+      .prepare(
+        `SELECT id AS rollbackId, decision_id AS decisionId, release_id AS releaseId, namespace, deployment, verified_at AS verifiedAt FROM rollbacks
+          WHERE verification = 'rollback-complete' AND recovery IS NULL AND dry_run = 0 AND decision_id IS NOT NULL AND release_id IS NOT NULL AND verified_at >= ?
+          ORDER BY id`,
+      )
+      .all(new Date(since).toISOString()) as { rollbackId: number; decisionId: number; releaseId: number; namespace: string; deployment: string; verifiedAt: string }[];
+    return rows.map((r) => ({ ...r, verifiedAt: Date.parse(r.verifiedAt) }));
+  }
+
   recoveryJudged(rollbackId: number, outcome: Parameters<ActionJournal['recoveryJudged']>[1], readings: Parameters<ActionJournal['recoveryJudged']>[2], at: number): void {
     recordRecovery(this.db, rollbackId, outcome, readings, at);
   }

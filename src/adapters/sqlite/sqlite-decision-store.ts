@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 import type { Decision, Evaluation, ReleaseState } from '../../core/engine.js';
 import type { ScalarReading } from '../../core/query-outcome.js';
 import { toJson } from '../../core/json.js';
+import type { Release } from '../../core/release.js';
 import type { Ruleset } from '../../core/ruleset.js';
 import { DecisionLogError } from '../../errors/decision-log-error.js';
 import type { Severity } from '../../core/rules-schema.js';
@@ -166,6 +167,16 @@ export class SqliteDecisionStore implements DecisionStore {
       if (r.last_evaluated_at) open.lastEvaluatedAt = Date.parse(r.last_evaluated_at);
       return open;
     });
+  }
+
+  releaseContext(releaseId: number): { release: Release; baselines: Record<string, ScalarReading> } | undefined {
+    const r = this.db.prepare(`SELECT started_at, severity, window_seconds FROM releases WHERE id = ?`).get(releaseId) as { started_at: string; severity: Severity; window_seconds: number } | undefined;
+    if (!r) return undefined;
+    const baselines = this.db.prepare(`SELECT name, value, status, detail FROM baselines WHERE release_id = ?`).all(releaseId) as { name: string; value: number | null; status: string; detail: string | null }[];
+    return {
+      release: { startedAt: Date.parse(r.started_at), severity: r.severity, windowMs: r.window_seconds * 1000 },
+      baselines: Object.fromEntries(baselines.map((b): [string, ScalarReading] => [b.name, readingOf(b)])),
+    };
   }
 
   decision(decisionId: number): StoredDecision | undefined {

@@ -14,13 +14,17 @@ export interface RecoveryReading {
   detail?: string;
 }
 
-/** The rules whose breach would have reverted the release: the ones recovery is judged on. */
-export function recoveryRules(ruleset: Ruleset): Rule[] {
-  return ruleset.rules.filter((r) => r.tier === 'immediate' && r.mode === 'enforce');
+/**
+ * The rules recovery is judged on: those whose breach would have reverted the release, and the rule that did
+ * revert it (an approved considered rule, say 1 % errors, is judged on its own threshold too; its hold is not
+ * waited for again).
+ */
+export function recoveryRules(ruleset: Ruleset, trigger?: string | null): Rule[] {
+  return ruleset.rules.filter((r) => (r.tier === 'immediate' && r.mode === 'enforce') || (trigger != null && r.name === trigger && r.mode !== 'shadow'));
 }
 
-export function readRecovery(ctx: EngineContext, observations: ReadonlyMap<string, Observation>): RecoveryReading[] {
-  return recoveryRules(ctx.ruleset).map((rule) => {
+export function readRecovery(ctx: EngineContext, observations: ReadonlyMap<string, Observation>, trigger?: string | null): RecoveryReading[] {
+  return recoveryRules(ctx.ruleset, trigger).map((rule) => {
     const j = judge(ctx, rule, observations.get(rule.name));
     return { rule: rule.name, verdict: j.verdict, value: j.value, threshold: j.threshold, ...(j.detail ? { detail: j.detail } : {}) };
   });

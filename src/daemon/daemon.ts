@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { formatDuration } from '../core/duration.js';
 import type { Decision, EngineContext, Evaluation, Observation } from '../core/engine.js';
 import { readRecovery, recoveryOutcome, recoveryRules } from '../core/recovery.js';
-import { readScalar } from '../core/query-outcome.js';
+import { readScalar, type QueryOutcome } from '../core/query-outcome.js';
 import type { Ruleset } from '../core/ruleset.js';
 import { formatSummary } from '../core/summary-format.js';
 import { toRfc3339 } from '../core/time-format.js';
@@ -73,6 +73,7 @@ export class Daemon {
   private readonly revisions = new Map<string, string>();
   /** Rollbacks that rolled out, per target, whose recovery is being judged (checklist 5.3). */
   private readonly recoveries = new Map<string, Recovery>();
+  private wasLeader = false;
   private busy = false;
   private ticks = 0;
   private lastSuccess: number | undefined;
@@ -130,9 +131,12 @@ export class Daemon {
     for (const u of journal.unjudgedRecoveries(clock.now() - 24 * 3600_000)) {
       const target = key(u);
       const ruleset = this.rulesets.get(target);
+      if ([...this.recoveries.values()].some((r) => r.rollbackId === u.rollbackId)) continue;
       const context = store.releaseContext(u.releaseId);
       const decision = store.decision(u.decisionId);
-      if (!ruleset || ruleset.recoveryMs <= 0 || !context || !decision || recoveryRules(ruleset).length === 0) continue;
+      if (!ruleset || ruleset.recoveryMs <= 0 || !context || !decision || recoveryRules(ruleset, decision.rule).length === 0) continue;
+      // Long past its deadline (the daemon was down): a verdict on today's data would speak for then. Left unjudged.
+      if (clock.now() > u.verifiedAt + ruleset.recoveryMs + 3600_000) continue;
       this.recoveries.set(target, { ctx: { ruleset, ...context }, decision, rollbackId: u.rollbackId, since: u.verifiedAt, until: u.verifiedAt + ruleset.recoveryMs });
       log.info({ target, decisionId: u.decisionId, since: toRfc3339(u.verifiedAt) }, 'resumed the recovery check of a rollback from the decision log');
     }
@@ -221,8 +225,12 @@ export class Daemon {
       log.warn('tick skipped: the previous tick is still running (overrun)');
       return;
     }
-    metrics.leader.set(this.deps.leader.isLeader() ? 1 : 0);
-    if (!this.deps.leader.isLeader()) return;
+    const leading = this.deps.leader.isLeader();
+    metrics.leader.set(leading ? 1 : 0);
+    // Taking over: checks the previous leader started (or left unjudged) carry on here.
+    if (leading && !this.wasLeader) this.resumeRecoveries();
+    this.wasLeader = leading;
+    if (!leading) return;
     this.busy = true;
     const end = metrics.tickDuration.startTimer();
     try {
@@ -365,7 +373,7 @@ export class Daemon {
     const guard = this.guards.get(target);
     if (!guard || guard.stored.id !== decision.releaseId) return;
     const { recoveryMs } = guard.ctx.ruleset;
-    if (recoveryMs <= 0 || recoveryRules(guard.ctx.ruleset).length === 0) return;
+    if (recoveryMs <= 0 || recoveryRules(guard.ctx.ruleset, decision.rule).length === 0) return;
     const since = this.deps.clock.now();
     this.recoveries.set(target, { ctx: guard.ctx, decision, rollbackId, since, until: since + recoveryMs });
     this.deps.log.info({ target, decisionId: decision.id, within: formatDuration(recoveryMs) }, 'judging recovery after the rollback');
@@ -373,20 +381,23 @@ export class Daemon {
 
   /** Each tick: every rollback under watch is judged once; a verdict is recorded, logged and announced. */
   private async checkRecoveries(now: number): Promise<void> {
-    const { source, journal, log, events } = this.deps;
+    const { journal, log, events } = this.deps;
     for (const [target, r] of [...this.recoveries]) {
+      // A tick that began before the rollout finished (verification runs inside a tick) reads the old version.
+      if (now <= r.since) continue;
       const observations = new Map<string, Observation>();
       await Promise.all(
-        recoveryRules(r.ctx.ruleset).map(async (rule) => {
-          const [value, guard] = await Promise.all([source.instant(rule.query, now), rule.when ? source.instant(rule.when.query, now) : undefined]);
+        recoveryRules(r.ctx.ruleset, r.decision.rule).map(async (rule) => {
+          const [value, guard] = await Promise.all([this.read(rule.query, now), rule.when ? this.read(rule.when.query, now) : undefined]);
           observations.set(rule.name, guard ? { value, guard } : { value });
         }),
       );
-      const readings = readRecovery(r.ctx, observations);
+      const readings = readRecovery(r.ctx, observations, r.decision.rule);
       const outcome = recoveryOutcome(readings, now, r.until);
       if (!outcome || this.recoveries.get(target) !== r) continue;
       this.recoveries.delete(target);
-      if (r.rollbackId !== undefined) journal?.recoveryJudged(r.rollbackId, outcome, readings, now);
+      // Another replica may have judged it while this one was not the leader: its verdict stands, said once.
+      if (r.rollbackId !== undefined && journal && !journal.recoveryJudged(r.rollbackId, outcome, readings, now)) continue;
       log[outcome === 'recovered' ? 'info' : 'error']({ target, decisionId: r.decision.id, outcome, readings, after: formatDuration(now - r.since) }, `recovery after the rollback: ${outcome}`);
       await events.emit({ kind: 'recovery-judged', decision: r.decision, target, at: now, since: r.since, outcome, readings });
     }
@@ -394,13 +405,22 @@ export class Daemon {
 
   /**
    * DEPLOY_SUCCESS's metrics (`notifications.summary`), each one query at the promote. Read concurrently, after
-   * the decision is logged; a failed query reads "n/a (query failed)" and never holds up the announcement.
+   * the decision is logged, within the query's own timeout; a failed query reads "n/a (query failed)".
    */
   private async readSummary(target: string, now: number): Promise<Record<string, string> | undefined> {
     const entries = Object.entries(this.rulesets.get(target)?.notifications.summary ?? {});
     if (entries.length === 0) return undefined;
-    const read = await Promise.all(entries.map(async ([name, s]) => [name, formatSummary(readScalar(await this.deps.source.instant(s.query, now)), s.format)] as const));
+    const read = await Promise.all(entries.map(async ([name, s]) => [name, formatSummary(readScalar(await this.read(s.query, now)), s.format)] as const));
     return Object.fromEntries(read);
+  }
+
+  /** A query outside a release's tick: a source that throws (it should not) is an error outcome, never a crash. */
+  private async read(query: string, at: number): Promise<QueryOutcome> {
+    try {
+      return await this.deps.source.instant(query, at);
+    } catch (err) {
+      return { kind: 'error', error: err instanceof Error ? err.message : String(err) };
+    }
   }
 
   /** Asks the actuator, records the attempt and its verification in the journal, and logs the outcome. */

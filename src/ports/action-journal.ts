@@ -10,8 +10,8 @@ export interface ActionJournal {
   rollbackVerified(rollbackId: number, v: VerifyOutcome, at: number): void;
   /** Rollbacks that rolled out since `since` with no recovery verdict yet: a restart resumes their check. */
   unjudgedRecoveries?(since: number): { rollbackId: number; decisionId: number; releaseId: number; namespace: string; deployment: string; verifiedAt: number }[];
-  /** The recovery check's verdict on a rollback that rolled out (checklist 5.3). */
-  recoveryJudged(rollbackId: number, outcome: RecoveryOutcome, readings: readonly RecoveryReading[], at: number): void;
+  /** The recovery check's verdict on a rollback that rolled out (checklist 5.3); false if it had one already. */
+  recoveryJudged(rollbackId: number, outcome: RecoveryOutcome, readings: readonly RecoveryReading[], at: number): boolean;
   /**
    * Rollback decisions committed (intent) with no attempt recorded (outcome): a crash came between them. The
    * daemon reconciles these against the cluster at start instead of repeating or forgetting them.

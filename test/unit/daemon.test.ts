@@ -118,6 +118,30 @@ describe('daemon: the live loop decides what replay decides', () => {
     expect(row).toEqual({ recovery: 'recovered', recovery_at: '2026-11-20T14:34:00.000Z' });
   });
 
+  it('recovery: a check ended by a new revision is not revived by a restart; a verdict is never recorded twice', async () => {
+    const file = path.join(tmp(), 'recovery-ended.db');
+    const store = openDecisionLog(file);
+    const a = setup({ store, journal: store });
+    await a.daemon.start();
+    await a.releases.emit(release());
+    await runUntil(a, Date.parse('2026-11-20T14:35:00Z'));
+    await a.releases.emit({ ...release(a.clock.t), revision: '9' });
+    store.close();
+    const again = openDecisionLog(file);
+    const b = setup({ store: again, journal: again });
+    b.clock.t = a.clock.t;
+    await b.daemon.start();
+    await b.releases.emit({ ...release(a.clock.t, true), revision: '9' }); // the new revision, adopted
+    await runUntil(b, Date.parse('2026-11-20T14:50:00Z'));
+    const first = b.events.find((e): e is Extract<GuardEvent, { kind: 'rollback-finished' }> => e.kind === 'rollback-finished')?.decision.id;
+    expect(b.events.filter((e) => e.kind === 'recovery-judged' && e.decision.id !== first)).toEqual([]);
+    const journal = new SqliteActionJournal(again.db);
+    const id = again.db.prepare(`SELECT id FROM rollbacks ORDER BY id LIMIT 1`).pluck().get() as number;
+    expect(journal.recoveryJudged(id, 'recovered', [], T0)).toBe(true);
+    expect(journal.recoveryJudged(id, 'not-recovered', [], T0)).toBe(false);
+    expect(again.db.prepare(`SELECT recovery FROM rollbacks WHERE id = ?`).pluck().get(id)).toBe('recovered');
+  });
+
   it('recovery: a restart during the check resumes it from the decision log and records the verdict once', async () => {
     const file = path.join(tmp(), 'recovery-restart.db');
     const store = openDecisionLog(file);
@@ -147,14 +171,17 @@ describe('daemon: the live loop decides what replay decides', () => {
     await runUntil(off, T0 + 3600_000);
     expect(off.events.some((e) => e.kind === 'recovery-judged')).toBe(false);
 
-    const s = setup();
+    // Healthy from the new revision on: had the old check survived it, it would be judged recovered.
+    let healthy = false;
+    const s = setup({ source: { instant: (q, at) => RECORDING.instant(q, healthy ? T0 + 10 * 60_000 : at) } });
     await s.daemon.start();
     await s.releases.emit(release());
     await runUntil(s, Date.parse('2026-11-20T14:35:00Z'));
-    const rolledBack = (s.events.find((e) => e.kind === 'rollback-finished') as Extract<GuardEvent, { kind: 'rollback-finished' }>).decision.id;
+    expect(s.events.some((e) => e.kind === 'rollback-finished')).toBe(true);
     await s.releases.emit({ ...release(s.clock.t), revision: '9' });
+    healthy = true;
     await runUntil(s, T0 + 3600_000);
-    expect(s.events.filter((e) => e.kind === 'recovery-judged' && e.decision.id === rolledBack)).toEqual([]);
+    expect(s.events.filter((e) => e.kind === 'recovery-judged')).toEqual([]);
   });
 
   it('dry run: decides and asks the actuator for a dry run only', async () => {

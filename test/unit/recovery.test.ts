@@ -24,6 +24,9 @@ describe('recovery after a rollback', () => {
       'baselines:\n  p95: { query: p95 }\n',
     );
     expect(recoveryRules(rs).map((x) => x.name)).toEqual(['err', 'lat']);
+    // An approved considered rollback is judged on its own rule too (its threshold, not its hold); never a shadow rule.
+    expect(recoveryRules(rs, 'sus').map((x) => x.name)).toEqual(['err', 'lat', 'sus']);
+    expect(recoveryRules(rs, 'shadow').map((x) => x.name)).toEqual(['err', 'lat']);
     const ctx = { ruleset: rs, release: { startedAt: T0, severity: 'minor' as const, windowMs: 3_600_000 }, baselines: { p95: { kind: 'value' as const, value: 0.4, labels: {} } } };
     const one = (v: number) => ({ value: { kind: 'series' as const, series: [{ labels: {}, value: v }] } });
     const readings = readRecovery(ctx, new Map([['err', one(0.01)], ['lat', one(1.5)]]));

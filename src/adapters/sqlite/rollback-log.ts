@@ -1,6 +1,7 @@
 // The Kubernetes side of the decision log: rollback attempts with their outcome and verification, and the
 // identity of releases (revision, images, change cause) so a restarted guard finds a release it already knew.
 import type Database from 'better-sqlite3';
+import { toJson } from '../../core/json.js';
 import type { DeploymentRef, RollbackOutcome, VerifyOutcome } from '../../ports/actuator.js';
 import { DecisionLogError } from '../../errors/decision-log-error.js';
 
@@ -64,9 +65,9 @@ export function recordVerification(db: Database.Database, rollbackId: number, v:
   );
 }
 
-/** The recovery check's verdict on a rollback (checklist 5.3). */
-export function recordRecovery(db: Database.Database, rollbackId: number, outcome: string, readings: unknown, at: number): void {
-  write('record a recovery check', () => db.prepare(`UPDATE rollbacks SET recovery = ?, recovery_at = ?, recovery_detail = ? WHERE id = ?`).run(outcome, iso(at), JSON.stringify(readings), rollbackId));
+/** The recovery check's verdict on a rollback (checklist 5.3); false when it had one already (never overwritten). */
+export function recordRecovery(db: Database.Database, rollbackId: number, outcome: string, readings: unknown, at: number): boolean {
+  return write('record a recovery check', () => db.prepare(`UPDATE rollbacks SET recovery = ?, recovery_at = ?, recovery_detail = ? WHERE id = ? AND recovery IS NULL`).run(outcome, iso(at), toJson(readings), rollbackId).changes === 1);
 }
 
 /** Automatic rollbacks carried out for a release (at most one is allowed). */

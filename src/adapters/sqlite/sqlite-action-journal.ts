@@ -23,14 +23,16 @@ export class SqliteActionJournal implements ActionJournal {
       .prepare(
         `SELECT id AS rollbackId, decision_id AS decisionId, release_id AS releaseId, namespace, deployment, verified_at AS verifiedAt FROM rollbacks
           WHERE verification = 'rollback-complete' AND recovery IS NULL AND dry_run = 0 AND decision_id IS NOT NULL AND release_id IS NOT NULL AND verified_at >= ?
+            -- a release started since then ended the check without a verdict (a new version is the question now)
+            AND NOT EXISTS (SELECT 1 FROM releases n WHERE n.namespace = rollbacks.namespace AND n.deployment = rollbacks.deployment AND n.started_at > rollbacks.verified_at)
           ORDER BY id`,
       )
       .all(new Date(since).toISOString()) as { rollbackId: number; decisionId: number; releaseId: number; namespace: string; deployment: string; verifiedAt: string }[];
     return rows.map((r) => ({ ...r, verifiedAt: Date.parse(r.verifiedAt) }));
   }
 
-  recoveryJudged(rollbackId: number, outcome: Parameters<ActionJournal['recoveryJudged']>[1], readings: Parameters<ActionJournal['recoveryJudged']>[2], at: number): void {
-    recordRecovery(this.db, rollbackId, outcome, readings, at);
+  recoveryJudged(rollbackId: number, outcome: Parameters<ActionJournal['recoveryJudged']>[1], readings: Parameters<ActionJournal['recoveryJudged']>[2], at: number): boolean {
+    return recordRecovery(this.db, rollbackId, outcome, readings, at);
   }
 
   unfinishedRollbacks(since: number): ReturnType<ActionJournal['unfinishedRollbacks']> {

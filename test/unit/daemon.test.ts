@@ -71,6 +71,15 @@ function setup(o: { store?: DecisionStore; source?: MetricSource; leader?: boole
 
 const release = (startedAt = T0, adopted = false): ObservedRelease => ({ namespace: 'voice-production', deployment: 'voice-server', revision: '7', images: ['voice-server:1.5.0'], severity: 'minor', startedAt, kind: 'release', adopted });
 
+/** A second daemon on the first one's decision log (closed by the caller), at the first one's time, started. */
+async function restart(file: string, a: ReturnType<typeof setup>) {
+  const again = openDecisionLog(file);
+  const b = setup({ store: again, journal: again });
+  b.clock.t = a.clock.t;
+  await b.daemon.start();
+  return { b, again };
+}
+
 async function runUntil(s: ReturnType<typeof setup>, until: number) {
   for (; s.clock.t <= until; s.clock.t += STEP) await s.daemon.tick(s.clock.t);
 }
@@ -127,10 +136,7 @@ describe('daemon: the live loop decides what replay decides', () => {
     await runUntil(a, Date.parse('2026-11-20T14:35:00Z'));
     await a.releases.emit({ ...release(a.clock.t), revision: '9' });
     store.close();
-    const again = openDecisionLog(file);
-    const b = setup({ store: again, journal: again });
-    b.clock.t = a.clock.t;
-    await b.daemon.start();
+    const { b, again } = await restart(file, a);
     await b.releases.emit({ ...release(a.clock.t, true), revision: '9' }); // the new revision, adopted
     await runUntil(b, Date.parse('2026-11-20T14:50:00Z'));
     const first = b.events.find((e): e is Extract<GuardEvent, { kind: 'rollback-finished' }> => e.kind === 'rollback-finished')?.decision.id;
@@ -152,10 +158,7 @@ describe('daemon: the live loop decides what replay decides', () => {
     expect(a.events.some((e) => e.kind === 'recovery-judged')).toBe(false);
     store.close();
 
-    const again = openDecisionLog(file);
-    const b = setup({ store: again, journal: again });
-    b.clock.t = a.clock.t;
-    await b.daemon.start();
+    const { b, again } = await restart(file, a);
     await runUntil(b, T0 + 3600_000);
     const judged = b.events.filter((e): e is Extract<GuardEvent, { kind: 'recovery-judged' }> => e.kind === 'recovery-judged');
     expect(judged.map((j) => [j.outcome, new Date(j.at).toISOString()])).toEqual([['not-recovered', '2026-11-20T14:43:45.000Z']]);
@@ -254,10 +257,7 @@ describe('daemon: the live loop decides what replay decides', () => {
     await runUntil(a, T0 + 5 * 60_000);
     store.close();
 
-    const again = openDecisionLog(file);
-    const b = setup({ store: again, journal: again });
-    b.clock.t = a.clock.t;
-    await b.daemon.start();
+    const { b, again } = await restart(file, a);
     await b.releases.emit(release(T0, true));
     expect(again.openReleases().map((r) => r.revision)).toEqual(['7']); // the same revision: resumed
     await b.releases.emit({ ...release(b.clock.t, true), revision: '8' });

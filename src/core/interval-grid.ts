@@ -2,6 +2,7 @@
 // seconds that divides a minute, or of minutes that divides an hour. Pure; `check` and the daemon's schedule share
 // it, so `check` refuses what `run` would. Other commands (replay, record) take any interval: they use a step.
 import type { RulesProblem } from '../errors/rules-invalid-error.js';
+import { formatDuration } from './duration.js';
 import type { Ruleset } from './ruleset.js';
 
 /** The interval as whole seconds (below a minute) or whole minutes, or undefined when it is off the grid. */
@@ -18,8 +19,6 @@ export const GRID_ADVICE = 'use a number of seconds that divides a minute (1s, 2
 /** The rules file's own `interval:` as a problem at its line, when the daemon could not schedule it. */
 export function intervalProblem(rs: Ruleset): RulesProblem | undefined {
   if (gridStep(rs.intervalMs)) return undefined;
-  const lines = rs.source.split('\n');
-  const i = lines.findIndex((l) => /^interval\s*:/.test(l));
-  const value = i >= 0 ? lines[i]!.replace(/^interval\s*:\s*/, '').replace(/\s+#.*$/, '').trim() : `${rs.intervalMs / 1000}s`;
-  return { file: rs.file, line: i + 1 || 1, column: i >= 0 ? lines[i]!.indexOf(value) + 1 || 1 : 1, message: `\`interval\` ${value} cannot be scheduled on the clock grid by \`run\`: ${GRID_ADVICE}` };
+  const at = rs.intervalAt ?? { line: 1, column: 1 };
+  return { file: rs.file, ...at, message: `\`interval\` ${formatDuration(rs.intervalMs)} cannot be scheduled on the clock grid by \`run\`: ${GRID_ADVICE}` };
 }

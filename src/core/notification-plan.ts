@@ -284,8 +284,7 @@ class Planner {
     const text = this.render(template, at, { ...values, ENGINEER: engineer ?? values.ENGINEER });
     const [first = '', ...rest] = text.split('\n');
     const title = first.replace(EMOJI_CODES, '').trim();
-    const footer = `--\nrollback-guard on ${this.source()}, release ${this.release.id}. Decision ${d.id}: rollback-guard explain ${d.id}`;
-    return [slack, { ...this.email(e, key, `${title}: ${this.source()}`, [title, ...rest, '', footer].join('\n'), d.level), dedupKey: this.ruleKey(d), decisionId: d.id }];
+    return [slack, { ...this.email(e, key, `${title}: ${this.source()}`, [title, ...rest, '', this.emailFooter(d)].join('\n'), d.level), dedupKey: this.ruleKey(d), decisionId: d.id }];
   }
 
   /**
@@ -312,7 +311,7 @@ class Planner {
       summary: `${this.source()} ${e.outcome === 'not-recovered' ? 'NOT recovered' : 'recovery unknown'} ${after} after rollback (decision ${d.id})`,
       severity: e.outcome === 'not-recovered' ? 'critical' : 'warning', source: this.source(), timestamp: toRfc3339(e.at), customDetails: { decision_id: d.id, readings: e.readings, release: this.releaseDetails() },
     }));
-    const mail = this.settings.email && e.outcome === 'not-recovered' ? [{ ...this.email(this.settings.email, key, `NOT recovered after the rollback: ${this.source()}`, `${text.replace(/^:x: /, '')}\n\n--\nrollback-guard on ${this.source()}, release ${this.release.id}. Decision ${d.id}: rollback-guard explain ${d.id}`), dedupKey: dk, decisionId: d.id }] : [];
+    const mail = this.settings.email && e.outcome === 'not-recovered' ? [{ ...this.email(this.settings.email, key, `NOT recovered after the rollback: ${this.source()}`, `${text.replace(/^:x: /, '')}\n\n${this.emailFooter(d)}`), dedupKey: dk, decisionId: d.id }] : [];
     return [{ ...this.slack(key, undefined, this.settings.channels.incidents, e.at, {}, d, `${text} ${this.mentions(level1)}`.trim()), dedupKey: dk }, ...pages, ...mail];
   }
 
@@ -330,6 +329,11 @@ class Planner {
       channel: 'email', action: 'send', key: `${key}:email`, dedupKey: dedupKey(this.release, key.split(':')[0]!), ...(level !== undefined ? { level } : {}),
       from: e.from, to: e.to, subject: subject.replace(/\s+/g, ' ').slice(0, 200), text,
     };
+  }
+
+  /** Where an email came from and how to read the decision behind it. */
+  emailFooter(d: NotifiedDecision): string {
+    return `--\nrollback-guard on ${this.source()}, release ${this.release.id}. Decision ${d.id}: rollback-guard explain ${d.id}`;
   }
 
   render(template: TemplateName, at: number, values: Record<string, string | undefined>): string {

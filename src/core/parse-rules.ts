@@ -56,6 +56,7 @@ function compile(f: RulesFile, text: string, file: string, position: (path: (str
     deployment: t.deployment,
     rollback: t.rollback.strategy === 'previous-version-annotation' ? { strategy: t.rollback.strategy, ...(t.rollback.container ? { container: t.rollback.container } : {}) } : { strategy: 'undo' },
   }));
+  const intervalAt = position(['interval']);
   return {
     file,
     hash: createHash('sha256').update(text).digest('hex'),
@@ -63,6 +64,7 @@ function compile(f: RulesFile, text: string, file: string, position: (path: (str
     target: targets[0]!, // the cross-checks guarantee one
     targets,
     intervalMs: ms(f.interval),
+    ...(intervalAt ? { intervalAt } : {}),
     recoveryMs: ms(f.recovery),
     windowsMs: Object.fromEntries(SEVERITIES.map((s) => [s, ms(f.windows[s])])) as Ruleset['windowsMs'],
     baselines: Object.entries(f.baselines).map(([name, b]): Baseline => withPosition({ name, query: b.query }, position(['baselines', name, 'query']))),

@@ -23,6 +23,11 @@ export function recoveryRules(ruleset: Ruleset, trigger?: string | null): Rule[]
   return ruleset.rules.filter((r) => (r.tier === 'immediate' && r.mode === 'enforce') || (trigger != null && r.name === trigger && r.mode !== 'shadow'));
 }
 
+/** Whether a rollback caused by `trigger` gets a recovery check: on, and something to judge. */
+export function checksRecovery(ruleset: Ruleset, trigger?: string | null): boolean {
+  return ruleset.recoveryMs > 0 && recoveryRules(ruleset, trigger).length > 0;
+}
+
 export function readRecovery(ctx: EngineContext, observations: ReadonlyMap<string, Observation>, trigger?: string | null): RecoveryReading[] {
   return recoveryRules(ctx.ruleset, trigger).map((rule) => {
     const j = judge(ctx, rule, observations.get(rule.name));

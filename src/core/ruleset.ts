@@ -105,6 +105,8 @@ export interface Ruleset {
   /** Every guarded Deployment, each with its rollback settings. */
   targets: Target[];
   intervalMs: number;
+  /** Where `interval:` was written; undefined when it is the default. */
+  intervalAt?: SourcePosition;
   /** How long after a rollout completes the recovery check runs; 0: none. */
   recoveryMs: number;
   windowsMs: Record<Severity, number>;

@@ -4,7 +4,7 @@
 import type { Logger } from 'pino';
 import { formatDuration } from '../core/duration.js';
 import type { Decision, EngineContext, Evaluation, Observation } from '../core/engine.js';
-import { readRecovery, recoveryOutcome, recoveryRules } from '../core/recovery.js';
+import { checksRecovery, readRecovery, recoveryOutcome, recoveryRules } from '../core/recovery.js';
 import { readScalar, type QueryOutcome } from '../core/query-outcome.js';
 import type { Ruleset } from '../core/ruleset.js';
 import { formatSummary } from '../core/summary-format.js';
@@ -134,7 +134,7 @@ export class Daemon {
       if ([...this.recoveries.values()].some((r) => r.rollbackId === u.rollbackId)) continue;
       const context = store.releaseContext(u.releaseId);
       const decision = store.decision(u.decisionId);
-      if (!ruleset || ruleset.recoveryMs <= 0 || !context || !decision || recoveryRules(ruleset, decision.rule).length === 0) continue;
+      if (!ruleset || !context || !decision || !checksRecovery(ruleset, decision.rule)) continue;
       // Long past its deadline (the daemon was down): a verdict on today's data would speak for then. Left unjudged.
       if (clock.now() > u.verifiedAt + ruleset.recoveryMs + 3600_000) continue;
       this.recoveries.set(target, { ctx: { ruleset, ...context }, decision, rollbackId: u.rollbackId, since: u.verifiedAt, until: u.verifiedAt + ruleset.recoveryMs });
@@ -373,7 +373,7 @@ export class Daemon {
     const guard = this.guards.get(target);
     if (!guard || guard.stored.id !== decision.releaseId) return;
     const { recoveryMs } = guard.ctx.ruleset;
-    if (recoveryMs <= 0 || recoveryRules(guard.ctx.ruleset, decision.rule).length === 0) return;
+    if (!checksRecovery(guard.ctx.ruleset, decision.rule)) return;
     const since = this.deps.clock.now();
     this.recoveries.set(target, { ctx: guard.ctx, decision, rollbackId, since, until: since + recoveryMs });
     this.deps.log.info({ target, decisionId: decision.id, within: formatDuration(recoveryMs) }, 'judging recovery after the rollback');

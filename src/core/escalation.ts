@@ -7,6 +7,14 @@ export interface OpenPage {
   pagedAt: number;
 }
 
+/** The checklist's escalation path (6.3). */
+export const LEVEL_NAMES: Readonly<Record<number, string>> = { 1: 'on-call engineer', 2: 'tech lead', 3: 'engineering manager', 4: 'VP engineering' };
+
+/** "level 2 (tech lead)". */
+export function levelName(level: number): string {
+  return `level ${level} (${LEVEL_NAMES[level] ?? 'unnamed'})`;
+}
+
 /** The checklist's ladder: on-call at 0 min, tech lead at 15, engineering manager at 30. */
 export const CHECKLIST_LADDER: readonly EscalationStep[] = [
   { level: 1, afterMs: 0 },

@@ -2,6 +2,7 @@
 // settings are arguments; the result is a list of notifications the outbox stores before anything is sent.
 import type { Decision } from './engine.js';
 import { formatDuration } from './duration.js';
+import { levelName } from './escalation.js';
 import { DEFAULT_TEMPLATES, renderTemplate } from './notification-templates.js';
 import type { TemplateName } from './rules-schema.js';
 import type { EmailSettings, NotificationSettings } from './ruleset.js';
@@ -9,8 +10,6 @@ import { toRfc3339 } from './time-format.js';
 
 export type PagerDutySeverity = 'critical' | 'error' | 'warning' | 'info';
 export const MAJOR_OUTAGE_LEVEL = 4;
-/** The checklist's escalation path (6.3). */
-const LEVEL_NAMES: Record<number, string> = { 1: 'on-call engineer', 2: 'tech lead', 3: 'engineering manager', 4: 'VP engineering' };
 /** Slack emoji codes leading a template's first line (":rotating_light: "), which mean nothing in an email subject. */
 const EMOJI_CODES = /^(?::[a-z0-9_+'-]+:\s*)+/;
 
@@ -342,7 +341,7 @@ class Planner {
 
   /** "level 1 (on-call), level 4 (VP)" for email, where Slack mentions mean nothing. */
   levelNames(levels: readonly { level: number }[]): string {
-    return levels.map((l) => `level ${l.level} (${LEVEL_NAMES[l.level] ?? 'level'})`).join(', ') || 'n/a';
+    return levels.map((l) => levelName(l.level)).join(', ') || 'n/a';
   }
 
   /** `tag` keeps notifications of different events about one decision apart in the outbox (its unique key). */
@@ -394,7 +393,7 @@ class Planner {
     const rule = d.rule ?? undefined;
     return {
       RULE: rule, VALUE: fmtNum(d.value), THRESHOLD: fmtNum(d.threshold), DECISION_ID: String(d.id), LEVEL: d.level !== undefined ? String(d.level) : undefined,
-      DESCRIPTION: this.describe(d), REASON: this.describe(d), IMPACT: d.tier === 'immediate' ? 'immediate-tier rule: rolling back without approval' : 'considered-tier rule: waiting for a human to approve or decline a rollback',
+      DESCRIPTION: this.describe(d), REASON: this.describe(d), IMPACT: d.tier === 'immediate' ? 'immediate-tier rule: rolling back without approval' : `considered-tier rule: waiting for ${this.settings.approvalLevel > 1 ? `${levelName(this.settings.approvalLevel)} or higher` : 'a human'} to approve or decline a rollback`,
       SEVERITY: pagerDutySeverity(d.tier, d.level ?? 1), TIMESTAMP: toRfc3339(d.at), ETA: '~5m (rollout of the previous ReplicaSet)',
     };
   }

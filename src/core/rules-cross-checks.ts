@@ -92,6 +92,14 @@ export function crossFieldIssues(raw: unknown): CrossIssue[] {
       levels.add(l.level);
     });
   }
+  if (typeof notifications.approvalLevel === 'number' && notifications.approvalLevel > 1) {
+    // Nobody listed high enough: every approval would be refused, found only at 3 a.m. with a page waiting.
+    const need = notifications.approvalLevel;
+    const approvers = isObj(notifications.approvers) ? Object.values(notifications.approvers) : [];
+    if (!approvers.some((a) => isObj(a) && typeof a.level === 'number' && a.level >= need)) {
+      issues.push({ path: ['notifications', 'approvalLevel'], message: `\`notifications.approvalLevel\` is ${need}, but no approver is listed at level ${need} or higher, so nobody could approve a considered rollback; give approvers a level, e.g. \`approvers: { U024BE7LH: { name: alice, level: ${need} } }\`` });
+    }
+  }
   if (isObj(notifications.email)) issues.push(...emailIssues(notifications.email));
   return issues;
 }

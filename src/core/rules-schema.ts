@@ -140,7 +140,26 @@ const notifications = z
       .partialRecord(z.enum(TEMPLATE_NAMES), z.string().min(1))
       .default({})
       .describe('Slack message templates overriding the checklist\'s (6.2); placeholders like {VERSION}, {REASON}, {VALUE}.'),
-    approvers: z.record(z.string(), z.string()).default({}).describe('Slack user id -> approver name recorded when someone presses Approve / Decline. Unlisted users are refused.'),
+    approvers: z
+      .record(
+        z.string(),
+        z.union([
+          z.string().trim().min(1, { error: 'an approver name must not be empty' }),
+          z.strictObject({
+            name: z.string().trim().min(1, { error: 'an approver name must not be empty' }).describe('Name recorded with the verdict, and the `--by` name that identifies them to the approval API.'),
+            level: z.number().int().min(1).max(4).describe('Their escalation level (1 on-call, 2 tech lead, 3 engineering manager, 4 VP), checked against `approvalLevel`.'),
+          }),
+        ], { error: 'must be a name, or { name: <name>, level: <1-4> }' }),
+      )
+      .default({})
+      .describe('Slack user id -> approver: a name (`U024BE7LH: alice`), or a name and escalation level (`U024BE7LH: { name: alice, level: 2 }`). Unlisted users are refused.'),
+    approvalLevel: z
+      .number()
+      .int()
+      .min(1)
+      .max(4)
+      .default(1)
+      .describe('Lowest escalation level allowed to approve or decline a considered rollback (checklist 5.1: Tech Lead approval is `2`). Above 1, Slack users and API `--by` names must be listed under `approvers` at that level or higher. Default 1: any listed Slack user, and any holder of the API token.'),
     summary: z
       .record(
         z.string().regex(/^[A-Z][A-Z0-9_]*$/, { error: 'a template placeholder name in capitals, e.g. ERROR_RATE' }),

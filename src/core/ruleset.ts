@@ -70,14 +70,22 @@ export interface NotificationSettings {
   /** Immediate rules whose rollback pages level 4; undefined: every immediate rule. */
   outageRules?: string[];
   templates: Partial<Record<TemplateName, string>>;
-  /** Slack user id -> approver name. */
-  approvers: Record<string, string>;
+  /** Slack user id -> approver. */
+  approvers: Record<string, Approver>;
+  /** Lowest escalation level allowed to approve or decline a considered rollback; 1: anyone allowed in. */
+  approvalLevel: number;
   /** DEPLOY_SUCCESS placeholders filled by a query at promote time. */
   summary: Record<string, { query: string; format: SummaryFormat }>;
   pagerdutyServer: string;
   slackApiUrl: string;
   /** Who is emailed about rollbacks, from whom, through which server; undefined: nobody. */
   email?: EmailSettings;
+}
+
+/** Someone who may press Approve / Decline; `level` (1-4) when the rules file gives it. */
+export interface Approver {
+  name: string;
+  level?: number;
 }
 
 export interface EmailSettings {

@@ -4,7 +4,8 @@
 import type Database from 'better-sqlite3';
 import type { Evidence } from '../core/engine.js';
 import { planNotifications, type NotifiedDecision, type NotifiedRelease } from '../core/notification-plan.js';
-import type { NotificationSettings } from '../core/ruleset.js';
+import { approvalRefusal } from '../core/approval-policy.js';
+import type { Approver, NotificationSettings } from '../core/ruleset.js';
 import { toRfc3339 } from '../core/time-format.js';
 import { ApprovalError } from '../errors/approval-error.js';
 import type { Outbox } from '../ports/outbox.js';
@@ -18,6 +19,8 @@ export interface ApprovalRequest {
   by: string;
   reason?: string;
   via: 'api' | 'slack';
+  /** The listed approver who pressed the Slack button; from the API the `by` name is looked up instead. */
+  approver?: Approver;
 }
 
 /** What acting on an approval did, e.g. `{ ok: true, detail: 'rolled back to voice-server-7d9f' }`. */
@@ -62,7 +65,7 @@ export class ApprovalService {
     while (this.inFlight.size) await Promise.allSettled([...this.inFlight]);
   }
 
-  /** Records the verdict (throws ApprovalError 400/404/409/410) and starts acting; await `outcome` for the result. */
+  /** Records the verdict (throws ApprovalError 400/403/404/409/410) and starts acting; await `outcome` for the result. */
   decide(req: ApprovalRequest): Recorded {
     const by = req.by.trim();
     if (!by || by.length > 100) throw new ApprovalError('RG_APPROVAL_INVALID', 'give the approver\'s name in "by" (1-100 characters)');
@@ -77,6 +80,8 @@ export class ApprovalService {
       if (!page) throw new ApprovalError('RG_APPROVAL_GONE', `decision ${d.id} has no page it belongs to`);
       const release = this.o.db.prepare(`SELECT * FROM releases WHERE id = ?`).get(page.release_id) as { id: number; namespace: string; deployment: string; started_at: string; severity: string; window_seconds: number; outcome: string | null; ended_at: string | null };
       if (release.outcome) throw new ApprovalError('RG_APPROVAL_GONE', `release ${release.id} of ${release.namespace}/${release.deployment} is over (${release.outcome} at ${release.ended_at}); decision ${d.id} can no longer be acted on`);
+      const refusal = approvalRefusal(this.o.settings(release.id), { by, ...(req.approver ? { approver: req.approver } : {}) });
+      if (refusal) throw new ApprovalError('RG_APPROVAL_FORBIDDEN', `decision ${d.id} not ${req.verdict}: ${refusal}`);
       const resolved = this.o.db.prepare(`SELECT at FROM decisions WHERE release_id = ? AND rule = ? AND action = 'resolve' AND at >= ? ORDER BY at LIMIT 1`).get(page.release_id, page.rule, page.at) as { at: string } | undefined;
       if (resolved) throw new ApprovalError('RG_APPROVAL_GONE', `the page of decision ${d.id} (${page.rule}) resolved at ${resolved.at}: nothing is pending`);
       const prior = this.o.db.prepare(`SELECT verdict, by, at FROM approvals WHERE decision_id = ?`).get(page.id) as { verdict: string; by: string; at: string } | undefined;

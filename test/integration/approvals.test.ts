@@ -11,7 +11,7 @@ import { slackInteractionsHandler, slackSignature } from '../../src/adapters/htt
 import { ApprovalService } from '../../src/guard/approval-service.js';
 import { DeliveryWorker } from '../../src/guard/delivery-worker.js';
 import type { PagerDutyStandIn } from '../helpers/pagerduty-stand-in.js';
-import { notifiers, usePagingStandIns, T0, type PagingWorld } from '../helpers/paging-fixture.js';
+import { notifiers, PAGING_RULES, pagingRuleset, usePagingStandIns, T0, type PagingWorld } from '../helpers/paging-fixture.js';
 import type { SlackStandIn } from '../helpers/slack-stand-in.js';
 
 const standIns = usePagingStandIns();
@@ -125,6 +125,18 @@ describe('approvals', () => {
     expect(acted).toEqual([]);
   });
 
+  it('with approvalLevel 2 (checklist 5.1: Tech Lead approval) refuses a lower level from the API with 403 and records nothing; the tech lead approves', async () => {
+    world.ruleset = pagingRuleset(PAGING_RULES.replace('  approvers: { U0ALICE: alice }', '  approvalLevel: 2\n  approvers: { U0ALICE: { name: alice, level: 1 }, U0BOB: { name: Bob, level: 2 } }'));
+    const d = decision(world, T0 + 10 * 60_000);
+    const oncall = await post(`/v1/decisions/${d.id}/approve`, { by: 'alice' });
+    expect(oncall).toEqual({ status: 403, body: { error: 'RG_APPROVAL_FORBIDDEN', message: `decision ${d.id} not approved: alice is listed at level 1 (on-call engineer); considered rollbacks need approval at level 2 (tech lead) or higher (notifications.approvalLevel)` } });
+    expect((await post(`/v1/decisions/${d.id}/decline`, { by: 'mallory' })).body.message).toBe(`decision ${d.id} not declined: mallory is not listed with a level under notifications.approvers; considered rollbacks need approval at level 2 (tech lead) or higher (notifications.approvalLevel)`);
+    expect(world.store.db.prepare(`SELECT count(*) AS n FROM approvals`).get()).toEqual({ n: 0 });
+    expect(world.outbox.health().depth).toBe(0);
+    expect(await post(`/v1/decisions/${d.id}/approve`, { by: 'bob' })).toMatchObject({ status: 200, body: { verdict: 'approved', by: 'bob' } });
+    expect(acted).toEqual([d.id]);
+  });
+
   describe('Slack interactions', () => {
     const interact = async (payload: unknown, opts: { at?: number; secret?: string } = {}) => {
       const body = new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
@@ -160,6 +172,19 @@ describe('approvals', () => {
       const d2 = decision(world, T0 + 11 * 60_000, { rule: 'second-rule' });
       expect((await interact(press(d2.id, 'approve', 'U0MALLORY'))).body.text).toBe('You (U0MALLORY) are not an approver for rollback-guard: ask to be added under notifications.approvers.');
       expect(world.store.db.prepare(`SELECT count(*) AS n FROM approvals`).get()).toEqual({ n: 1 });
+    });
+
+    it('with approvalLevel 2, tells an on-call approver the button needs the tech lead, and records the tech lead by their listed name', async () => {
+      world.ruleset = pagingRuleset(PAGING_RULES.replace('  approvers: { U0ALICE: alice }', '  approvalLevel: 2\n  approvers: { U0ALICE: { name: alice, level: 1 }, U0BOB: { name: Bob, level: 2 } }'));
+      const d = decision(world, T0 + 10 * 60_000);
+      expect((await interact(press(d.id, 'approve'))).body).toEqual({
+        response_type: 'ephemeral', replace_original: false,
+        text: `decision ${d.id} not approved: alice is listed at level 1 (on-call engineer); considered rollbacks need approval at level 2 (tech lead) or higher (notifications.approvalLevel)`,
+      });
+      expect(world.store.db.prepare(`SELECT count(*) AS n FROM approvals`).get()).toEqual({ n: 0 });
+      expect((await interact(press(d.id, 'approve', 'U0BOB'))).body.text).toBe(`Recorded: decision ${d.id} approved by Bob.`);
+      await service.idle();
+      expect(acted).toEqual([d.id]);
     });
   });
 });

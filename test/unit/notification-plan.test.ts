@@ -30,6 +30,16 @@ describe('notification plan', () => {
     expect(new Set(keys)).toEqual(new Set(['rollback-guard/voice-production/voice-server/release-7/ttfa-regression']));
   });
 
+  it("a considered page says who it waits for: a human, or with approvalLevel the level that must approve", () => {
+    const impact = (n: typeof settings) => {
+      const slack = planNotifications(n, release, { kind: 'decision', decision: decision() }).find((x) => x.channel === 'slack');
+      return slack?.channel === 'slack' ? /^Impact: (.*)$/m.exec(slack.text)?.[1] : undefined;
+    };
+    expect(impact(settings)).toBe('considered-tier rule: waiting for a human to approve or decline a rollback');
+    const techLead = pagingRuleset(PAGING_RULES.replace('  approvers: { U0ALICE: alice }', '  approvalLevel: 2\n  approvers: { U0ALICE: { name: alice, level: 2 } }')).notifications;
+    expect(impact(techLead)).toBe('considered-tier rule: waiting for level 2 (tech lead) or higher to approve or decline a rollback');
+  });
+
   it('release started and complete go to #voice-releases with DEPLOY_START and DEPLOY_SUCCESS filled in', () => {
     const [start] = planNotifications(settings, release, { kind: 'release-started', at: T0, changelog: '- faster VAD', tracking: 'VOICE-123' });
     expect(start).toMatchObject({ channel: 'slack', slackChannel: '#voice-releases' });
@@ -47,7 +57,7 @@ describe('notification plan', () => {
 
   it('defaults: #voice-releases and #voice-incidents, public endpoints, no levels', () => {
     const d = pagingRuleset('version: 1\ntarget: { namespace: a, deployment: b }\nrules:\n  - { name: r, tier: immediate, query: q, above: 1 }\n').notifications;
-    expect(d).toEqual({ channels: { releases: '#voice-releases', incidents: '#voice-incidents' }, levels: [], templates: {}, approvers: {}, summary: {}, pagerdutyServer: 'events.pagerduty.com', slackApiUrl: 'https://slack.com/api/' });
+    expect(d).toEqual({ channels: { releases: '#voice-releases', incidents: '#voice-incidents' }, levels: [], templates: {}, approvers: {}, approvalLevel: 1, summary: {}, pagerdutyServer: 'events.pagerduty.com', slackApiUrl: 'https://slack.com/api/' });
   });
 
   it("DEPLOY_SUCCESS's metrics: the promote's summary readings fill ERROR_RATE, LATENCY, SESSIONS; unset ones read n/a", () => {

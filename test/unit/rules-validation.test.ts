@@ -43,6 +43,8 @@ describe('the shipped rules file', () => {
     expect(n.levels.map((l) => l.level)).toEqual([1, 2, 3, 4]);
     expect(Object.keys(n.summary)).toEqual(['ERROR_RATE', 'LATENCY']);
     expect(n.email?.smtp).toEqual({ host: 'smtp.example.com', port: 587, tls: 'starttls' });
+    expect(n.approvalLevel).toBe(2);
+    expect(n.approvers).toEqual({ U024BE7LH: { name: 'dana', level: 2 } });
   });
 });
 
@@ -75,6 +77,9 @@ describe('validation errors name the file, line, column, rule, what was found an
     { name: 'empty file', text: '', want: { line: 1, column: 1, message: /the file is empty/ } },
     { name: 'no rules', text: HEAD + 'rules: []\n', want: { line: 3, column: 8, message: /must list at least one rule/ } },
     { name: 'ladder that does not climb', text: HEAD + 'escalation:\n  - { level: 1, after: 0m }\n  - { level: 1, after: 10m }\nrules:\n' + OK_RULE, want: { line: 5, column: 14, message: /levels must increase/ } },
+    { name: 'approval level nobody holds', text: HEAD + "notifications:\n  approvalLevel: 2\n  approvers: { U1: alice, U2: { name: bob, level: 1 } }\nrules:\n" + OK_RULE, want: { line: 4, column: 18, message: /`notifications.approvalLevel` is 2, but no approver is listed at level 2 or higher/ } },
+    { name: 'approver without a name', text: HEAD + "notifications:\n  approvers: { U1: { level: 2 } }\nrules:\n" + OK_RULE, want: { line: 4, column: 20, message: /`notifications.approvers.U1` must be a name, or \{ name: <name>, level: <1-4> \}, found a mapping/ } },
+    { name: 'approver level out of range', text: HEAD + "notifications:\n  approvers: { U1: { name: bob, level: 5 } }\nrules:\n" + OK_RULE, want: { line: 4, column: 40, message: /`notifications.approvers.U1.level` Too big: expected number to be <=4, found number 5/ } },
     { name: 'when with no bound', text: HEAD + 'rules:\n' + OK_RULE + "    when: { query: 'rps' }\n", want: { line: 8, column: 11, message: /`when:` needs exactly one/ } },
   ];
   it.each(cases)('$name', ({ text, want }) => {

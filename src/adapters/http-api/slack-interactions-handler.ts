@@ -3,6 +3,7 @@
 // and refused when older than 5 minutes (replay). Slack wants an answer within 3 s, so the verdict is recorded,
 // answered, and the rollback goes on in the background; the page message is updated through the outbox.
 import { createHmac } from 'node:crypto';
+import type { Approver } from '../../core/ruleset.js';
 import { ApprovalError } from '../../errors/approval-error.js';
 import type { ApprovalService } from '../../guard/approval-service.js';
 import { sameSecret, type Handler } from './approval-handler.js';
@@ -14,8 +15,8 @@ export interface SlackInteractionsOptions {
   service: ApprovalService;
   /** Slack's signing secret (env SLACK_SIGNING_SECRET or its _FILE). */
   signingSecret: () => string;
-  /** Slack user id -> approver name, from the `notifications.approvers` of the rules file guarding the decision. */
-  approvers: (decisionId: number) => Readonly<Record<string, string>>;
+  /** Slack user id -> approver, from the `notifications.approvers` of the rules file guarding the decision. */
+  approvers: (decisionId: number) => Readonly<Record<string, Approver>>;
   isLeader: () => boolean;
   leader: () => string | undefined;
   now: () => number;
@@ -69,14 +70,14 @@ export function slackInteractionsHandler(o: SlackInteractionsOptions): Handler {
       return true;
     }
     const userId = payload.user?.id ?? '';
-    const by = o.approvers(Number(action.value))[userId];
-    if (!by) {
+    const approver = o.approvers(Number(action.value))[userId];
+    if (!approver) {
       sendJson(res, 200, { response_type: 'ephemeral', replace_original: false, text: `You (${userId}) are not an approver for rollback-guard: ask to be added under notifications.approvers.` });
       return true;
     }
     try {
-      const r = o.service.decide({ decisionId: Number(action.value), verdict: action.action_id === 'approve' ? 'approved' : 'declined', by, via: 'slack', reason: `via Slack (${userId})` });
-      sendJson(res, 200, { response_type: 'ephemeral', replace_original: false, text: `Recorded: decision ${r.pageDecisionId} ${r.verdict} by ${by}.` });
+      const r = o.service.decide({ decisionId: Number(action.value), verdict: action.action_id === 'approve' ? 'approved' : 'declined', by: approver.name, approver, via: 'slack', reason: `via Slack (${userId})` });
+      sendJson(res, 200, { response_type: 'ephemeral', replace_original: false, text: `Recorded: decision ${r.pageDecisionId} ${r.verdict} by ${r.by}.` });
     } catch (err) {
       if (!(err instanceof ApprovalError)) throw err;
       sendJson(res, 200, { response_type: 'ephemeral', replace_original: false, text: err.message });

@@ -10,14 +10,14 @@ interface Flags {
   url?: string;
 }
 
-/** Exit codes: 0 recorded; 2 refused (401, 404, 409, 410, 503 not leader) or unreachable; 3 the daemon failed. */
+/** Exit codes: 0 recorded; 2 refused (401, 403 below notifications.approvalLevel, 404, 409, 410, 503 not leader) or unreachable; 3 the daemon failed. */
 export function registerApprove(program: Command, io: Io): void {
   for (const verb of ['approve', 'decline'] as const) {
     program
       .command(verb)
       .description(`${verb} a considered rollback (a pending page) by its decision id, through the daemon's API (token from ROLLBACK_GUARD_API_TOKEN or ROLLBACK_GUARD_API_TOKEN_FILE)`)
       .argument('<id>', 'decision id, as in the page')
-      .requiredOption('--by <name>', 'who decides (recorded in the decision log)')
+      .requiredOption('--by <name>', 'who decides (recorded in the decision log; with notifications.approvalLevel above 1, a name listed under approvers at that level or higher)')
       .option('--reason <text>', 'why (recorded with the verdict)')
       .option('--url <url>', 'the daemon\'s base URL (env ROLLBACK_GUARD_URL)')
       .action(async (id: string, flags: Flags) => {

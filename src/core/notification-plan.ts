@@ -35,7 +35,8 @@ export type GuardEvent =
   | { kind: 'release-started'; at: number; changelog?: string; tracking?: string }
   /** A rollback a human approved is starting (an immediate rollback's decision already announced itself). */
   | { kind: 'rollback-started'; at: number; decision: NotifiedDecision; by: string; dryRun?: boolean }
-  | { kind: 'rollback-complete'; at: number; decision: NotifiedDecision; startedAt: number }
+  /** `summary`: `notifications.summary` readings for ROLLBACK_COMPLETE's placeholders (AFFECTED_COUNT). */
+  | { kind: 'rollback-complete'; at: number; decision: NotifiedDecision; startedAt: number; summary?: Record<string, string> }
   | { kind: 'rollback-failed'; at: number; decision: NotifiedDecision; error: string }
   | { kind: 'rollback-refused'; at: number; decision: NotifiedDecision; reason: string }
   /** After a rollback rolled out, whether the service recovered (checklist 5.3), from `since` to `at`. */
@@ -134,7 +135,7 @@ function planEvent(settings: NotificationSettings, release: NotifiedRelease, eve
       const d = event.decision;
       const took = formatDuration(Math.max(0, event.at - event.startedAt));
       return [
-        ...p.announce(`rollback-complete:${d.id}`, 'ROLLBACK_COMPLETE', event.at, { ...p.decisionValues(d), DURATION: took, OUTAGE_DURATION: formatDuration(Math.max(0, event.at - (d.evidence.breachingSince ?? d.at))) }, d),
+        ...p.announce(`rollback-complete:${d.id}`, 'ROLLBACK_COMPLETE', event.at, { ...event.summary, ...p.decisionValues(d), DURATION: took, OUTAGE_DURATION: formatDuration(Math.max(0, event.at - (d.evidence.breachingSince ?? d.at))) }, d),
         ...p.pagerDutyForLevels('rollback-complete', d, 'resolve', p.levelsUpTo(MAJOR_OUTAGE_LEVEL), event.at, `Rollback of ${release.deployment} complete`),
       ];
     }
@@ -209,7 +210,7 @@ class Planner {
         const level = d.level ?? 1;
         return [
           this.slackPage(d, d.at),
-          ...this.pagerDutyForLevels('decision', d, 'trigger', this.levels([level]), d.at, this.pageSummary(d, level), pagerDutySeverity('considered', level), level),
+          ...this.pagerDutyForLevels('decision', d, 'trigger', this.levels([level]), d.at, this.pageSummary(d, level), pagerDutySeverity(d.tier, level), level),
         ];
       }
       case 'escalate': {
@@ -217,7 +218,7 @@ class Planner {
         const lv = this.levels([level]);
         return [
           this.slack(`decision:${d.id}`, undefined, settings.channels.incidents, d.at, {}, d, `:arrow_double_up: Escalated to level ${level} ${this.mentions(lv)}: ${this.describe(d)} still firing. Decision ${d.id}.`),
-          ...this.pagerDutyForLevels('decision', d, 'trigger', lv, d.at, this.pageSummary(d, level), pagerDutySeverity('considered', level), level),
+          ...this.pagerDutyForLevels('decision', d, 'trigger', lv, d.at, this.pageSummary(d, level), pagerDutySeverity(d.tier, level), level),
         ];
       }
       case 'resolve': {

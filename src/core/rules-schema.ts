@@ -169,7 +169,7 @@ const notifications = z
         }),
       )
       .default({})
-      .describe("Placeholders filled by a query when a release is promoted, for DEPLOY_SUCCESS's metrics (6.2: ERROR_RATE, LATENCY, SESSIONS). Default none: they read n/a."),
+      .describe("Placeholders filled by a query, each read when a message whose template uses it is sent: DEPLOY_SUCCESS's metrics when a release is promoted (6.2: ERROR_RATE, LATENCY, SESSIONS), ROLLBACK_COMPLETE's AFFECTED_COUNT when a rollback completes. Default none: they read n/a."),
     pagerduty: z
       .strictObject({ server: z.string().default('events.pagerduty.com').describe('Events API v2 host (EU: events.eu.pagerduty.com).') })
       .default({ server: 'events.pagerduty.com' })

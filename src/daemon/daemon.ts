@@ -3,6 +3,7 @@
 // (intent before action); the outcome of the action follows. Only the leader ticks and acts.
 import type { Logger } from 'pino';
 import { formatDuration } from '../core/duration.js';
+import { DEFAULT_TEMPLATES } from '../core/notification-templates.js';
 import type { Decision, EngineContext, Evaluation, Observation } from '../core/engine.js';
 import { checksRecovery, readRecovery, recoveryOutcome, recoveryRules } from '../core/recovery.js';
 import { readScalar, type QueryOutcome } from '../core/query-outcome.js';
@@ -73,6 +74,8 @@ export class Daemon {
   private readonly revisions = new Map<string, string>();
   /** Rollbacks that rolled out, per target, whose recovery is being judged (checklist 5.3). */
   private readonly recoveries = new Map<string, Recovery>();
+  /** Targets this process is rolling back right now: the watcher's sight of that rollback is its caller's to handle. */
+  private readonly rollingBack = new Set<string>();
   private wasLeader = false;
   private busy = false;
   private ticks = 0;
@@ -104,6 +107,8 @@ export class Daemon {
     this.deps.metrics.activeReleases.set(this.guards.size);
     await this.reconcile();
     this.resumeRecoveries();
+    // Not leading yet: the first tick as leader reconciles and resumes instead (a takeover after a crash).
+    this.wasLeader = this.deps.leader.isLeader();
     await this.deps.releases.start((r) => this.onRelease(r));
   }
 
@@ -113,11 +118,17 @@ export class Daemon {
    * decision id is annotated on the Deployment) and skips it, so this never reverts twice.
    */
   private async reconcile(): Promise<void> {
-    const { journal, leader, log, clock } = this.deps;
+    const { journal, leader, log, clock, store } = this.deps;
     if (!journal || !leader.isLeader()) return;
     for (const u of journal.unfinishedRollbacks(clock.now() - 24 * 3600_000)) {
-      log.warn({ decisionId: u.decisionId, target: `${u.namespace}/${u.deployment}` }, 'rollback decided before a restart with no recorded outcome: reconciling with the cluster');
-      await this.rollback(`${u.namespace}/${u.deployment}`, u.decisionId, u.releaseId, u.reason, undefined);
+      const target = `${u.namespace}/${u.deployment}`;
+      log.warn({ decisionId: u.decisionId, target }, 'rollback decided before a restart with no recorded outcome: reconciling with the cluster');
+      // Only of the revision judged: one deployed meanwhile (by hand, or a hotfix) is refused, never reverted.
+      const { outcome, verification, rollbackId } = await this.rollback(target, u.decisionId, u.releaseId, u.reason, u.revision);
+      const decision = store.decision?.(u.decisionId);
+      // ROLLBACK_START went out before the crash: say how it ended (complete, refused or failed).
+      if (decision) await this.rollbackFinished(target, decision, outcome, verification);
+      if (decision && outcome.kind === 'rolled-back' && verification?.kind === 'complete') this.watchRecovery(target, decision, rollbackId);
     }
   }
 
@@ -176,6 +187,14 @@ export class Daemon {
     if (!ruleset) return;
     if (r.kind === 'own-rollback') {
       log.info({ target, revision: r.revision }, 'observed our own rollback; verification follows the rollback itself');
+      // Reverted by another replica (before a takeover), a manual trigger or `rollback-guard rollback`: the
+      // revision guarded here is gone, so its release ends rather than being judged (and reverted) again.
+      // The guard stays until the next tick drops it, so a rollback of this process's own can still watch recovery.
+      const reverted = this.guards.get(target);
+      if (reverted && !reverted.over && !this.rollingBack.has(target) && this.revisions.get(target) !== r.revision) {
+        store.closeRelease(reverted.stored.id, 'rolled-back', clock.now(), `rolled back to revision ${r.revision} by rollback-guard`);
+        reverted.endRolledBack(clock.now());
+      }
       return;
     }
     if (r.severityProblem) log.warn({ target, problem: r.severityProblem }, 'release severity annotation not understood; guarding as minor');
@@ -190,6 +209,12 @@ export class Daemon {
       this.guards.delete(target);
       this.revisions.delete(target);
       this.deps.metrics.activeReleases.set(this.guards.size);
+    }
+    // Found again after a restart, but its release already ended in the decision log (rolled back, even if the
+    // rollback was refused; promoted): guarding it again would announce it twice and could revert it twice.
+    if (r.adopted && r.ended) {
+      log.info({ target, revision: r.revision, outcome: r.ended }, 'release of this revision already ended in the decision log; not guarded again');
+      return;
     }
     // A new version replaces the one rolled back to: its recovery is no longer the question.
     if (this.recoveries.delete(target)) log.info({ target, revision: r.revision }, 'recovery check ended without a verdict: a new revision started');
@@ -227,13 +252,18 @@ export class Daemon {
     }
     const leading = this.deps.leader.isLeader();
     metrics.leader.set(leading ? 1 : 0);
-    // Taking over: checks the previous leader started (or left unjudged) carry on here.
-    if (leading && !this.wasLeader) this.resumeRecoveries();
+    const takingOver = leading && !this.wasLeader;
     this.wasLeader = leading;
     if (!leading) return;
     this.busy = true;
     const end = metrics.tickDuration.startTimer();
     try {
+      // Taking over: rollbacks the previous leader decided but never carried out, and recovery checks it started
+      // (or left unjudged), carry on here.
+      if (takingOver) {
+        await this.reconcile();
+        this.resumeRecoveries();
+      }
       let evaluated = 0;
       let failed = 0;
       for (const [target, guard] of [...this.guards]) {
@@ -280,7 +310,12 @@ export class Daemon {
       evidence: { value: null, threshold: null, rulesHash: guard.ctx.ruleset.hash, release: { startedAt: guard.ctx.release.startedAt, severity: guard.ctx.release.severity, windowEnd: guard.ctx.release.startedAt + guard.ctx.release.windowMs }, note: `manual trigger by ${t.by}: ${t.reason}` },
     };
     const [stored] = this.deps.store.recordInstant(guard.stored.id, now, guard.releaseState, [], [decision]);
-    await this.act(target, stored!, now);
+    const outcome = await this.act(target, stored!, now);
+    // Reverted: the release is over, as after an engine's rollback; its bad data must not decide a second one.
+    if (outcome?.kind === 'rolled-back' || outcome?.kind === 'skipped') {
+      this.deps.store.closeRelease(guard.stored.id, 'rolled-back', this.deps.clock.now(), `rolled back on a manual trigger by ${t.by}`);
+      guard.endRolledBack(this.deps.clock.now());
+    }
     return stored!;
   }
 
@@ -298,13 +333,14 @@ export class Daemon {
     const by = journal?.approverOf?.(decisionId) ?? 'an approver';
     await events.emit({ kind: 'approved-rollback-started', decision, target, at: clock.now(), by });
     const { outcome, verification, rollbackId } = await this.rollback(target, decisionId, guard.stored.id, `approved by ${by}: ${describe(decision)}`, this.revisions.get(target));
-    await events.emit({ kind: 'rollback-finished', decision, target, at: clock.now(), outcome, ...(verification ? { verification } : {}) });
     if (outcome.kind === 'rolled-back' && verification?.kind === 'complete') this.watchRecovery(target, decision, rollbackId);
     if (outcome.kind === 'rolled-back') {
       store.closeRelease(guard.stored.id, 'rolled-back', clock.now(), `rolled back on approval by ${by}`);
-      this.guards.delete(target);
+      guard.endRolledBack(clock.now());
+      if (this.guards.get(target) === guard) this.guards.delete(target);
       this.deps.metrics.activeReleases.set(this.guards.size);
     }
+    await this.rollbackFinished(target, decision, outcome, verification);
     const ok = outcome.kind === 'rolled-back' || outcome.kind === 'would-roll-back' || outcome.kind === 'skipped';
     const detail = 'fromRevision' in outcome ? `${outcome.kind} from revision ${outcome.fromRevision} to ${outcome.toRevision}` : `${outcome.kind}: ${outcome.reason}`;
     return { ok, detail };
@@ -354,18 +390,28 @@ export class Daemon {
     }
   }
 
-  private async act(target: string, d: StoredDecision, now: number): Promise<void> {
+  /** Logs and announces a decision and carries it out; a rollback's outcome is returned. */
+  private async act(target: string, d: StoredDecision, now: number): Promise<RollbackOutcome | undefined> {
     const { log, metrics, events } = this.deps;
     metrics.decisions.inc({ action: d.action, mode: d.mode });
     log.info({ decisionId: d.id, releaseId: d.releaseId, target, action: d.action, rule: d.rule, tier: d.tier, level: d.level, mode: d.mode, value: d.value, threshold: d.threshold, evidence: d.evidence }, `decision: ${d.action}${d.rule ? ` (${d.rule})` : ''}`);
     if (d.mode === 'shadow') return; // logged, never acted on or sent
-    const summary = d.action === 'promote' ? await this.readSummary(target, now) : undefined;
+    const summary = d.action === 'promote' ? await this.readSummary(target, now, 'DEPLOY_SUCCESS') : undefined;
     await events.emit({ kind: 'decision', decision: d, target, ...(summary ? { summary } : {}) });
-    if (d.action !== 'rollback') return;
+    if (d.action !== 'rollback') return undefined;
     await events.emit({ kind: 'rollback-started', decision: d, target, at: now });
     const { outcome, verification, rollbackId } = await this.rollback(target, d.id, d.releaseId, describe(d), this.revisions.get(target));
-    await events.emit({ kind: 'rollback-finished', decision: d, target, at: this.deps.clock.now(), outcome, ...(verification ? { verification } : {}) });
     if (outcome.kind === 'rolled-back' && verification?.kind === 'complete') this.watchRecovery(target, d, rollbackId);
+    await this.rollbackFinished(target, d, outcome, verification);
+    return outcome;
+  }
+
+  /** Announces how a rollback ended; a completed one carries the `summary` readings ROLLBACK_COMPLETE uses. */
+  private async rollbackFinished(target: string, decision: StoredDecision, outcome: RollbackOutcome, verification: { kind: 'complete' | 'failed'; detail: string } | undefined): Promise<void> {
+    const at = this.deps.clock.now();
+    const completed = (outcome.kind === 'rolled-back' || outcome.kind === 'skipped') && verification?.kind !== 'failed';
+    const summary = completed ? await this.readSummary(target, at, 'ROLLBACK_COMPLETE') : undefined;
+    await this.deps.events.emit({ kind: 'rollback-finished', decision, target, at, outcome, ...(verification ? { verification } : {}), ...(summary ? { summary } : {}) });
   }
 
   /** A rollback that rolled out: judge whether the service recovered, on the release's own rules and baselines. */
@@ -404,11 +450,14 @@ export class Daemon {
   }
 
   /**
-   * DEPLOY_SUCCESS's metrics (`notifications.summary`), each one query at the promote. Read concurrently, after
-   * the decision is logged, within the query's own timeout; a failed query reads "n/a (query failed)".
+   * The `notifications.summary` placeholders a message's template uses (DEPLOY_SUCCESS's metrics at the promote,
+   * ROLLBACK_COMPLETE's AFFECTED_COUNT when a rollback completes), one query each. Read concurrently, after the
+   * decision is logged, within the query's own timeout; a failed query reads "n/a (query failed)".
    */
-  private async readSummary(target: string, now: number): Promise<Record<string, string> | undefined> {
-    const entries = Object.entries(this.rulesets.get(target)?.notifications.summary ?? {});
+  private async readSummary(target: string, now: number, template: 'DEPLOY_SUCCESS' | 'ROLLBACK_COMPLETE'): Promise<Record<string, string> | undefined> {
+    const notifications = this.rulesets.get(target)?.notifications;
+    const text = notifications?.templates[template] ?? DEFAULT_TEMPLATES[template];
+    const entries = Object.entries(notifications?.summary ?? {}).filter(([name]) => text.includes(`{${name}}`));
     if (entries.length === 0) return undefined;
     const read = await Promise.all(entries.map(async ([name, s]) => [name, formatSummary(readScalar(await this.read(s.query, now)), s.format)] as const));
     return Object.fromEntries(read);
@@ -425,6 +474,15 @@ export class Daemon {
 
   /** Asks the actuator, records the attempt and its verification in the journal, and logs the outcome. */
   private async rollback(target: string, decisionId: number, releaseId: number, reason: string, expectedRevision: string | undefined) {
+    this.rollingBack.add(target);
+    try {
+      return await this.rollbackOnce(target, decisionId, releaseId, reason, expectedRevision);
+    } finally {
+      this.rollingBack.delete(target);
+    }
+  }
+
+  private async rollbackOnce(target: string, decisionId: number, releaseId: number, reason: string, expectedRevision: string | undefined) {
     const { log, metrics, actuator, options, journal, clock } = this.deps;
     const [namespace, deployment] = target.split('/') as [string, string];
     const requestedAt = clock.now();

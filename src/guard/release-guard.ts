@@ -87,6 +87,14 @@ export class ReleaseGuard {
     return this.state.outcome !== undefined;
   }
 
+  /**
+   * Ends the release outside the engine: rolled back by a manual trigger, an approval, or another replica. Nothing
+   * more is judged; the caller closes the release in the decision log.
+   */
+  endRolledBack(at: number): void {
+    if (!this.state.outcome) this.state = { ...this.state, outcome: { kind: 'rolled-back', at } };
+  }
+
   /** One evaluation instant. Queries of the instant run concurrently; identical query strings run once. */
   async tick(now: number): Promise<TickResult> {
     const due = rulesDue(this.ctx, this.state, now);

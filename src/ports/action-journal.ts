@@ -16,7 +16,7 @@ export interface ActionJournal {
    * Rollback decisions committed (intent) with no attempt recorded (outcome): a crash came between them. The
    * daemon reconciles these against the cluster at start instead of repeating or forgetting them.
    */
-  unfinishedRollbacks(since: number): { decisionId: number; releaseId: number; namespace: string; deployment: string; reason: string }[];
+  unfinishedRollbacks(since: number): { decisionId: number; releaseId: number; namespace: string; deployment: string; reason: string; revision?: string }[];
   /** Who approved a decision (the approvals table), for messages and the rollback record. */
   approverOf?(decisionId: number): string | undefined;
   /** Automatic rollbacks already carried out for a release (at most one is allowed). */

@@ -40,7 +40,7 @@ export interface DecisionStore {
   startRelease(release: NewRelease, ruleset: Ruleset, baselines: Record<string, { query: string; reading: ScalarReading }>): StoredRelease;
   /** Records one instant: the evaluations, the decisions and the engine state after it. */
   recordInstant(releaseId: number, at: number, state: ReleaseState, evaluations: readonly Evaluation[], decisions: readonly Decision[]): StoredDecision[];
-  /** Releases with no outcome yet, oldest first: what a restarted daemon resumes. */
+  /** Live releases with no outcome yet, oldest first: what a restarted daemon resumes (never a replay's). */
   openReleases(): OpenRelease[];
   /** Ends a release that will not be evaluated any more (a newer release replaced it, or it was given up). */
   closeRelease(releaseId: number, outcome: 'superseded' | 'abandoned' | 'rolled-back', at: number, note: string): void;

@@ -18,6 +18,8 @@ export interface ObservedRelease extends DeploymentRef {
   kind: 'release' | 'own-rollback';
   /** Found already in progress at start-up (or after a relist), not seen advancing. */
   adopted: boolean;
+  /** Adopted, and the decision log already ended this revision's release (its outcome): it is not guarded again. */
+  ended?: string;
 }
 
 export interface ReleaseSource {

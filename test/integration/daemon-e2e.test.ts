@@ -268,7 +268,9 @@ describe('rollback-guard run, end to end', () => {
     const dir = tmp();
     await withPagers(dir, async ({ pd, slack, smtp, rules, env: pagerEnv }) => {
       fs.writeFileSync(path.join(dir, 'api-token'), 'approve-me');
-      await setup([], { ...pagerEnv, ROLLBACK_GUARD_API_TOKEN_FILE: path.join(dir, 'api-token') }, rules);
+      // ROLLBACK_COMPLETE's "Users affected" from a summary query read when the rollback completes.
+      const affected = `  summary:\n    AFFECTED_COUNT: { query: 'vector(42)' }\n`;
+      await setup([], { ...pagerEnv, ROLLBACK_GUARD_API_TOKEN_FILE: path.join(dir, 'api-token') }, rules.replace('  levels:\n', `${affected}  levels:\n`));
       const annotations = { 'kubernetes.io/change-cause': 'Faster TTFA on cold start', 'rollback-guard.io/release-manager': 'dana', 'rollback-guard.io/tracking': 'https://jira.example/VOICE-42' };
       kube.setImage(NS, NAME, 'voice-server:1.5.0', { annotations });
       await daemon!.waitForLog(/guarding release/);
@@ -292,6 +294,7 @@ describe('rollback-guard run, end to end', () => {
         [['stakeholders@example.com'], `[Voice System] Rollback Complete: ${NS}/${NAME}`, true],
       ]);
       expect(smtp.mails[0]!.text).toContain('(approved by alice)');
+      expect(slack.messages.find((m) => /Rollback Complete/i.test(m.text))!.text).toContain('- Users affected: 42\n');
       const health = (await (await fetch(`${daemon!.url}/health`)).json()) as { outbox: { dead: number; unreported: number } };
       expect(health.outbox).toMatchObject({ dead: 0, unreported: 0 });
       const metrics = await (await fetch(`${daemon!.url}/metrics`)).text();

@@ -91,9 +91,14 @@ describe('DeploymentWatcher (release detection)', () => {
     kube.createDeployment(NS, 'voice-server', 'voice-server:1.0');
     kube.setImage(NS, 'voice-server', 'voice-server:1.1');
     const known = Date.parse('2026-11-20T14:00:00Z');
-    const { seen, w } = await watching(kube.url, ['voice-server'], { knownRelease: (_ref, rev) => (rev === '2' ? { startedAt: known } : undefined) });
+    const { seen, w } = await watching(kube.url, ['voice-server'], { knownRelease: (_ref, rev) => (rev === '2' ? { startedAt: known, outcome: null } : undefined) });
     expect(seen).toEqual([expect.objectContaining({ revision: '2', adopted: true, startedAt: known, kind: 'release' })]);
+    expect(seen[0]).not.toHaveProperty('ended');
     await w.stop();
+    // Its release already ended in the decision log: said, so the daemon does not guard it a second time.
+    const ended = await watching(kube.url, ['voice-server'], { knownRelease: () => ({ startedAt: known, outcome: 'rolled-back' }) });
+    expect(ended.seen).toEqual([expect.objectContaining({ revision: '2', adopted: true, ended: 'rolled-back' })]);
+    await ended.w.stop();
     await new KubeActuator(serverClients({ server: kube.url })).rollback({ namespace: NS, deployment: 'voice-server', reason: 'errors', by: 'rollback-guard' });
     const after = await watching(kube.url, ['voice-server']);
     const progressing = kube.deployment(NS, 'voice-server').status.conditions[0].lastUpdateTime as string;

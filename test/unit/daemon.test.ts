@@ -1,88 +1,14 @@
 // The daemon's behaviour over simulated time: the bundled bad release played through the live tick loop with
 // test doubles for the cluster-facing ports, the real SQLite decision log and the real engine.
 import fs from 'node:fs';
-import path from 'node:path';
-import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { RecordingSource } from '../../src/adapters/recording/recording-source.js';
 import { SqliteActionJournal } from '../../src/adapters/sqlite/sqlite-action-journal.js';
-import { openDecisionLog, type SqliteDecisionStore } from '../../src/adapters/sqlite/sqlite-decision-store.js';
+import { openDecisionLog } from '../../src/adapters/sqlite/sqlite-decision-store.js';
 import { parseRules } from '../../src/core/parse-rules.js';
 import type { QueryOutcome } from '../../src/core/query-outcome.js';
-import { Daemon, type DaemonDeps } from '../../src/daemon/daemon.js';
 import type { GuardEvent } from '../../src/daemon/guard-events.js';
-import { DaemonMetrics } from '../../src/daemon/metrics.js';
-import type { Actuator, RollbackRequest } from '../../src/ports/actuator.js';
-import type { DecisionStore } from '../../src/ports/decision-store.js';
 import type { MetricSource } from '../../src/ports/metric-source.js';
-import type { ObservedRelease, ReleaseSource } from '../../src/ports/release-source.js';
-import { useTempDir } from '../helpers/temp-dir.js';
-
-const tmp = useTempDir();
-const RULES = parseRules(fs.readFileSync('rules/voice-server.yaml', 'utf8'), 'rules/voice-server.yaml');
-const RECORDING = RecordingSource.fromFile('examples/bad-release/recording.json');
-const T0 = Date.parse('2026-11-20T14:00:00Z');
-const STEP = 15_000;
-
-class ManualReleases implements ReleaseSource {
-  emit: (r: ObservedRelease) => void | Promise<void> = () => {};
-  start(on: (r: ObservedRelease) => void | Promise<void>) {
-    this.emit = on;
-    return Promise.resolve();
-  }
-  stop() {
-    return Promise.resolve();
-  }
-}
-
-class RecordingActuator implements Actuator {
-  calls: RollbackRequest[] = [];
-  rollback(req: RollbackRequest) {
-    this.calls.push(req);
-    return Promise.resolve(req.dryRun ? { kind: 'would-roll-back' as const, fromRevision: '7', toRevision: '6', images: ['voice-server:1.4.1'] } : { kind: 'rolled-back' as const, fromRevision: '7', toRevision: '6', images: ['voice-server:1.4.1'] });
-  }
-  verifyRollout() {
-    return Promise.resolve({ kind: 'complete' as const, detail: '3/3 updated and available' });
-  }
-}
-
-function setup(o: { store?: DecisionStore; source?: MetricSource; leader?: boolean; dryRun?: boolean; journal?: SqliteDecisionStore } = {}) {
-  const clock = { t: T0, now() { return this.t; } };
-  const events: GuardEvent[] = [];
-  const releases = new ManualReleases();
-  const actuator = new RecordingActuator();
-  const metrics = new DaemonMetrics();
-  const deps: DaemonDeps = {
-    rulesets: [RULES],
-    ...(o.journal ? { journal: new SqliteActionJournal(o.journal.db) } : {}),
-    source: o.source ?? RECORDING,
-    store: o.store ?? openDecisionLog(path.join(tmp(), 'd.db')),
-    actuator,
-    releases,
-    leader: { start: async () => {}, stop: async () => {}, isLeader: () => o.leader ?? true, leader: () => 'guard-0' },
-    events: { emit: (e) => void events.push(e) },
-    clock,
-    log: pino({ level: 'silent' }),
-    metrics,
-    options: { dryRun: o.dryRun ?? false, blindAfterMs: 120_000, verifyTimeoutMs: 1_000 },
-  };
-  return { daemon: new Daemon(deps), deps, clock, events, releases, actuator, metrics };
-}
-
-const release = (startedAt = T0, adopted = false): ObservedRelease => ({ namespace: 'voice-production', deployment: 'voice-server', revision: '7', images: ['voice-server:1.5.0'], severity: 'minor', startedAt, kind: 'release', adopted });
-
-/** A second daemon on the first one's decision log (closed by the caller), at the first one's time, started. */
-async function restart(file: string, a: ReturnType<typeof setup>) {
-  const again = openDecisionLog(file);
-  const b = setup({ store: again, journal: again });
-  b.clock.t = a.clock.t;
-  await b.daemon.start();
-  return { b, again };
-}
-
-async function runUntil(s: ReturnType<typeof setup>, until: number) {
-  for (; s.clock.t <= until; s.clock.t += STEP) await s.daemon.tick(s.clock.t);
-}
+import { logFile, RECORDING, release, restart, runUntil, setup, STEP, T0 } from '../helpers/daemon-harness.js';
 
 describe('daemon: the live loop decides what replay decides', () => {
   it('reverts the bundled bad release once, at 14:33:45, after paging the TTFA regression', async () => {
@@ -116,7 +42,7 @@ describe('daemon: the live loop decides what replay decides', () => {
     const rolledBackAt = Date.parse('2026-11-20T14:33:45Z');
     // After the rollback the service reads as it did 10 minutes into the release, before the trouble.
     const healed: MetricSource = { instant: (q, at) => RECORDING.instant(q, at > rolledBackAt ? T0 + 10 * 60_000 : at) };
-    const store = openDecisionLog(path.join(tmp(), 'recovery.db'));
+    const store = openDecisionLog(logFile('recovery.db'));
     const s = setup({ source: healed, store, journal: store });
     await s.daemon.start();
     await s.releases.emit(release());
@@ -128,7 +54,7 @@ describe('daemon: the live loop decides what replay decides', () => {
   });
 
   it('recovery: a check ended by a new revision is not revived by a restart; a verdict is never recorded twice', async () => {
-    const file = path.join(tmp(), 'recovery-ended.db');
+    const file = logFile('recovery-ended.db');
     const store = openDecisionLog(file);
     const a = setup({ store, journal: store });
     await a.daemon.start();
@@ -149,7 +75,7 @@ describe('daemon: the live loop decides what replay decides', () => {
   });
 
   it('recovery: a restart during the check resumes it from the decision log and records the verdict once', async () => {
-    const file = path.join(tmp(), 'recovery-restart.db');
+    const file = logFile('recovery-restart.db');
     const store = openDecisionLog(file);
     const a = setup({ store, journal: store });
     await a.daemon.start();
@@ -205,7 +131,7 @@ describe('daemon: the live loop decides what replay decides', () => {
   });
 
   it('restart mid-release: the next daemon resumes the hold clocks and open page from the decision log, and pages nothing twice', async () => {
-    const file = path.join(tmp(), 'restart.db');
+    const file = logFile('restart.db');
     const a = setup({ store: openDecisionLog(file) });
     await a.daemon.start();
     await a.releases.emit(release());
@@ -249,7 +175,7 @@ describe('daemon: the live loop decides what replay decides', () => {
   });
 
   it('after a restart, an adopted revision other than the one the decision log guards supersedes it; the same one resumes', async () => {
-    const file = path.join(tmp(), 'adopt.db');
+    const file = logFile('adopt.db');
     const store = openDecisionLog(file);
     const a = setup({ store, journal: store });
     await a.daemon.start();
@@ -282,7 +208,7 @@ describe('daemon: the live loop decides what replay decides', () => {
     const slow: MetricSource = {
       instant: (q, at) => (hold ? new Promise<QueryOutcome>((r) => waiting.push(() => void RECORDING.instant(q, at).then(r))) : RECORDING.instant(q, at)),
     };
-    const store = openDecisionLog(path.join(tmp(), 'race.db'));
+    const store = openDecisionLog(logFile('race.db'));
     const s = setup({ source: slow, store });
     await s.daemon.start();
     await s.releases.emit(release(T0 + 33 * 60_000)); // its first tick would decide a rollback (7 % errors)

@@ -25,6 +25,15 @@ describe('notification plan', () => {
     expect(pagerDutySeverity('immediate', 1)).toBe('critical');
   });
 
+  it('a page-only immediate rule (an outage the team pages on instead of reverting) pages PagerDuty as critical, escalations too', () => {
+    const pageOnly = { tier: 'immediate' as const, rule: 'error-rate-critical', mode: 'page-only' as const, value: 0.2, threshold: 0.05 };
+    const severities = (['page', 'escalate'] as const).flatMap((action) =>
+      planNotifications(settings, release, { kind: 'decision', decision: decision({ ...pageOnly, action, level: action === 'page' ? 1 : 2 }) }).flatMap((n) => (n.channel === 'pagerduty' ? [n.severity] : [])),
+    );
+    expect(severities).toEqual(['critical', 'critical']);
+    expect(planNotifications(settings, release, { kind: 'decision', decision: decision() }).flatMap((n) => (n.channel === 'pagerduty' ? [n.severity] : []))).toEqual(['warning']);
+  });
+
   it('one dedup key per (release, rule), the same for page, escalation and resolve', () => {
     const keys = (['page', 'escalate', 'resolve'] as const).flatMap((action) => planNotifications(settings, release, { kind: 'decision', decision: decision({ action, level: action === 'escalate' ? 2 : 1 }) }).map((n) => n.dedupKey));
     expect(new Set(keys)).toEqual(new Set(['rollback-guard/voice-production/voice-server/release-7/ttfa-regression']));

@@ -23,7 +23,7 @@ export interface DeploymentWatcherOptions {
    * When the decision log already knows this revision of this target, its recorded start: an adopted release
    * keeps its original start (and window) across restarts.
    */
-  knownRelease?: (ref: DeploymentRef, revision: string) => { startedAt: number } | undefined;
+  knownRelease?: (ref: DeploymentRef, revision: string) => { startedAt: number; outcome?: string | null } | undefined;
   onError?: (err: KubernetesError) => void;
   now?: () => number;
 }
@@ -138,6 +138,7 @@ export class DeploymentWatcher implements ReleaseSource {
     if (ann[ANNOTATIONS.releaseManager]) release.manager = ann[ANNOTATIONS.releaseManager];
     if (ann[ANNOTATIONS.tracking]) release.tracking = ann[ANNOTATIONS.tracking];
     if (problem) release.severityProblem = problem;
+    if (known?.outcome) release.ended = known.outcome;
     await this.onRelease?.(release);
   }
 

@@ -98,7 +98,7 @@ export function setReleaseIdentity(db: Database.Database, releaseId: number, id:
 /** The latest release of this revision of the target the log knows, if any: adoption resumes it. */
 export function findRelease(db: Database.Database, ref: DeploymentRef, revision: string): { id: number; startedAt: number; outcome: string | null } | undefined {
   const row = db
-    .prepare(`SELECT id, started_at, outcome FROM releases WHERE namespace = ? AND deployment = ? AND revision = ? ORDER BY id DESC LIMIT 1`)
+    .prepare(`SELECT id, started_at, outcome FROM releases WHERE source = 'live' AND namespace = ? AND deployment = ? AND revision = ? ORDER BY id DESC LIMIT 1`)
     .get(ref.namespace, ref.deployment, revision) as { id: number; started_at: string; outcome: string | null } | undefined;
   return row && { id: row.id, startedAt: Date.parse(row.started_at), outcome: row.outcome };
 }

@@ -24,7 +24,7 @@ export class SqliteActionJournal implements ActionJournal {
         `SELECT id AS rollbackId, decision_id AS decisionId, release_id AS releaseId, namespace, deployment, verified_at AS verifiedAt FROM rollbacks
           WHERE verification = 'rollback-complete' AND recovery IS NULL AND dry_run = 0 AND decision_id IS NOT NULL AND release_id IS NOT NULL AND verified_at >= ?
             -- a release started since then ended the check without a verdict (a new version is the question now)
-            AND NOT EXISTS (SELECT 1 FROM releases n WHERE n.namespace = rollbacks.namespace AND n.deployment = rollbacks.deployment AND n.started_at > rollbacks.verified_at)
+            AND NOT EXISTS (SELECT 1 FROM releases n WHERE n.source = 'live' AND n.namespace = rollbacks.namespace AND n.deployment = rollbacks.deployment AND n.started_at > rollbacks.verified_at)
           ORDER BY id`,
       )
       .all(new Date(since).toISOString()) as { rollbackId: number; decisionId: number; releaseId: number; namespace: string; deployment: string; verifiedAt: string }[];
@@ -38,18 +38,20 @@ export class SqliteActionJournal implements ActionJournal {
   unfinishedRollbacks(since: number): ReturnType<ActionJournal['unfinishedRollbacks']> {
     const rows = this.db
       .prepare(
-        `SELECT d.id AS decisionId, d.release_id AS releaseId, r.namespace, r.deployment, d.rule, d.value, d.threshold, d.evidence
+        `SELECT d.id AS decisionId, d.release_id AS releaseId, r.namespace, r.deployment, r.revision, d.rule, d.value, d.threshold, d.evidence
            FROM decisions d JOIN releases r ON r.id = d.release_id
-          WHERE d.action = 'rollback' AND d.mode = 'enforce' AND d.at >= ?
+          -- replays written into the same log (replay --db) decided nothing that happened
+          WHERE d.action = 'rollback' AND d.mode = 'enforce' AND d.at >= ? AND r.source = 'live'
             AND NOT EXISTS (SELECT 1 FROM rollbacks b WHERE b.decision_id = d.id)
           ORDER BY d.id`,
       )
-      .all(new Date(since).toISOString()) as { decisionId: number; releaseId: number; namespace: string; deployment: string; rule: string | null; value: number | null; threshold: number | null; evidence: string }[];
+      .all(new Date(since).toISOString()) as { decisionId: number; releaseId: number; namespace: string; deployment: string; revision: string | null; rule: string | null; value: number | null; threshold: number | null; evidence: string }[];
     return rows.map((r) => ({
       decisionId: r.decisionId,
       releaseId: r.releaseId,
       namespace: r.namespace,
       deployment: r.deployment,
+      ...(r.revision !== null ? { revision: r.revision } : {}),
       reason: r.rule ? `${r.rule}: ${r.value ?? 'no data'} > ${r.threshold ?? '-'} (completed after a restart)` : ((JSON.parse(r.evidence) as { note?: string }).note ?? 'manual rollback'),
     }));
   }

@@ -145,7 +145,7 @@ export class SqliteDecisionStore implements DecisionStore {
 
   openReleases(): OpenRelease[] {
     const rows = this.db
-      .prepare(`SELECT id, namespace, deployment, started_at, severity, window_seconds, source, rules_hash, engine_state, last_evaluated_at, revision FROM releases WHERE outcome IS NULL ORDER BY id`)
+      .prepare(`SELECT id, namespace, deployment, started_at, severity, window_seconds, source, rules_hash, engine_state, last_evaluated_at, revision FROM releases WHERE outcome IS NULL AND source = 'live' ORDER BY id`)
       .all() as { id: number; namespace: string; deployment: string; started_at: string; severity: Severity; window_seconds: number; source: string; rules_hash: string; engine_state: string; last_evaluated_at: string | null; revision: string | null }[];
     const baselines = this.db.prepare(`SELECT name, value, status, detail FROM baselines WHERE release_id = ?`);
     return rows.map((r) => {

@@ -1,0 +1,177 @@
+// The daemon across restarts, takeovers and rollbacks it did not decide itself: each case is a wrong action (a
+// second revert, a revert of a revision nobody judged, a rollback never carried out) or an unannounced one.
+import type { V1Deployment, V1ReplicaSet } from '@kubernetes/client-node';
+import { describe, expect, it } from 'vitest';
+import { planRollback } from '../../src/adapters/kubernetes/rollback-plan.js';
+import { SqliteActionJournal } from '../../src/adapters/sqlite/sqlite-action-journal.js';
+import { openDecisionLog } from '../../src/adapters/sqlite/sqlite-decision-store.js';
+import { replay } from '../../src/guard/replay.js';
+import type { MetricSource } from '../../src/ports/metric-source.js';
+import type { RollbackRequest } from '../../src/ports/actuator.js';
+import { decisions, logFile, RECORDING, release, restart, RULES, runUntil, setup, STEP, T0, type Harness } from '../helpers/daemon-harness.js';
+
+const at = (hms: string) => Date.parse(`2026-11-20T${hms}Z`);
+const uid = 'd-uid';
+const tpl = (image: string) => ({ metadata: { labels: { app: 'voice-server' } }, spec: { containers: [{ name: 'voice-server', image }] } });
+const rs = (revision: string, image: string, hash: string): V1ReplicaSet => ({
+  metadata: { name: `voice-server-${hash}`, labels: { app: 'voice-server', 'pod-template-hash': hash }, annotations: { 'deployment.kubernetes.io/revision': revision }, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: 'voice-server', uid, controller: true }] },
+  spec: { selector: { matchLabels: {} }, template: { ...tpl(image), metadata: { labels: { app: 'voice-server', 'pod-template-hash': hash } } } },
+});
+const deployment = (revision: string, image: string): V1Deployment => ({
+  metadata: { name: 'voice-server', namespace: 'voice-production', uid, resourceVersion: '99', annotations: { 'deployment.kubernetes.io/revision': revision } },
+  spec: { selector: { matchLabels: { app: 'voice-server' } }, template: tpl(image) },
+});
+
+/** The first daemon decides the rollback of revision 7 at 14:33:45 and is killed inside the patch. */
+async function crashInsidePatch(file: string): Promise<Harness> {
+  const store = openDecisionLog(file);
+  const a = setup({ store, journal: store });
+  a.actuator.impl = () => new Promise(() => {});
+  await a.daemon.start();
+  await a.releases.emit(release());
+  await runUntil(a, at('14:33:30'));
+  void a.daemon.tick(at('14:33:45'));
+  await new Promise((r) => setTimeout(r, 50));
+  expect(new SqliteActionJournal(store.db).unfinishedRollbacks(0)).toHaveLength(1);
+  store.close();
+  return a;
+}
+
+/** An actuator answering with the real rollback plan over a given cluster. */
+function planOver(b: Harness, d: V1Deployment, replicaSets: V1ReplicaSet[]) {
+  const plans: unknown[] = [];
+  b.actuator.impl = (req: RollbackRequest) => {
+    const plan = planRollback(d, replicaSets, req, { kind: 'undo' }, new Date(b.clock.t).toISOString());
+    plans.push(plan.kind === 'patch' ? { kind: plan.kind, to: plan.toRevision, images: plan.images } : { kind: plan.kind });
+    return Promise.resolve(plan.kind === 'patch' ? { kind: 'rolled-back', fromRevision: plan.fromRevision, toRevision: plan.toRevision, images: plan.images } : plan);
+  };
+  return plans;
+}
+
+describe('restart with a rollback decided but not carried out', () => {
+  it('a hotfix shipped meanwhile (revision 8) is not reverted: the intent was for revision 7', async () => {
+    const file = logFile();
+    await crashInsidePatch(file);
+    const again = openDecisionLog(file);
+    const b = setup({ store: again, journal: again });
+    b.clock.t = at('14:45:00');
+    const plans = planOver(b, deployment('8', 'voice-server:1.5.1'), [rs('6', 'voice-server:1.4.1', 'aaa6'), rs('7', 'voice-server:1.5.0', 'bbb7'), rs('8', 'voice-server:1.5.1', 'ccc8')]);
+    await b.daemon.start();
+    expect(b.actuator.calls.map((c) => c.expectedRevision)).toEqual(['7']);
+    expect(plans).toMatchObject([{ kind: 'refused' }]);
+  });
+
+  it('after a person ran `kubectl rollout undo` (1.4.1 is revision 8), the bad 1.5.0 is not deployed again', async () => {
+    const file = logFile();
+    await crashInsidePatch(file);
+    const again = openDecisionLog(file);
+    const b = setup({ store: again, journal: again });
+    b.clock.t = at('14:45:00');
+    const plans = planOver(b, deployment('8', 'voice-server:1.4.1'), [rs('7', 'voice-server:1.5.0', 'bbb7'), rs('8', 'voice-server:1.4.1', 'aaa6')]);
+    await b.daemon.start();
+    expect(plans).toMatchObject([{ kind: 'refused' }]);
+  });
+
+  it('a replica that starts as a follower and takes the lease later carries the rollback out, once', async () => {
+    const file = logFile();
+    const a = await crashInsidePatch(file);
+    let leading = false; // the crashed pod's lease is still valid when the new process starts
+    const { b, again } = await restart(file, a, { leader: () => leading });
+    expect(b.actuator.calls).toEqual([]);
+    leading = true;
+    await runUntil(b, at('14:50:00'));
+    expect(b.actuator.calls).toHaveLength(1);
+    expect(new SqliteActionJournal(again.db).unfinishedRollbacks(0)).toEqual([]);
+  });
+
+  it('the reconciled rollback is announced: ROLLBACK_COMPLETE, or the failure page', async () => {
+    const file = logFile();
+    const a = await crashInsidePatch(file);
+    const again = openDecisionLog(file);
+    const b = setup({ store: again, journal: again });
+    b.clock.t = a.clock.t;
+    b.actuator.impl = () => Promise.resolve({ kind: 'failed', reason: 'API server unreachable' });
+    await b.daemon.start();
+    expect(b.events).toMatchObject([{ kind: 'rollback-finished', outcome: { kind: 'failed' } }]);
+  });
+});
+
+describe('a release reverted by something other than its own engine decision is over', () => {
+  const trigger = (s: Harness) => s.daemon.trigger({ namespace: 'voice-production', deployment: 'voice-server', tier: 'immediate', reason: 'CVE-2026-1234', by: 'alice' });
+
+  it('after a manual immediate trigger, its later bad data decides no second rollback', async () => {
+    const s = setup();
+    await s.daemon.start();
+    await s.releases.emit(release());
+    await runUntil(s, T0 + 2 * 60_000);
+    await trigger(s);
+    await s.releases.emit({ ...release(s.clock.t), revision: '8', kind: 'own-rollback' });
+    await runUntil(s, T0 + 3600_000);
+    expect(s.actuator.calls).toHaveLength(1);
+    expect(decisions(s)).toEqual(['14:02:15 rollback -']);
+    expect(s.deps.store.openReleases()).toEqual([]);
+  });
+
+  it('after a manual immediate trigger on a healthy service, it is not promoted', async () => {
+    const healthy: MetricSource = { instant: (q) => RECORDING.instant(q, T0 + 5 * 60_000) };
+    const store = openDecisionLog(logFile());
+    const s = setup({ store, source: healthy });
+    await s.daemon.start();
+    await s.releases.emit(release());
+    await runUntil(s, T0 + 2 * 60_000);
+    await trigger(s);
+    await runUntil(s, T0 + 3600_000);
+    expect(decisions(s).filter((d) => d.includes('promote'))).toEqual([]);
+    expect(store.db.prepare(`SELECT outcome, outcome_note FROM releases`).all()).toEqual([{ outcome: 'rolled-back', outcome_note: 'rolled back on a manual trigger by alice' }]);
+  });
+
+  it("a follower that saw the leader's rollback does not revert again when it takes over", async () => {
+    const store = openDecisionLog(logFile());
+    let leading = false;
+    const s = setup({ store, leader: () => leading });
+    await s.daemon.start();
+    await s.releases.emit(release());
+    await runUntil(s, at('14:33:45'));
+    await s.releases.emit({ ...release(s.clock.t), revision: '8', kind: 'own-rollback' });
+    leading = true;
+    s.clock.t = at('14:40:00');
+    await runUntil(s, T0 + 3600_000);
+    expect(s.actuator.calls).toEqual([]);
+    expect(store.db.prepare(`SELECT outcome, outcome_note FROM releases`).all()).toEqual([{ outcome: 'rolled-back', outcome_note: 'rolled back to revision 8 by rollback-guard' }]);
+  });
+});
+
+it('a restart does not guard again a revision whose release already ended (a refused rollback), nor announce it twice', async () => {
+  const file = logFile();
+  const store = openDecisionLog(file);
+  const a = setup({ store, journal: store });
+  a.actuator.impl = () => Promise.resolve({ kind: 'refused', code: 'guard-paused', reason: 'annotated rollback-guard.io/paused: "true"' });
+  await a.daemon.start();
+  await a.releases.emit(release());
+  await runUntil(a, at('14:36:00'));
+  store.close();
+  a.clock.t = at('14:40:00');
+  const { b, again } = await restart(file, a);
+  // The watcher adopts revision 7 with what the decision log knows of it: its start and its outcome.
+  await b.releases.emit({ ...release(T0, true), ended: 'rolled-back' });
+  await runUntil(b, T0 + 3600_000);
+  expect(b.events).toEqual([]);
+  expect(b.actuator.calls).toEqual([]);
+  expect(again.db.prepare(`SELECT count(*) FROM releases`).pluck().get()).toBe(1);
+});
+
+it("replays written into the daemon's decision log (replay --db) are never resumed or acted on", async () => {
+  const store = openDecisionLog(logFile());
+  const release = { startedAt: T0, severity: 'minor' as const, windowMs: 3600_000 };
+  // One replay that decided a rollback (never carried out: replay acts on nothing), one that ran out of data open.
+  const rolledBack = await replay({ ruleset: RULES, release, source: RECORDING, store, sourceName: 'replay:recording', stepMs: STEP, until: T0 + 3600_000 });
+  expect(rolledBack.decisions.map((d) => d.action)).toContain('rollback');
+  await replay({ ruleset: RULES, release, source: RECORDING, store, sourceName: 'replay:recording', stepMs: STEP, until: T0 + 20 * 60_000 });
+  const s = setup({ store, journal: store });
+  s.clock.t = T0 + 21 * 60_000;
+  await s.daemon.start();
+  await runUntil(s, T0 + 3600_000);
+  expect(s.actuator.calls).toEqual([]);
+  expect(s.events).toEqual([]);
+  expect(s.daemon.status().activeReleases).toEqual([]);
+});

@@ -1,6 +1,7 @@
 // Composition of the live daemon: decision log, Prometheus source, release source, actuator, leader election,
 // events, HTTP server, schedule, hot reload and signals. Everything here is wiring; behaviour lives in Daemon.
 import fs from 'node:fs';
+import path from 'node:path';
 import { pino, type Logger } from 'pino';
 import { PrometheusClient } from '../adapters/prometheus/prometheus-client.js';
 import { PrometheusSource } from '../adapters/prometheus/prometheus-source.js';
@@ -251,24 +252,32 @@ export async function runDaemon(config: DaemonConfig, o: RunOptions): Promise<Ru
       log.error({ why, problems: err instanceof RulesInvalidError ? err.problems : undefined, error: (err as Error).message }, 'rules reload rejected; the running rules stay in force');
     }
   };
+  // Each file's text as last loaded or rejected: a directory event reloads only a file whose text changed, and a
+  // rejected text is not rejected (and logged) again at every unrelated event.
+  const seen = new Map(config.rulesFiles.map((f, i) => [f, rulesets[i]?.source]));
+  const changedFiles = () => config.rulesFiles.filter((f) => readText(f) !== seen.get(f));
+  const reloadChanged = (when: string) => {
+    const changed = changedFiles();
+    if (!changed.length) return;
+    for (const f of changed) seen.set(f, readText(f));
+    reload(`${changed.join(', ')} changed${when}`);
+  };
+  // The directories are watched, not the files: a ConfigMap update swaps the `..data` symlink, and editors save by
+  // renaming, so the inode a file watch holds is gone after the first change and later ones would go unseen.
   let debounce: NodeJS.Timeout | undefined;
-  const watchers = config.rulesFiles.map((f) =>
-    fs.watch(f, () => {
+  const watchers = [...new Set(config.rulesFiles.map((f) => path.dirname(path.resolve(f))))].map((dir) =>
+    fs.watch(dir, () => {
       clearTimeout(debounce);
-      debounce = setTimeout(() => reload(`${f} changed`), 200);
+      debounce = setTimeout(() => reloadChanged(''), 200);
     }),
   );
-  const onHup = () => reload('SIGHUP');
+  const onHup = () => {
+    for (const f of config.rulesFiles) seen.set(f, readText(f));
+    reload('SIGHUP');
+  };
   process.on('SIGHUP', onHup);
   // A file edited while the daemon started (Kubernetes, the lease, reconciling) changed before the watch began.
-  const changedSinceStart = config.rulesFiles.filter((f, i) => {
-    try {
-      return fs.readFileSync(f, 'utf8') !== rulesets[i]?.source;
-    } catch {
-      return true; // gone or unreadable: the reload says so
-    }
-  });
-  if (changedSinceStart.length) reload(`${changedSinceStart.join(', ')} changed during start-up`);
+  reloadChanged(' during start-up');
 
   let resolveDone!: () => void;
   const done = new Promise<void>((r) => (resolveDone = r));
@@ -300,4 +309,13 @@ export async function runDaemon(config: DaemonConfig, o: RunOptions): Promise<Ru
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
   return { daemon, url: server.url, done, shutdown };
+}
+
+/** A file's text, or undefined when it is gone or unreadable (the reload then says why). */
+function readText(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
 }

@@ -38,6 +38,16 @@ describe('rollback-guard run', () => {
     expect(r.stderr).toMatch(message);
   });
 
+  it('a PAGERDUTY_CA_FILE that cannot be read: exit 2 naming it (run and notify --test), not an internal error', async () => {
+    const env = { PAGERDUTY_CA_FILE: path.join(tmp(), 'not-mounted.pem') };
+    const run = await cliAsync(['run', '--rules', 'rules/voice-server.yaml', '--prometheus', 'http://127.0.0.1:9', '--no-kubernetes', '--db', path.join(tmp(), 'd.db')], env);
+    const notify = await cliAsync(['notify', '--test', '--rules', 'rules/voice-server.yaml'], env);
+    for (const r of [run, notify]) {
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toContain(`cannot read PAGERDUTY_CA_FILE (${env.PAGERDUTY_CA_FILE}): ENOENT; point it at a PEM file`);
+    }
+  });
+
   it('serves /health, /ready and /metrics, and exits 0 on SIGTERM', async () => {
     const db = path.join(tmp(), 'd.db');
     running = await startDaemon(['--rules', 'rules/voice-server.yaml', '--prometheus', 'http://127.0.0.1:9', '--db', db, '--interval', '1s', '--no-kubernetes']);
@@ -125,6 +135,30 @@ describe('rollback-guard run', () => {
     const r = cli('run', '--rules', a, '--rules', b, '--prometheus', 'http://127.0.0.1:9', '--no-kubernetes', '--db', path.join(tmp(), 'd.db'));
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`${b}:${line}:1: notifications.pagerduty.server is events.eu.pagerduty.com here but events.pagerduty.com in ${a}`);
+  });
+
+  it('hot reload of a ConfigMap volume: every update (a swap of the `..data` symlink, as the kubelet does it) is taken', async () => {
+    const dir = tmp();
+    const version = (n: number, threshold: string) => {
+      const d = path.join(dir, `..2026_12_04_20_00_0${n}.000${n}`);
+      fs.mkdirSync(d);
+      fs.writeFileSync(path.join(d, 'rules.yaml'), fs.readFileSync('rules/voice-server.yaml', 'utf8').replace('above: 0.05', `above: ${threshold}`));
+      return path.basename(d);
+    };
+    fs.symlinkSync(version(0, '0.05'), path.join(dir, '..data'));
+    fs.symlinkSync('..data/rules.yaml', path.join(dir, 'rules.yaml'));
+    running = await startDaemon(['--rules', path.join(dir, 'rules.yaml'), '--prometheus', 'http://127.0.0.1:9', '--db', path.join(tmp(), 'd.db'), '--no-kubernetes']);
+    const hash = async () => ((await (await fetch(`${running!.url}/health`)).json()) as { rulesHashes: Record<string, string> }).rulesHashes['voice-production/voice-server'];
+    const hashes = [await hash()];
+    for (const [n, threshold] of [[1, '0.06'], [2, '0.07'], [3, '0.08']] as const) {
+      // The kubelet's atomic update: a new timestamped directory, `..data_tmp` pointing at it, renamed over `..data`.
+      fs.symlinkSync(version(n, threshold), path.join(dir, '..data_tmp'));
+      fs.renameSync(path.join(dir, '..data_tmp'), path.join(dir, '..data'));
+      await waitFor(`update ${n} taken`, async () => !hashes.includes(await hash()), 10_000, 100);
+      hashes.push(await hash());
+    }
+    expect(new Set(hashes).size).toBe(4);
+    expect(running.logs.filter((l) => l.msg === 'rules reloaded')).toHaveLength(3);
   });
 
   it('hot reload: an invalid rules file is rejected and the running rules stay; a valid change (or SIGHUP) is taken', async () => {

@@ -198,6 +198,8 @@ function describeValue(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'object') return 'a mapping';
+  // JSON has no spelling for these and would print null; say them as YAML wrote them.
+  if (typeof v === 'number' && !Number.isFinite(v)) return `${Number.isNaN(v) ? '.nan' : v > 0 ? '.inf' : '-.inf'} (not a finite number)`;
   const s = JSON.stringify(v);
   return `${typeof v} ${s.length > 60 ? s.slice(0, 57) + '...' : s}`;
 }

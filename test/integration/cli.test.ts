@@ -115,6 +115,7 @@ describe('rollback-guard CLI (built binary)', () => {
       ['malformed recording', ['--recording', 'package.json'], /recording package.json: version: expected 1/],
       ['missing rules', ['--rules', 'nope.yaml'], /nope.yaml: 1 problem in the rules file/],
       ['bad --release-at', ['--release-at', 'yesterday'], /--release-at "yesterday" is not an RFC 3339 time/],
+      ['impossible --release-at (never rolled over to March)', ['--release-at', '2026-02-30T14:00:00Z'], /--release-at "2026-02-30T14:00:00Z" is not a real date and time \(2026-02 has 28 days\)/],
       ['bad --severity', ['--severity', 'huge'], /--severity "huge" is not a release severity; use one of hotfix, minor, major, infrastructure/],
       ['release after the data', ['--release-at', '2027-01-01T00:00:00Z'], /is after the end of recording .* \(2026-11-20T15:00:00Z\); nothing to replay/],
       // Not a rollback invented from "no data" where nothing was recorded.

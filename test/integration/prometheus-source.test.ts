@@ -158,6 +158,17 @@ describe('connection settings', () => {
     expect(new URLSearchParams(seen.body).get('query')).toBe('vector(3)');
   });
 
+  it('a token or password file that cannot be read: one immediate error naming the setting, nothing sent, no retries', async () => {
+    proxy.requests.length = 0;
+    const missing = path.join(tmp(), 'not-mounted');
+    for (const [conn, setting] of [[{ bearerTokenFile: missing }, 'PROMETHEUS_BEARER_TOKEN_FILE'], [{ basicAuth: { username: 'guard', passwordFile: missing } }, 'PROMETHEUS_PASSWORD_FILE']] as const) {
+      const err = await new PrometheusClient({ url: proxy.url, ...conn }).query('vector(1)', now()).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(PrometheusError);
+      expect(err).toMatchObject({ code: 'RG_PROM_CREDENTIALS', attempts: 1, message: expect.stringContaining(`${missing} (ENOENT): check ${setting}`) });
+    }
+    expect(proxy.requests).toEqual([]);
+  });
+
   it('basic auth; and credentials never appear in errors', async () => {
     proxy.requests.length = 0;
     await new PrometheusClient({ url: proxy.url, basicAuth: { username: 'guard', password: 'pa55word' } }).query('vector(1)', now());

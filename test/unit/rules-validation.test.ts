@@ -63,6 +63,7 @@ describe('validation errors name the file, line, column, rule, what was found an
     { name: 'unknown key in a rule', text: HEAD + 'rules:\n' + OK_RULE + '    treshold: 3\n', want: { line: 8, column: 5, rule: 'ok', message: /unknown key "treshold".*expected one of: name, description, tier/ } },
     { name: 'unknown top-level key', text: HEAD + 'rulez: []\nrules:\n' + OK_RULE, want: { line: 3, column: 1, message: /unknown key "rulez" at the top level/ } },
     { name: 'wrong type', text: HEAD + 'rules:\n' + OK_RULE.replace('above: 1', 'above: lots'), want: { line: 7, column: 12, rule: 'ok', message: /`above` must be a number, or \{ baseline.*found string "lots"/ } },
+    { name: 'infinite threshold', text: HEAD + 'rules:\n' + OK_RULE.replace('above: 1', 'above: .inf'), want: { line: 7, column: 12, rule: 'ok', message: /found \.inf \(not a finite number\)/ } },
     { name: 'bad duration', text: HEAD + 'rules:\n' + OK_RULE + '    for: 5 min\n', want: { line: 8, column: 10, rule: 'ok', message: /`for` is not a duration.*found string "5 min"/ } },
     { name: 'bad enum', text: HEAD + 'rules:\n' + OK_RULE.replace('immediate', 'urgent'), want: { line: 5, column: 11, message: /`tier`: expected "immediate" or "considered", found string "urgent"/ } },
     { name: 'duplicate rule names', text: HEAD + 'rules:\n' + OK_RULE + OK_RULE, want: { line: 8, column: 11, rule: 'ok', message: /duplicate rule name "ok"/ } },

@@ -81,7 +81,7 @@ export class PrometheusClient {
     this.now = hooks.now ?? Date.now;
     const httpsAgent =
       base.protocol === 'https:'
-        ? new https.Agent({ keepAlive: true, rejectUnauthorized: !conn.insecureSkipVerify, ...(conn.caFile ? { ca: readSecretFile(conn.caFile, 'CA file') } : {}) })
+        ? new https.Agent({ keepAlive: true, rejectUnauthorized: !conn.insecureSkipVerify, ...(conn.caFile ? { ca: readSecretFile(conn.caFile, 'CA file', 'PROMETHEUS_CA_FILE') } : {}) })
         : undefined;
     this.http = axios.create({
       ...(httpsAgent ? { httpsAgent } : {}),
@@ -139,6 +139,8 @@ export class PrometheusClient {
       try {
         res = await this.limit(() => this.once(path, form));
       } catch (err) {
+        // Our own credentials could not be read: nothing was sent, and retrying at once cannot help.
+        if (err instanceof PrometheusError && err.code === 'RG_PROM_CREDENTIALS') throw err;
         failure = transportError(err, this.conn.timeoutMs, attempt);
       }
       if (res) {
@@ -192,21 +194,22 @@ export class PrometheusClient {
 
   private authorization(): string | undefined {
     const c = this.conn;
-    if (c.bearerTokenFile) return `Bearer ${readSecretFile(c.bearerTokenFile, 'bearer token file').trim()}`;
+    if (c.bearerTokenFile) return `Bearer ${readSecretFile(c.bearerTokenFile, 'bearer token file', 'PROMETHEUS_BEARER_TOKEN_FILE').trim()}`;
     if (c.bearerToken) return `Bearer ${c.bearerToken}`;
     if (c.basicAuth) {
-      const password = c.basicAuth.passwordFile ? readSecretFile(c.basicAuth.passwordFile, 'password file').trim() : (c.basicAuth.password ?? '');
+      const password = c.basicAuth.passwordFile ? readSecretFile(c.basicAuth.passwordFile, 'password file', 'PROMETHEUS_PASSWORD_FILE').trim() : (c.basicAuth.password ?? '');
       return `Basic ${Buffer.from(`${c.basicAuth.username}:${password}`).toString('base64')}`;
     }
     return undefined;
   }
 }
 
-function readSecretFile(file: string, what: string): string {
+function readSecretFile(file: string, what: string, setting: string): string {
   try {
     return fs.readFileSync(file, 'utf8');
   } catch (err) {
-    throw new PrometheusError('RG_PROM_UNREACHABLE', `cannot read the Prometheus ${what} ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    throw new PrometheusError('RG_PROM_CREDENTIALS', `cannot read the Prometheus ${what} ${file} (${code}): check ${setting} and that the file is mounted and readable`, { cause: err });
   }
 }
 

@@ -55,7 +55,7 @@ async function rejectedQueries(client: PrometheusClient, rs: Ruleset): Promise<R
           return p;
         }
         // Not the file's fault: say which server, and that the file itself was not judged.
-        if (err instanceof PrometheusError) throw new PrometheusError(err.code, `cannot check the queries of ${rs.file} against Prometheus at ${client.baseUrl}: ${err.message}; fix --prometheus / PROMETHEUS_URL, or check without it`, { cause: err });
+        if (err instanceof PrometheusError) throw new PrometheusError(err.code, `cannot check the queries of ${rs.file} against Prometheus at ${client.baseUrl}: ${err.message}${err.code === 'RG_PROM_CREDENTIALS' ? '' : '; fix --prometheus / PROMETHEUS_URL, or check without it'}`, { cause: err });
         throw err;
       }
     }),

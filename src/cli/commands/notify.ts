@@ -1,9 +1,8 @@
 // `notify --test [--level N]`: a clearly marked test message through every channel configured for a level,
 // sent directly (not through the outbox), reporting per channel delivered or the exact error.
-import fs from 'node:fs';
-import https from 'node:https';
 import type { Command } from 'commander';
 import { emailNotifierFromEnv } from '../../adapters/email/email-notifier.js';
+import { pagerDutyAgentFromEnv } from '../../adapters/pagerduty/pagerduty-agent.js';
 import { PagerDutyNotifier } from '../../adapters/pagerduty/pagerduty-notifier.js';
 import { readSecret } from '../../adapters/secrets/read-secret.js';
 import { SlackNotifier } from '../../adapters/slack/slack-notifier.js';
@@ -28,8 +27,8 @@ export function registerNotify(program: Command, io: Io): void {
       const s = rs.notifications;
       const release = { id: 0, namespace: rs.target.namespace, deployment: rs.target.deployment, startedAt: Date.now(), severity: 'minor', windowMs: 0 };
       const planned = planNotifications(s, release, { kind: 'test', at: Date.now(), level });
-      const ca = process.env.PAGERDUTY_CA_FILE;
-      const pagerduty = new PagerDutyNotifier({ server: s.pagerdutyServer, ...(ca ? { agent: new https.Agent({ ca: fs.readFileSync(ca, 'utf8') }) } : {}) });
+      const agent = pagerDutyAgentFromEnv();
+      const pagerduty = new PagerDutyNotifier({ server: s.pagerdutyServer, ...(agent ? { agent } : {}) });
       const email = s.email ? emailNotifierFromEnv(s.email.smtp) : undefined;
       let failed = 0;
       for (const n of planned) {

@@ -1,12 +1,11 @@
 import type { Command } from 'commander';
 import { daemonConfig, type RunFlags } from '../../daemon/daemon-config.js';
+import { pagerDutyAgentFromEnv } from '../../adapters/pagerduty/pagerduty-agent.js';
 import { runDaemon } from '../../daemon/run-daemon.js';
 import type { Io } from '../io.js';
 import { version } from '../version.js';
 import { addKubeOptions, kubeConnection, type KubeFlags } from '../kube-options.js';
 import { addPrometheusOptions, prometheusConnection, type PrometheusFlags } from '../prometheus-options.js';
-import fs from 'node:fs';
-import https from 'node:https';
 import os from 'node:os';
 
 /** `run`: the daemon. Configuration from flags and environment (README: Configuration). */
@@ -35,9 +34,7 @@ export function registerRun(program: Command, io: Io): void {
             : {}),
         }
       : undefined;
-    // A private CA for the PagerDuty events endpoint (pdjs only speaks https), as `notify --test` takes it.
-    const ca = process.env.PAGERDUTY_CA_FILE;
-    const pagerdutyAgent = ca ? new https.Agent({ ca: fs.readFileSync(ca, 'utf8') }) : undefined;
+    const pagerdutyAgent = pagerDutyAgentFromEnv();
     const running = await runDaemon(config, { version: version(), ...(kube ? { kube } : {}), ...(pagerdutyAgent ? { pagerdutyAgent } : {}) });
     await running.done;
     io.exitCode = 0;

@@ -39,7 +39,7 @@ export const SETTINGS = [
   ['--interval D', 'ROLLBACK_GUARD_INTERVAL', "the rules file's `interval` (15s)", 'evaluation interval; divides a minute (1s..30s) or an hour (1m..30m)'],
   ['--dry-run', 'ROLLBACK_GUARD_DRY_RUN=true', 'false', 'decide and log "would roll back", never patch; its rollbacks are posted to Slack marked DRY RUN, never paged or emailed'],
   ['--blind-after D', 'ROLLBACK_GUARD_BLIND_AFTER', '2m', 'Prometheus unreadable this long pages "guard blind" once'],
-  ['--verify-timeout D', 'ROLLBACK_GUARD_VERIFY_TIMEOUT', '5m', "how long to wait for a rollback's rollout to complete"],
+  ['--verify-timeout D', 'ROLLBACK_GUARD_VERIFY_TIMEOUT', '5m', "how long to wait for a rollback's rollout to complete (in the background: other targets keep being evaluated; ROLLBACK_COMPLETE and the recovery check follow it)"],
   ['--log-level L', 'LOG_LEVEL', 'info', 'pino level: fatal, error, warn, info, debug, trace, silent'],
   ['', 'ROLLBACK_GUARD_API_TOKEN / ROLLBACK_GUARD_API_TOKEN_FILE', 'none (API off)', 'bearer token for POST /v1/triggers and approvals'],
   ['--kube-server URL', 'ROLLBACK_GUARD_KUBE_SERVER', 'in-cluster config, else KUBECONFIG / ~/.kube/config', 'Kubernetes API server (token file: ROLLBACK_GUARD_KUBE_TOKEN_FILE)'],

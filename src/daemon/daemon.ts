@@ -76,6 +76,8 @@ export class Daemon {
   private readonly recoveries = new Map<string, Recovery>();
   /** Targets this process is rolling back right now: the watcher's sight of that rollback is its caller's to handle. */
   private readonly rollingBack = new Set<string>();
+  /** Rollouts being verified in the background, and what follows them (recovery watch, announcement). */
+  private readonly settling = new Set<Promise<void>>();
   private wasLeader = false;
   private busy = false;
   private ticks = 0;
@@ -124,11 +126,9 @@ export class Daemon {
       const target = `${u.namespace}/${u.deployment}`;
       log.warn({ decisionId: u.decisionId, target }, 'rollback decided before a restart with no recorded outcome: reconciling with the cluster');
       // Only of the revision judged: one deployed meanwhile (by hand, or a hotfix) is refused, never reverted.
-      const { outcome, verification, rollbackId } = await this.rollback(target, u.decisionId, u.releaseId, u.reason, u.revision);
+      // ROLLBACK_START went out before the crash: how it ended (complete, refused or failed) is announced.
       const decision = store.decision?.(u.decisionId);
-      // ROLLBACK_START went out before the crash: say how it ended (complete, refused or failed).
-      if (decision) await this.rollbackFinished(target, decision, outcome, verification);
-      if (decision && outcome.kind === 'rolled-back' && verification?.kind === 'complete') this.watchRecovery(target, decision, rollbackId);
+      await this.rollback(target, u.releaseId, u.reason, u.revision, decision ?? u.decisionId);
     }
   }
 
@@ -157,6 +157,12 @@ export class Daemon {
     await this.deps.releases.stop();
     // Let a running tick finish: its decisions and actions are already under way.
     while (this.busy) await new Promise((r) => setTimeout(r, 20));
+    await this.idle();
+  }
+
+  /** Resolves once every rollout being verified has been recorded and announced. */
+  async idle(): Promise<void> {
+    while (this.settling.size) await Promise.allSettled([...this.settling]);
   }
 
   /** A valid reloaded rules file takes effect at the next tick; active releases keep their rule states. */
@@ -332,15 +338,13 @@ export class Daemon {
     const [target, guard] = found;
     const by = journal?.approverOf?.(decisionId) ?? 'an approver';
     await events.emit({ kind: 'approved-rollback-started', decision, target, at: clock.now(), by });
-    const { outcome, verification, rollbackId } = await this.rollback(target, decisionId, guard.stored.id, `approved by ${by}: ${describe(decision)}`, this.revisions.get(target));
-    if (outcome.kind === 'rolled-back' && verification?.kind === 'complete') this.watchRecovery(target, decision, rollbackId);
+    const outcome = await this.rollback(target, guard.stored.id, `approved by ${by}: ${describe(decision)}`, this.revisions.get(target), decision, guard.ctx);
     if (outcome.kind === 'rolled-back') {
       store.closeRelease(guard.stored.id, 'rolled-back', clock.now(), `rolled back on approval by ${by}`);
       guard.endRolledBack(clock.now());
       if (this.guards.get(target) === guard) this.guards.delete(target);
       this.deps.metrics.activeReleases.set(this.guards.size);
     }
-    await this.rollbackFinished(target, decision, outcome, verification);
     const ok = outcome.kind === 'rolled-back' || outcome.kind === 'would-roll-back' || outcome.kind === 'skipped';
     const detail = 'fromRevision' in outcome ? `${outcome.kind} from revision ${outcome.fromRevision} to ${outcome.toRevision}` : `${outcome.kind}: ${outcome.reason}`;
     return { ok, detail };
@@ -400,10 +404,7 @@ export class Daemon {
     await events.emit({ kind: 'decision', decision: d, target, ...(summary ? { summary } : {}) });
     if (d.action !== 'rollback') return undefined;
     await events.emit({ kind: 'rollback-started', decision: d, target, at: now });
-    const { outcome, verification, rollbackId } = await this.rollback(target, d.id, d.releaseId, describe(d), this.revisions.get(target));
-    if (outcome.kind === 'rolled-back' && verification?.kind === 'complete') this.watchRecovery(target, d, rollbackId);
-    await this.rollbackFinished(target, d, outcome, verification);
-    return outcome;
+    return this.rollback(target, d.releaseId, describe(d), this.revisions.get(target), d, this.guards.get(target)?.ctx);
   }
 
   /** Announces how a rollback ended; a completed one carries the `summary` readings ROLLBACK_COMPLETE uses. */
@@ -414,14 +415,21 @@ export class Daemon {
     await this.deps.events.emit({ kind: 'rollback-finished', decision, target, at, outcome, ...(verification ? { verification } : {}), ...(summary ? { summary } : {}) });
   }
 
-  /** A rollback that rolled out: judge whether the service recovered, on the release's own rules and baselines. */
-  private watchRecovery(target: string, decision: StoredDecision, rollbackId: number | undefined): void {
-    const guard = this.guards.get(target);
-    if (!guard || guard.stored.id !== decision.releaseId) return;
-    const { recoveryMs } = guard.ctx.ruleset;
-    if (!checksRecovery(guard.ctx.ruleset, decision.rule)) return;
+  /**
+   * A rollback that rolled out: judge whether the service recovered, on the release's own rules and baselines
+   * (`ctx`, or rebuilt from the decision log for a rollback reconciled after a restart).
+   */
+  private watchRecovery(target: string, decision: StoredDecision, rollbackId: number | undefined, ctx: EngineContext | undefined): void {
+    // A newer release started while the rollout was verified: its version is the question now.
+    const current = this.guards.get(target);
+    if (current && current.stored.id !== decision.releaseId) return;
+    const ruleset = this.rulesets.get(target);
+    const stored = ctx ? undefined : this.deps.store.releaseContext?.(decision.releaseId);
+    const context = ctx ?? (ruleset && stored ? { ruleset, ...stored } : undefined);
+    if (!context || !checksRecovery(context.ruleset, decision.rule)) return;
+    const { recoveryMs } = context.ruleset;
     const since = this.deps.clock.now();
-    this.recoveries.set(target, { ctx: guard.ctx, decision, rollbackId, since, until: since + recoveryMs });
+    this.recoveries.set(target, { ctx: context, decision, rollbackId, since, until: since + recoveryMs });
     this.deps.log.info({ target, decisionId: decision.id, within: formatDuration(recoveryMs) }, 'judging recovery after the rollback');
   }
 
@@ -429,7 +437,7 @@ export class Daemon {
   private async checkRecoveries(now: number): Promise<void> {
     const { journal, log, events } = this.deps;
     for (const [target, r] of [...this.recoveries]) {
-      // A tick that began before the rollout finished (verification runs inside a tick) reads the old version.
+      // A tick that began before the rollout was verified (in the background) reads the old version.
       if (now <= r.since) continue;
       const observations = new Map<string, Observation>();
       await Promise.all(
@@ -473,16 +481,46 @@ export class Daemon {
   }
 
   /** Asks the actuator, records the attempt and its verification in the journal, and logs the outcome. */
-  private async rollback(target: string, decisionId: number, releaseId: number, reason: string, expectedRevision: string | undefined) {
+  /**
+   * Patches (through the actuator, which refuses a revision other than `expectedRevision`) and records the attempt;
+   * resolves with the outcome as soon as the patch is answered. The rollout is verified in the background (up to
+   * `verifyTimeoutMs`), so one target's rollout never holds up the other targets' ticks; then the verification is
+   * recorded, the recovery check starts, and how the rollback ended is announced (`decision`: unknown only for an
+   * intent whose decision cannot be read, which is then carried out unannounced).
+   */
+  private async rollback(target: string, releaseId: number, reason: string, expectedRevision: string | undefined, decision: StoredDecision | number, ctx?: EngineContext): Promise<RollbackOutcome> {
+    const decisionId = typeof decision === 'number' ? decision : decision.id;
     this.rollingBack.add(target);
+    let patched: { outcome: RollbackOutcome; rollbackId: number | undefined };
     try {
-      return await this.rollbackOnce(target, decisionId, releaseId, reason, expectedRevision);
+      patched = await this.patch(target, decisionId, releaseId, reason, expectedRevision);
     } finally {
       this.rollingBack.delete(target);
     }
+    const { outcome, rollbackId } = patched;
+    const settled = this.settle(target, outcome, rollbackId, typeof decision === 'number' ? undefined : decision, ctx).catch((err: unknown) =>
+      this.deps.log.error({ target, decisionId, error: err instanceof Error ? err.message : String(err) }, 'after the rollback: verification or its announcement failed'),
+    );
+    this.settling.add(settled);
+    void settled.finally(() => this.settling.delete(settled));
+    return outcome;
   }
 
-  private async rollbackOnce(target: string, decisionId: number, releaseId: number, reason: string, expectedRevision: string | undefined) {
+  private async settle(target: string, outcome: RollbackOutcome, rollbackId: number | undefined, decision: StoredDecision | undefined, ctx: EngineContext | undefined): Promise<void> {
+    const { log, actuator, options, journal, clock } = this.deps;
+    const [namespace, deployment] = target.split('/') as [string, string];
+    let verification: { kind: 'complete' | 'failed'; detail: string } | undefined;
+    if (outcome.kind === 'rolled-back') {
+      verification = await actuator.verifyRollout({ namespace, deployment }, options.verifyTimeoutMs);
+      if (rollbackId !== undefined) journal?.rollbackVerified(rollbackId, verification, clock.now());
+      log[verification.kind === 'complete' ? 'info' : 'error']({ decisionId: decision?.id, target, verification }, `rollout ${verification.kind === 'complete' ? 'verified' : 'not verified'}: ${verification.detail}`);
+    }
+    if (!decision) return;
+    if (outcome.kind === 'rolled-back' && verification?.kind === 'complete') this.watchRecovery(target, decision, rollbackId, ctx);
+    await this.rollbackFinished(target, decision, outcome, verification);
+  }
+
+  private async patch(target: string, decisionId: number, releaseId: number, reason: string, expectedRevision: string | undefined) {
     const { log, metrics, actuator, options, journal, clock } = this.deps;
     const [namespace, deployment] = target.split('/') as [string, string];
     const requestedAt = clock.now();
@@ -494,14 +532,9 @@ export class Daemon {
     }
     metrics.rollbacks.inc({ outcome: outcome.kind });
     const rollbackId = journal?.rollbackAttempted({ namespace, deployment, decisionId, releaseId, requestedAt, finishedAt: clock.now(), by: 'rollback-guard', reason, strategy: this.strategyOf(target), dryRun: options.dryRun, outcome });
-    let verification: { kind: 'complete' | 'failed'; detail: string } | undefined;
-    if (outcome.kind === 'rolled-back') {
-      verification = await actuator.verifyRollout({ namespace, deployment }, options.verifyTimeoutMs);
-      if (rollbackId !== undefined) journal?.rollbackVerified(rollbackId, verification, clock.now());
-    }
     const ok = outcome.kind === 'rolled-back' || outcome.kind === 'would-roll-back' || outcome.kind === 'skipped';
-    log[ok ? 'info' : 'error']({ decisionId, target, outcome, verification }, `rollback ${outcome.kind}`);
-    return { outcome, verification, rollbackId };
+    log[ok ? 'info' : 'error']({ decisionId, target, outcome }, `rollback ${outcome.kind}`);
+    return { outcome, rollbackId };
   }
 
   private strategyOf(target: string): string {

@@ -15,6 +15,7 @@ import type { Actuator, RollbackOutcome, RollbackRequest, VerifyOutcome } from '
 import type { DecisionStore } from '../../src/ports/decision-store.js';
 import type { MetricSource } from '../../src/ports/metric-source.js';
 import type { ObservedRelease, ReleaseSource } from '../../src/ports/release-source.js';
+import type { Ruleset } from '../../src/core/ruleset.js';
 import { useTempDir } from './temp-dir.js';
 
 const tmp = useTempDir();
@@ -56,6 +57,8 @@ export interface SetupOptions {
   leader?: boolean | (() => boolean);
   dryRun?: boolean;
   journal?: SqliteDecisionStore;
+  /** Default: rules/voice-server.yaml. */
+  rulesets?: Ruleset[];
 }
 
 export type Harness = ReturnType<typeof setup>;
@@ -68,7 +71,7 @@ export function setup(o: SetupOptions = {}) {
   const metrics = new DaemonMetrics();
   const leading = typeof o.leader === 'function' ? o.leader : () => (o.leader as boolean | undefined) ?? true;
   const deps: DaemonDeps = {
-    rulesets: [RULES],
+    rulesets: o.rulesets ?? [RULES],
     ...(o.journal ? { journal: new SqliteActionJournal(o.journal.db) } : {}),
     source: o.source ?? RECORDING,
     store: o.store ?? openDecisionLog(path.join(tmp(), 'd.db')),

@@ -150,6 +150,7 @@ describe('rollback-guard run, end to end', () => {
     exporter.errorRatio = 0.08;
     await waitFor('the rollback patch at the API stand-in', () => image() === 'voice-server:1.4.1', 45_000, 200);
     await daemon!.waitForLog(/rollback rolled-back/);
+    await daemon!.waitForLog(/^rollout verified/); // in the background, after the patch
     const d = new Database(db, { readonly: true });
     const decisions = d.prepare(`SELECT action, rule, mode FROM decisions ORDER BY id`).all() as { action: string; rule: string }[];
     expect(decisions.at(-1)).toMatchObject({ action: 'rollback', rule: 'error-rate-critical', mode: 'enforce' });

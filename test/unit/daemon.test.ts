@@ -287,3 +287,33 @@ describe('daemon: the live loop decides what replay decides', () => {
     expect(s.actuator.calls).toMatchObject([{ decisionId: d.id, reason: 'manual trigger by alice: CVE-2026-1234 in the audio codec' }]);
   });
 });
+
+describe('daemon: rollouts are verified in the background', () => {
+  it("one target's slow rollout (verified for up to 5 minutes) holds up no other target's rollback", async () => {
+    const two = parseRules(
+      fs.readFileSync('rules/voice-server.yaml', 'utf8').replace('target: { namespace: voice-production, deployment: voice-server }', 'targets:\n  - { namespace: voice-production, deployment: voice-server }\n  - { namespace: voice-production, deployment: voice-gateway }'),
+      'two.yaml',
+    );
+    const s = setup({ rulesets: [two] });
+    const rollouts: (() => void)[] = [];
+    s.actuator.verify = () => new Promise((r) => rollouts.push(() => r({ kind: 'complete', detail: '3/3 updated and available' })));
+    const calledAt: string[] = [];
+    s.actuator.impl = (req) => {
+      calledAt.push(`${req.deployment} @ ${new Date(s.clock.t).toISOString().slice(11, 19)}`);
+      return Promise.resolve({ kind: 'rolled-back', fromRevision: '7', toRevision: '6', images: ['voice-server:1.4.1'] });
+    };
+    await s.daemon.start();
+    await s.releases.emit(release());
+    await s.releases.emit({ ...release(), deployment: 'voice-gateway' });
+    await runUntil(s, Date.parse('2026-11-20T14:38:45Z')); // both rollouts still in progress throughout
+    expect(calledAt).toEqual(['voice-server @ 14:33:45', 'voice-gateway @ 14:33:45']);
+    expect(await s.metrics.registry.getSingleMetricAsString('rollback_guard_tick_overruns_total')).toMatch(/ 0$/);
+    // Announced as complete only once verified; the recovery check starts then.
+    expect(s.events.filter((e) => e.kind === 'rollback-finished')).toEqual([]);
+    for (const done of rollouts) done();
+    await s.daemon.idle();
+    expect(s.events.filter((e) => e.kind === 'rollback-finished').map((e) => e.kind === 'rollback-finished' && e.verification?.kind)).toEqual(['complete', 'complete']);
+    await runUntil(s, Date.parse('2026-11-20T14:50:00Z'));
+    expect(s.events.filter((e) => e.kind === 'recovery-judged')).toHaveLength(2);
+  });
+});

@@ -222,7 +222,9 @@ class Planner {
         ];
       }
       case 'resolve': {
-        const text = `:large_green_circle: Resolved at ${toRfc3339(d.at)}: ${d.rule} is no longer breaching.`;
+        // A resolve without a value did not come from the data (the rule left the rules file): its note says why.
+        const why = d.value === null && d.evidence.note ? d.evidence.note : `${d.rule} is no longer breaching`;
+        const text = `:large_green_circle: Resolved at ${toRfc3339(d.at)}: ${why}.`;
         return [
           { ...this.slackPage(d, d.at, text), action: 'update', key: `decision:${d.id}:slack`, decisionId: d.id },
           ...this.pagerDutyForLevels('decision', d, 'resolve', this.levelsUpTo(d.level ?? MAJOR_OUTAGE_LEVEL), d.at, `${d.rule} resolved`),

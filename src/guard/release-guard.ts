@@ -1,10 +1,10 @@
 // Guards one release: reads baselines at its start, then at each tick(now) fetches what the due rules need,
 // runs the engine and writes the instant to the decision log. Replay and the live daemon both call tick(now),
 // so what replay decides on some data is what the daemon decides on it.
-import { initialState, rulesDue, step, type EngineContext, type Evaluation, type Observation, type ReleaseState } from '../core/engine.js';
+import { initialState, rulesDue, step, type Decision, type EngineContext, type Evaluation, type Observation, type ReleaseState } from '../core/engine.js';
 import { readScalar, type QueryOutcome, type ScalarReading } from '../core/query-outcome.js';
 import type { Release } from '../core/release.js';
-import type { Ruleset } from '../core/ruleset.js';
+import type { RuleMode, Ruleset, Tier } from '../core/ruleset.js';
 import type { DecisionStore, OpenRelease, StoredDecision, StoredRelease } from '../ports/decision-store.js';
 import type { MetricSource } from '../ports/metric-source.js';
 
@@ -12,6 +12,24 @@ function withRules(ruleset: Ruleset, state: ReleaseState): ReleaseState {
   const fresh = initialState(ruleset);
   const rules = Object.fromEntries(Object.keys(fresh.rules).map((name) => [name, state.rules[name] ?? fresh.rules[name]!]));
   return state.outcome ? { outcome: state.outcome, rules } : { rules };
+}
+
+/** An open page of a rule the rules file no longer has (removed or renamed by a reload). */
+interface OrphanedPage {
+  rule: string;
+  level: number;
+  tier: Tier | null;
+  mode: RuleMode;
+}
+
+/** Open pages `state` holds for rules `after` lacks; `before` (when known) says what they were. */
+function orphanedPages(state: ReleaseState, before: Ruleset | undefined, after: Ruleset): OrphanedPage[] {
+  const kept = new Set(after.rules.map((r) => r.name));
+  return Object.entries(state.rules).flatMap(([rule, mem]) => {
+    if (!mem.page || kept.has(rule)) return [];
+    const old = before?.rules.find((r) => r.name === rule);
+    return [{ rule, level: mem.page.level, tier: old?.tier ?? null, mode: old?.mode ?? 'enforce' }];
+  });
 }
 
 export interface TickResult {
@@ -26,6 +44,8 @@ export class ReleaseGuard {
   private state: ReleaseState;
 
   private ctxRef: EngineContext;
+  /** Closed at the next tick with a resolve decision, so no incident or Approve button is left open for good. */
+  private orphans: OrphanedPage[] = [];
 
   private constructor(ctx: EngineContext, stored: StoredRelease, private readonly source: MetricSource, private readonly store: DecisionStore, state?: ReleaseState) {
     this.ctxRef = ctx;
@@ -45,14 +65,18 @@ export class ReleaseGuard {
     const { ruleset, open } = options;
     const release: Release = { startedAt: open.startedAt, severity: open.severity, windowMs: open.windowMs };
     const state = withRules(ruleset, open.state);
-    return new ReleaseGuard({ ruleset, release, baselines: open.baselines }, open, options.source, options.store, state);
+    const guard = new ReleaseGuard({ ruleset, release, baselines: open.baselines }, open, options.source, options.store, state);
+    guard.orphans = orphanedPages(open.state, undefined, ruleset);
+    return guard;
   }
 
   /**
    * Switches to a reloaded rules file from the next tick on. Rules keep their state by name; new rules start
-   * inactive; removed rules are dropped. The decisions that follow carry the new file's hash.
+   * inactive; removed rules are dropped, and the open page of one is resolved at the next tick. The decisions
+   * that follow carry the new file's hash.
    */
   reload(ruleset: Ruleset): void {
+    this.orphans.push(...orphanedPages(this.state, this.ctxRef.ruleset, ruleset));
     this.ctxRef = { ...this.ctxRef, ruleset };
     this.state = withRules(ruleset, this.state);
   }
@@ -115,10 +139,23 @@ export class ReleaseGuard {
       }),
     );
     const result = step(this.ctx, this.state, now, new Map(observed));
+    const decided = [...this.resolveOrphans(now), ...result.decisions];
     // Nothing evaluated and nothing decided (release over, or before its start): nothing to write.
-    const decisions =
-      result.evaluations.length || result.decisions.length ? this.store.recordInstant(this.stored.id, now, result.state, result.evaluations, result.decisions) : [];
+    const decisions = result.evaluations.length || decided.length ? this.store.recordInstant(this.stored.id, now, result.state, result.evaluations, decided) : [];
     this.state = result.state;
     return { at: now, evaluations: result.evaluations, decisions, state: result.state };
+  }
+
+  private resolveOrphans(now: number): Decision[] {
+    if (this.state.outcome) this.orphans = []; // the release is over: its pages ended with it
+    const { release, ruleset } = this.ctx;
+    return this.orphans.splice(0).map((o) => ({
+      at: now, action: 'resolve', tier: o.tier, rule: o.rule, level: o.level, value: null, threshold: null, mode: o.mode,
+      evidence: {
+        rule: o.rule, ...(o.tier ? { tier: o.tier } : {}), value: null, threshold: null,
+        release: { startedAt: release.startedAt, severity: release.severity, windowEnd: release.startedAt + release.windowMs }, rulesHash: ruleset.hash,
+        note: `${o.rule} is no longer in the rules file (removed or renamed by a reload): its page is closed`,
+      },
+    }));
   }
 }

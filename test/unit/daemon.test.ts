@@ -8,7 +8,7 @@ import { parseRules } from '../../src/core/parse-rules.js';
 import type { QueryOutcome } from '../../src/core/query-outcome.js';
 import type { GuardEvent } from '../../src/daemon/guard-events.js';
 import type { MetricSource } from '../../src/ports/metric-source.js';
-import { logFile, RECORDING, release, restart, runUntil, setup, STEP, T0 } from '../helpers/daemon-harness.js';
+import { decisions, logFile, RECORDING, release, restart, runUntil, setup, STEP, T0 } from '../helpers/daemon-harness.js';
 
 describe('daemon: the live loop decides what replay decides', () => {
   it('reverts the bundled bad release once, at 14:33:45, after paging the TTFA regression', async () => {
@@ -315,5 +315,36 @@ describe('daemon: rollouts are verified in the background', () => {
     expect(s.events.filter((e) => e.kind === 'rollback-finished').map((e) => e.kind === 'rollback-finished' && e.verification?.kind)).toEqual(['complete', 'complete']);
     await runUntil(s, Date.parse('2026-11-20T14:50:00Z'));
     expect(s.events.filter((e) => e.kind === 'recovery-judged')).toHaveLength(2);
+  });
+});
+
+describe('daemon: a reload that removes a rule with an open page', () => {
+  it('resolves the page at the next tick (with why), so no incident or Approve button stays open; also after a restart', async () => {
+    let calm = false;
+    const source: MetricSource = { instant: (q, at) => RECORDING.instant(q, calm ? T0 + 5 * 60_000 : at) };
+    const s = setup({ source });
+    await s.daemon.start();
+    await s.releases.emit(release());
+    await runUntil(s, Date.parse('2026-11-20T14:30:00Z'));
+    expect(decisions(s)).toEqual(['14:28:15 page ttfa-regression']);
+    const renamed = parseRules(fs.readFileSync('rules/voice-server.yaml', 'utf8').replace('name: ttfa-regression\n', 'name: ttfa-regression-50pct\n'), 'rules/voice-server.yaml');
+    s.daemon.setRulesets([renamed]);
+    calm = true;
+    await runUntil(s, T0 + 3600_000);
+    expect(decisions(s)).toEqual(['14:28:15 page ttfa-regression', '14:30:15 resolve ttfa-regression', '15:00:00 promote -']);
+    const resolved = s.events.find((e) => e.kind === 'decision' && e.decision.action === 'resolve') as Extract<GuardEvent, { kind: 'decision' }>;
+    expect(resolved.decision).toMatchObject({ tier: 'considered', level: 1, mode: 'enforce', value: null, evidence: { note: 'ttfa-regression is no longer in the rules file (removed or renamed by a reload): its page is closed', rulesHash: renamed.hash } });
+
+    // The same when the rules file changed while the daemon was down: resumed, the orphaned page is resolved.
+    const downFile = logFile('restart.db');
+    const downStore = openDecisionLog(downFile);
+    const a = setup({ store: downStore, journal: downStore });
+    await a.daemon.start();
+    await a.releases.emit(release());
+    await runUntil(a, Date.parse('2026-11-20T14:30:00Z'));
+    downStore.close();
+    const { b, again: reopened } = await restart(downFile, a, { rulesets: [renamed] });
+    await b.daemon.tick(b.clock.t);
+    expect(reopened.db.prepare(`SELECT action, rule FROM decisions WHERE action = 'resolve'`).all()).toEqual([{ action: 'resolve', rule: 'ttfa-regression' }]);
   });
 });

@@ -34,6 +34,14 @@ describe('notification plan', () => {
     expect(planNotifications(settings, release, { kind: 'decision', decision: decision() }).flatMap((n) => (n.channel === 'pagerduty' ? [n.severity] : []))).toEqual(['warning']);
   });
 
+  it("a resolve that did not come from the data (the rule left the rules file) says why, not 'no longer breaching'", () => {
+    const text = (d: ReturnType<typeof decision>) => planNotifications(settings, release, { kind: 'decision', decision: d }).flatMap((n) => (n.channel === 'slack' ? [n.text.split('\n').at(-1)] : []));
+    expect(text(decision({ action: 'resolve', value: 0.41 }))).toEqual(['Resolved at 2026-11-20T14:10:00Z: ttfa-regression is no longer breaching.'.replace(/^/, ':large_green_circle: ')]);
+    const orphan = decision({ action: 'resolve', value: null, threshold: null });
+    orphan.evidence = { ...orphan.evidence, note: 'ttfa-regression is no longer in the rules file (removed or renamed by a reload): its page is closed' };
+    expect(text(orphan)).toEqual([':large_green_circle: Resolved at 2026-11-20T14:10:00Z: ttfa-regression is no longer in the rules file (removed or renamed by a reload): its page is closed.']);
+  });
+
   it('one dedup key per (release, rule), the same for page, escalation and resolve', () => {
     const keys = (['page', 'escalate', 'resolve'] as const).flatMap((action) => planNotifications(settings, release, { kind: 'decision', decision: decision({ action, level: action === 'escalate' ? 2 : 1 }) }).map((n) => n.dedupKey));
     expect(new Set(keys)).toEqual(new Set(['rollback-guard/voice-production/voice-server/release-7/ttfa-regression']));

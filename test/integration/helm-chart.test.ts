@@ -12,6 +12,7 @@ import YAML from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { RBAC_RULES } from '../../src/adapters/kubernetes/rbac.js';
 import { parseRules } from '../../src/core/parse-rules.js';
+import { gridStep } from '../../src/core/interval-grid.js';
 import { SETTINGS } from '../../src/daemon/daemon-config.js';
 import { HelmSubset } from '../helpers/helm-subset.js';
 import { binary } from '../helpers/prometheus-server.js';
@@ -67,9 +68,22 @@ describe('values.schema.json', () => {
     ['a bad duration', { blindAfter: 'two minutes' }, /must match pattern/],
     ['a Prometheus URL without scheme', { prometheus: { url: 'prometheus:9090' } }, /must match pattern/],
     ['a bad pull policy', { image: { pullPolicy: 'Sometimes' } }, /must be equal to one of the allowed values/],
+    ['an interval the daemon cannot schedule', { interval: '7s' }, /must match pattern/],
+    ['a zero blindAfter', { blindAfter: '0s' }, /must match pattern/],
+    ['a zero query timeout', { prometheus: { timeout: '0m' } }, /must match pattern/],
   ])('rejects %s', (_n, over, message) => {
     expect(validate(merge(defaults, over))).toBe(false);
     expect(JSON.stringify(validate.errors)).toMatch(message);
+  });
+
+  it('accepts what the daemon accepts: silent logs, positive durations, intervals on the clock grid (the same set as `run`)', () => {
+    for (const over of [{ logLevel: 'silent' }, { blindAfter: '90s' }, { blindAfter: '1m30s' }, { prometheus: { timeout: '500ms' } }]) expect(validate(merge(defaults, over)), JSON.stringify(over)).toBe(true);
+    for (const unit of ['s', 'm'] as const) {
+      for (let n = 1; n < 60; n++) {
+        const schedulable = gridStep(n * (unit === 's' ? 1000 : 60_000)) !== undefined;
+        expect(validate(merge(defaults, { interval: `${n}${unit}` })), `${n}${unit}`).toBe(schedulable);
+      }
+    }
   });
 });
 
@@ -88,6 +102,18 @@ describe('the objects the templates make', () => {
     expect(role.rules).toContainEqual({ apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] });
     const deploy = objs.find((o) => o.kind === 'Deployment')!;
     expect(deploy.spec.template.spec.volumes).toContainEqual({ name: 'rules', configMap: { name: 'voice-server-rollback-rules' } });
+    // Both replicas mount the one ReadWriteOnce claim: required on one node, or the second never starts.
+    const pvc = objs.find((o) => o.kind === 'PersistentVolumeClaim')!;
+    expect(pvc.spec.accessModes).toEqual(['ReadWriteOnce']);
+    expect(deploy.spec.template.spec.affinity).toEqual({
+      podAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: deploy.spec.selector.matchLabels } }] },
+    });
+    // One replica, or no shared volume: no such rule; an affinity of the user's own replaces it.
+    const single = (helm.render(defaults) as Obj[]).find((o) => o.kind === 'Deployment')!;
+    expect(single.spec.template.spec.affinity).toBeUndefined();
+    const own = { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'pool', operator: 'In', values: ['ops'] }] }] } } };
+    const custom = (helm.render({ ...example('ha-with-monitoring.yaml'), affinity: own }) as Obj[]).find((o) => o.kind === 'Deployment')!;
+    expect(custom.spec.template.spec.affinity).toEqual(own);
   });
 
   it("the Role grants exactly the API calls the guard's Kubernetes code declares (rbac.ts), leases only with leader election", () => {

@@ -23,7 +23,7 @@ const query = z
 const baselineThreshold = z
   .strictObject({
     baseline: z.string().describe('Name of an entry under `baselines:`.'),
-    factor: z.number().positive().default(1).describe('Multiplier applied to the baseline value.'),
+    factor: z.number().positive({ error: 'must be greater than 0 (a multiplier of the baseline, e.g. 1.5 for +50 %)' }).default(1).describe('Multiplier applied to the baseline value.'),
   })
   .describe('A threshold relative to a baseline: baseline value x factor.');
 

@@ -170,6 +170,7 @@ describe('refusals: one sentence, exit 2, the file untouched', () => {
       [['explain', '999'], /decision 999 is not in .* \(its decisions are #1 to #6\)/],
       [['explain', 'abc'], /not a positive integer/],
       [['report', '--release', '9'], /release 9 is not in/],
+      [['log', '--release', '9'], /release 9 is not in .*; list the releases with `rollback-guard log/],
       [['log', '--action', 'reboot'], /reboot is not an action/],
       [['report', '--release', '1', '--out', '/nonexistent-dir/r.html'], /cannot write the report to \/nonexistent-dir\/r\.html: its directory \/nonexistent-dir does not exist$/m],
       [['log', '--target', 'nope'], /not NAMESPACE\/NAME/],

@@ -165,7 +165,11 @@ describe('kubeconfig access (outside a pod)', () => {
     expect((await fail(kubeClients({}, { KUBECONFIG: path.join(home, 'nope') }))).code).toBe('RG_K8S_CONFIG');
   });
 
-  it('an explicit server must be a URL', async () => {
-    expect((await fail(kubeClients({ server: 'kube.local:6443' }))).message).toMatch(/must start with http:\/\/ or https:\/\//);
+  it('an explicit server must be a URL, and its token file readable: said about what was given, not about KUBECONFIG', async () => {
+    const notUrl = await fail(kubeClients({ server: 'kube.local:6443' }));
+    expect(notUrl.message).toBe('--kube-server "kube.local:6443" is not a URL; write it like https://10.0.0.1:6443 or http://127.0.0.1:8001 (kubectl proxy)');
+    const missing = path.join(tmp(), 'not-mounted');
+    const noToken = await fail(kubeClients({ server: 'https://10.0.0.1:6443', tokenFile: missing }));
+    expect(noToken).toMatchObject({ code: 'RG_K8S_CONFIG', message: `cannot read the Kubernetes token file ${missing} (ENOENT); check ROLLBACK_GUARD_KUBE_TOKEN_FILE and that the file is mounted and readable` });
   });
 });

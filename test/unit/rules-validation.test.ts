@@ -64,6 +64,7 @@ describe('validation errors name the file, line, column, rule, what was found an
     { name: 'unknown top-level key', text: HEAD + 'rulez: []\nrules:\n' + OK_RULE, want: { line: 3, column: 1, message: /unknown key "rulez" at the top level/ } },
     { name: 'wrong type', text: HEAD + 'rules:\n' + OK_RULE.replace('above: 1', 'above: lots'), want: { line: 7, column: 12, rule: 'ok', message: /`above` must be a number, or \{ baseline.*found string "lots"/ } },
     { name: 'infinite threshold', text: HEAD + 'rules:\n' + OK_RULE.replace('above: 1', 'above: .inf'), want: { line: 7, column: 12, rule: 'ok', message: /found \.inf \(not a finite number\)/ } },
+    { name: 'baseline factor of zero', text: HEAD + 'baselines:\n  ttfa: { query: up }\nrules:\n' + OK_RULE.replace('above: 1', 'above: { baseline: ttfa, factor: 0 }'), want: { line: 9, rule: 'ok', message: /`above.factor` must be greater than 0 \(a multiplier of the baseline/ } },
     { name: 'bad duration', text: HEAD + 'rules:\n' + OK_RULE + '    for: 5 min\n', want: { line: 8, column: 10, rule: 'ok', message: /`for` is not a duration.*found string "5 min"/ } },
     { name: 'bad enum', text: HEAD + 'rules:\n' + OK_RULE.replace('immediate', 'urgent'), want: { line: 5, column: 11, message: /`tier`: expected "immediate" or "considered", found string "urgent"/ } },
     { name: 'duplicate rule names', text: HEAD + 'rules:\n' + OK_RULE + OK_RULE, want: { line: 8, column: 11, rule: 'ok', message: /duplicate rule name "ok"/ } },

@@ -42,11 +42,15 @@ export async function kubeClients(options: KubeConnectionOptions = {}, env: Node
 export function serverClients(options: KubeConnectionOptions & { server: string }): KubeClients {
   const server = options.server.replace(/\/+$/, '');
   let access: KubeAccess;
+  // The server was given: the advice is about what was given, not about KUBECONFIG or in-cluster access.
+  if (!/^https?:\/\//.test(server)) {
+    throw new KubernetesError('RG_K8S_CONFIG', `--kube-server ${JSON.stringify(options.server)} is not a URL; write it like https://10.0.0.1:6443 or http://127.0.0.1:8001 (kubectl proxy)`);
+  }
   try {
-    if (!/^https?:\/\//.test(server)) throw new Error(`the server URL ${JSON.stringify(options.server)} must start with http:// or https://`);
     access = new TokenFileAccess({ server, ...(options.tokenFile ? { tokenFile: options.tokenFile } : {}) });
   } catch (err) {
-    throw configError(err);
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new KubernetesError('RG_K8S_CONFIG', `cannot read the Kubernetes token file ${options.tokenFile ?? ''} (${code ?? (err as Error).message}); check ROLLBACK_GUARD_KUBE_TOKEN_FILE and that the file is mounted and readable`, { cause: err });
   }
   return clientsFor(access, options.timeoutMs);
 }

@@ -25,7 +25,7 @@ export function registerCheck(program: Command, io: Io): void {
         const rejected = [...(off ? [off] : []), ...(client ? await rejectedQueries(client, rs) : [])];
         if (rejected.length) throw new RulesInvalidError(file, rejected);
         const immediate = rs.rules.filter((r) => r.tier === 'immediate').length;
-        io.out(`${file}: OK: ${rs.rules.length} rules (${immediate} immediate, ${rs.rules.length - immediate} considered), ${rs.baselines.length} baselines${client ? ', every query accepted by Prometheus' : ''}`);
+        io.out(`${file}: OK: ${plural(rs.rules.length, 'rule')} (${immediate} immediate, ${rs.rules.length - immediate} considered), ${plural(rs.baselines.length, 'baseline')}${client ? ', every query accepted by Prometheus' : ''}`);
       } catch (err) {
         if (!(err instanceof RulesInvalidError)) throw err;
         failed++;
@@ -61,4 +61,8 @@ async function rejectedQueries(client: PrometheusClient, rs: Ruleset): Promise<R
     }),
   );
   return results.filter((p): p is RulesProblem => p !== undefined);
+}
+
+function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }

@@ -6,6 +6,7 @@ import { toRfc3339 } from '../../core/time-format.js';
 import { formatValue, table } from '../format.js';
 import { addFilterOptions, csvField, type FilterFlags, parseFilter } from '../incident/log-filter-options.js';
 import { type ReleaseSummary, summarizeReleases } from '../incident/release-summary.js';
+import { UsageError } from '../../errors/usage-error.js';
 import type { Io } from '../io.js';
 
 const iso = (text: string) => toRfc3339(Date.parse(text));
@@ -24,6 +25,10 @@ export function registerLog(program: Command, io: Io): void {
       const reader = DecisionLogReader.open(flags.db);
       try {
         const summaries = summarizeReleases(reader, reader.releases(filter), filter.actions);
+        // An id that is not there is a wrong id, not an empty match (as in explain and report).
+        if (filter.releaseId !== undefined && !summaries.length && !reader.releases({ releaseId: filter.releaseId }).length) {
+          throw new UsageError(`release ${filter.releaseId} is not in ${flags.db}; list the releases with \`rollback-guard log --db ${flags.db}\``);
+        }
         if (flags.json) io.out(toJson(summaries.map(toRecord), 2));
         else if (flags.csv) io.out(toCsv(summaries));
         else if (!summaries.length) io.out(`no releases in ${flags.db} match`);

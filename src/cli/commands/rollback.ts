@@ -10,7 +10,7 @@ import { parseDurationOption } from '../option-parsers.js';
 
 interface RollbackFlags extends KubeFlags {
   reason: string;
-  by: string;
+  by?: string;
   dryRun?: boolean;
   db?: string;
   strategy: string;
@@ -31,7 +31,7 @@ export function registerRollback(program: Command, io: Io): void {
     .description('roll a Deployment back like `kubectl rollout undo`, safely (refuses when paused, ping-pong, GitOps re-apply), logged in the decision log, then verify the rollout')
     .argument('<namespace/deployment>', 'the Deployment, e.g. voice-production/voice-server')
     .requiredOption('--reason <text>', 'why (annotated on the Deployment and logged)')
-    .option('--by <name>', 'who asks for it (default: the login name)', os.userInfo().username)
+    .option('--by <name>', 'who asks for it, recorded with the rollback (default: the login name)')
     .option('--dry-run', 'decide and log "would roll back from revision X to Y"; patch nothing')
     .option('--db <file>', 'decision log to record the rollback in (env ROLLBACK_GUARD_DB; required)')
     .option('--strategy <strategy>', 'undo (like kubectl rollout undo) | previous-version-annotation', 'undo')
@@ -42,6 +42,7 @@ export function registerRollback(program: Command, io: Io): void {
     const m = /^([a-z0-9-]+)\/([a-z0-9.-]+)$/.exec(target);
     if (!m) throw new UsageError(`${JSON.stringify(target)} is not NAMESPACE/DEPLOYMENT; write it like voice-production/voice-server`);
     const ref = { namespace: m[1]!, deployment: m[2]! };
+    flags.by ??= os.userInfo().username;
     if (flags.by === 'rollback-guard') throw new UsageError(`--by rollback-guard is reserved for the guard's automatic rollbacks; give your name`);
     const strategy: RollbackStrategy =
       flags.strategy === 'undo' ? { kind: 'undo' }

@@ -20,7 +20,7 @@ export function registerRun(program: Command, io: Io): void {
     .option('--dry-run', 'decide and log, never patch the cluster (env ROLLBACK_GUARD_DRY_RUN)')
     .option('--blind-after <duration>', 'page "guard blind" after Prometheus is unreadable this long (env ROLLBACK_GUARD_BLIND_AFTER; default 2m)')
     .option('--verify-timeout <duration>', "wait this long for a rollback's rollout (env ROLLBACK_GUARD_VERIFY_TIMEOUT; default 5m)")
-    .option('--log-level <level>', 'fatal | error | warn | info | debug | trace (env LOG_LEVEL; default info)');
+    .option('--log-level <level>', 'fatal | error | warn | info | debug | trace | silent (env LOG_LEVEL; default info)');
   addKubeOptions(addPrometheusOptions(cmd))
     .option('--no-kubernetes', 'run without Kubernetes: no release is detected, so nothing is queried, guarded or reverted (to try the HTTP API, paging and settings)')
     .action(async (flags: RunFlags & PrometheusFlags & KubeFlags & { kubernetes: boolean }) => {

@@ -22,3 +22,12 @@ export function table(rows: readonly (readonly string[])[]): string {
   for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
   return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n');
 }
+
+/**
+ * A release's outcome as the readers show it. A replay (`replay --db`) is marked as one: nobody guarded it, and
+ * one whose data ended before an outcome is not "guarding".
+ */
+export function outcomeText(outcome: string | null, source: string): string {
+  if (!source.startsWith('replay')) return outcome ?? 'guarding';
+  return `${outcome ?? 'no outcome (recorded data ended)'} (replay)`;
+}

@@ -50,7 +50,7 @@ interface LogRecord {
 }
 
 describe('rollback-guard log', () => {
-  it('lists the replayed example: one rolled-back release, detected by the page, recovery unknown without a rollbacks table', () => {
+  it('lists the replayed example: one rolled-back release marked as a replay, detected by the page, nothing to recover', () => {
     const r = cli('log', '--db', example);
     expect(r.code, r.stderr).toBe(0);
     const lines = r.stdout.trimEnd().split('\n');
@@ -58,7 +58,20 @@ describe('rollback-guard log', () => {
     expect(lines).toHaveLength(2);
     const readme = fs.readFileSync('README.md', 'utf8');
     expect(readme, 'the README shows what log prints on the example').toContain(r.stdout.trimEnd().replace(/^/gm, '  '));
-    expect(lines[1]).toMatch(/^#1 +2026-11-20T14:00:00Z +voice-production\/voice-server +minor +rolled-back +2026-11-20T14:28:15Z +28m15s +unknown +#1 page ttfa-regression, #2 rollback error-rate-critical$/);
+    expect(lines[1]).toMatch(/^#1 +2026-11-20T14:00:00Z +voice-production\/voice-server +minor +rolled-back \(replay\) +2026-11-20T14:28:15Z +28m15s +- +#1 page ttfa-regression, #2 rollback error-rate-critical$/);
+  });
+
+  it('a replay that ran out of data before an outcome reads as such in log, explain and report, never as being guarded', () => {
+    const db = path.join(dir, 'short-replay.db');
+    const replayed = cli('replay', '--rules', 'rules/voice-server.yaml', '--recording', 'examples/bad-release/recording.json', '--release-at', '2026-11-20T14:00:00Z', '--until', '2026-11-20T14:30:00Z', '--db', db);
+    expect(replayed.code, replayed.stderr).toBe(0);
+    expect(cli('log', '--db', db).stdout).toMatch(/ minor +no outcome \(recorded data ended\) \(replay\) +2026-11-20T14:28:15Z/);
+    expect(cli('explain', '1', '--db', db).stdout).toContain('outcome no outcome (recorded data ended) (replay)');
+    const out = path.join(dir, 'short-replay.html');
+    expect(cli('report', '--release', '1', '--db', db, '--out', out).code).toBe(0);
+    const html = fs.readFileSync(out, 'utf8');
+    expect(html).toContain('Replayed release #1 of voice-production/voice-server (minor, started 2026-11-20T14:00:00Z) reached no outcome before the recorded data ended');
+    expect(html).not.toMatch(/still guarded|>guarding</);
   });
 
   it('puts the newest release first, with time to detect and, from the rollbacks table, time to recover', () => {

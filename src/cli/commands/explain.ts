@@ -6,7 +6,7 @@ import { parseRules } from '../../core/parse-rules.js';
 import type { Rule } from '../../core/ruleset.js';
 import { toRfc3339 } from '../../core/time-format.js';
 import { UsageError } from '../../errors/usage-error.js';
-import { formatOffset, formatValue, table } from '../format.js';
+import { formatOffset, formatValue, outcomeText, table } from '../format.js';
 import { addDbOption } from '../incident/log-filter-options.js';
 import type { Io } from '../io.js';
 
@@ -32,7 +32,7 @@ export function registerExplain(program: Command, io: Io): void {
 
 interface Explanation {
   decision: { id: number; at: string; action: string; tier: string | null; rule: string | null; level: number | null; mode: string; value: number | null; threshold: number | null; afterRelease: string };
-  release: { id: number; target: string; startedAt: string; severity: string; windowEndsAt: string; outcome: string | null };
+  release: { id: number; target: string; startedAt: string; severity: string; windowEndsAt: string; outcome: string | null; source: string };
   rule: { text?: Record<string, unknown>; file: string; hash: string; problem?: string } | null;
   evidence: Record<string, unknown>;
   baselines: { name: string; query: string; value: number | null; status: string }[];
@@ -72,7 +72,7 @@ function explainDecision(reader: DecisionLogReader, id: number): Explanation {
   const shown = rows.slice(-MAX_VALUES);
   return {
     decision: { id: d.id, at: iso(d.at), action: d.action, tier: d.tier, rule: d.rule, level: d.level, mode: d.mode, value: d.value, threshold: d.threshold, afterRelease: formatOffset(at - Date.parse(release.started_at)) },
-    release: { id: release.id, target: `${release.namespace}/${release.deployment}`, startedAt: iso(release.started_at), severity: release.severity, windowEndsAt: iso(release.window_ends_at), outcome: release.outcome },
+    release: { id: release.id, target: `${release.namespace}/${release.deployment}`, startedAt: iso(release.started_at), severity: release.severity, windowEndsAt: iso(release.window_ends_at), outcome: release.outcome, source: release.source },
     rule,
     // The evidence as logged, with its hold start as a time people can read.
     evidence: typeof evidence.breachingSince === 'number' ? { ...evidence, breachingSince: toRfc3339(evidence.breachingSince) } : evidence,
@@ -107,7 +107,7 @@ function formatExplanation(x: Explanation): string {
   const d = x.decision;
   const out: string[] = [];
   out.push(`Decision #${d.id}: ${d.action.toUpperCase()}${d.rule ? ` by rule ${d.rule}` : ''}${d.level !== null ? ` (level ${d.level})` : ''} at ${d.at}, ${d.afterRelease} after the release${d.mode !== 'enforce' ? `; mode ${d.mode}${d.mode === 'shadow' ? ' (logged only, not acted on)' : ''}` : ''}`);
-  out.push(`  release    #${x.release.id} ${x.release.target}, ${x.release.severity}, started ${x.release.startedAt}, window to ${x.release.windowEndsAt}, outcome ${x.release.outcome ?? 'still guarded'}`);
+  out.push(`  release    #${x.release.id} ${x.release.target}, ${x.release.severity}, started ${x.release.startedAt}, window to ${x.release.windowEndsAt}, outcome ${x.release.source.startsWith('replay') ? outcomeText(x.release.outcome, x.release.source) : (x.release.outcome ?? 'still guarded')}`);
   const ev = x.evidence;
   if (d.rule !== null) {
     out.push(`  value      ${formatValue(d.value)} ${ev.comparison === 'below' ? '<' : '>'} threshold ${formatValue(d.threshold)}`);

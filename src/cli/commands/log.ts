@@ -3,7 +3,7 @@ import { DecisionLogReader } from '../../adapters/sqlite/decision-log-reader.js'
 import { formatDuration } from '../../core/duration.js';
 import { toJson } from '../../core/json.js';
 import { toRfc3339 } from '../../core/time-format.js';
-import { formatValue, table } from '../format.js';
+import { formatValue, outcomeText, table } from '../format.js';
 import { addFilterOptions, csvField, type FilterFlags, parseFilter } from '../incident/log-filter-options.js';
 import { type ReleaseSummary, summarizeReleases } from '../incident/release-summary.js';
 import { UsageError } from '../../errors/usage-error.js';
@@ -52,10 +52,11 @@ function toTable(summaries: readonly ReleaseSummary[]): string {
       iso(r.started_at),
       `${r.namespace}/${r.deployment}`,
       r.severity,
-      r.outcome ?? 'guarding',
+      outcomeText(r.outcome, r.source),
       s.detection ? iso(s.detection.at) : '-',
       dur(s.timeToDetectMs),
-      s.rollback && s.timeToRecoverMs === undefined ? 'unknown' : dur(s.timeToRecoverMs),
+      // A replay reverted nothing, so nothing recovered: not "unknown".
+      s.rollback && s.timeToRecoverMs === undefined && !r.source.startsWith('replay') ? 'unknown' : dur(s.timeToRecoverMs),
       decisionsText(s) || '-',
     ]);
   }

@@ -27,8 +27,11 @@ export interface RuleMemory {
   /** When the current run of breaches began (pending or firing). */
   activeAt?: number;
   firedAt?: number;
-  /** The open page of a firing rule (also kept for shadow pages, which are logged but never sent). */
-  page?: OpenPage;
+  /**
+   * The open page of a firing rule (also kept for shadow pages, which are logged but never sent), with the rule's
+   * mode and tier then: a page whose rule later leaves the rules file is closed as what it was.
+   */
+  page?: OpenPage & { mode?: RuleMode; tier?: Tier };
 }
 
 export interface ReleaseState {
@@ -152,7 +155,7 @@ export function step(ctx: EngineContext, prev: ReleaseState, at: number, observa
         (rule.mode === 'enforce' ? rollbacks : pending).push(decision(ctx, rule, seen, mem, at, 'rollback'));
       } else {
         const level = firstLevel(ctx.ruleset.escalation);
-        mem.page = { level, pagedAt: at };
+        mem.page = { level, pagedAt: at, mode: rule.mode, tier: rule.tier };
         pending.push(decision(ctx, rule, seen, mem, at, 'page', level));
       }
     } else if (mem.state === 'firing' && mem.page) {

@@ -78,6 +78,8 @@ export class Daemon {
   private readonly rollingBack = new Set<string>();
   /** Rollouts being verified in the background, and what follows them (recovery watch, announcement). */
   private readonly settling = new Set<Promise<void>>();
+  /** The rollbacks (ids in the journal) those verifications are for. */
+  private readonly verifying = new Set<number>();
   private wasLeader = false;
   private busy = false;
   private ticks = 0;
@@ -108,6 +110,7 @@ export class Daemon {
     }
     this.deps.metrics.activeReleases.set(this.guards.size);
     await this.reconcile();
+    if (this.deps.leader.isLeader()) this.resumeVerifications();
     this.resumeRecoveries();
     // Not leading yet: the first tick as leader reconciles and resumes instead (a takeover after a crash).
     this.wasLeader = this.deps.leader.isLeader();
@@ -157,12 +160,40 @@ export class Daemon {
     await this.deps.releases.stop();
     // Let a running tick finish: its decisions and actions are already under way.
     while (this.busy) await new Promise((r) => setTimeout(r, 20));
-    await this.idle();
   }
 
-  /** Resolves once every rollout being verified has been recorded and announced. */
-  async idle(): Promise<void> {
-    while (this.settling.size) await Promise.allSettled([...this.settling]);
+  /**
+   * Resolves true once every rollout being verified has been recorded and announced, or false after `timeoutMs`:
+   * a shutdown cannot wait out a 5-minute rollout; what it cuts off is verified after the restart.
+   */
+  async idle(timeoutMs = Number.POSITIVE_INFINITY): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.settling.size) {
+      const left = deadline - Date.now();
+      if (left <= 0) return false;
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = Number.isFinite(left) ? new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), left))) : undefined;
+      const done = await Promise.race([Promise.allSettled([...this.settling]), ...(timedOut ? [timedOut] : [])]);
+      clearTimeout(timer);
+      if (done === 'timeout') return false;
+    }
+    return true;
+  }
+
+  /**
+   * Rollbacks patched but never verified (the daemon stopped or crashed during the background verification):
+   * verified now, recorded and announced, with their recovery check.
+   */
+  private resumeVerifications(): void {
+    const { journal, store, log, clock } = this.deps;
+    if (!journal?.unverifiedRollbacks || !store.decision) return;
+    for (const u of journal.unverifiedRollbacks(clock.now() - 24 * 3600_000)) {
+      if (this.verifying.has(u.rollbackId)) continue;
+      const decision = store.decision(u.decisionId);
+      if (!decision) continue;
+      log.info({ target: key(u), decisionId: u.decisionId }, 'rollback patched before a restart with its rollout never verified: verifying it now');
+      this.settleInBackground(key(u), u.outcome, u.rollbackId, decision, undefined);
+    }
   }
 
   /** A valid reloaded rules file takes effect at the next tick; active releases keep their rule states. */
@@ -268,6 +299,7 @@ export class Daemon {
       // (or left unjudged), carry on here.
       if (takingOver) {
         await this.reconcile();
+        this.resumeVerifications();
         this.resumeRecoveries();
       }
       let evaluated = 0;
@@ -498,12 +530,19 @@ export class Daemon {
       this.rollingBack.delete(target);
     }
     const { outcome, rollbackId } = patched;
-    const settled = this.settle(target, outcome, rollbackId, typeof decision === 'number' ? undefined : decision, ctx).catch((err: unknown) =>
-      this.deps.log.error({ target, decisionId, error: err instanceof Error ? err.message : String(err) }, 'after the rollback: verification or its announcement failed'),
-    );
-    this.settling.add(settled);
-    void settled.finally(() => this.settling.delete(settled));
+    this.settleInBackground(target, outcome, rollbackId, typeof decision === 'number' ? undefined : decision, ctx);
     return outcome;
+  }
+
+  private settleInBackground(target: string, outcome: RollbackOutcome, rollbackId: number | undefined, decision: StoredDecision | undefined, ctx: EngineContext | undefined): void {
+    if (rollbackId !== undefined) this.verifying.add(rollbackId);
+    const settled = this.settle(target, outcome, rollbackId, decision, ctx)
+      .catch((err: unknown) => this.deps.log.error({ target, decisionId: decision?.id, error: err instanceof Error ? err.message : String(err) }, 'after the rollback: verification or its announcement failed'))
+      .finally(() => {
+        this.settling.delete(settled);
+        if (rollbackId !== undefined) this.verifying.delete(rollbackId);
+      });
+    this.settling.add(settled);
   }
 
   private async settle(target: string, outcome: RollbackOutcome, rollbackId: number | undefined, decision: StoredDecision | undefined, ctx: EngineContext | undefined): Promise<void> {

@@ -42,6 +42,8 @@ export interface RunOptions {
   routes?: RouteHandler[];
   clock?: Clock;
   log?: Logger;
+  /** Where the pagers' and the API's secrets are read from; default process.env. */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface RunningDaemon {
@@ -185,6 +187,7 @@ export async function runDaemon(config: DaemonConfig, o: RunOptions): Promise<Ru
     describeRelease: (id) => describeRelease(store.db, id),
     ...(smtpOf(rulesets) ? { smtp: smtpOf(rulesets) } : {}),
     ...(o.pagerdutyAgent ? { pagerdutyAgent: o.pagerdutyAgent } : {}),
+    ...(o.env ? { env: o.env } : {}),
   });
   sink.paging = paging;
   let started = false;
@@ -293,10 +296,13 @@ export async function runDaemon(config: DaemonConfig, o: RunOptions): Promise<Ru
     for (const w of watchers) w.close();
     process.off('SIGHUP', onHup);
     await daemon.stop();
+    // Approved rollbacks being patched finish; then rollouts being verified in the background, within a bound (the
+    // chart's grace period is 60 s, a rollout may take --verify-timeout): one cut off is verified after the restart.
+    await paging.approvals.idle();
+    if (!(await daemon.idle(SETTLE_ON_SHUTDOWN_MS))) log.warn({ waitedSeconds: SETTLE_ON_SHUTDOWN_MS / 1000 }, 'shutting down with a rollout still being verified: it is verified and announced after the restart');
     // Flush what the outbox can send in a bounded time, then stop the worker (the rest is sent after a restart).
     await Promise.race([paging.worker.runOnce(clock.now()).catch(() => {}), new Promise((r) => setTimeout(r, 5000))]);
     await paging.worker.stop();
-    await paging.approvals.idle();
     await leader.stop();
     await server.close();
     metrics.close();
@@ -310,6 +316,9 @@ export async function runDaemon(config: DaemonConfig, o: RunOptions): Promise<Ru
   process.once('SIGINT', onSignal);
   return { daemon, url: server.url, done, shutdown };
 }
+
+/** How long a shutdown waits for rollouts being verified before it closes the decision log. */
+const SETTLE_ON_SHUTDOWN_MS = 30_000;
 
 /** A file's text, or undefined when it is gone or unreadable (the reload then says why). */
 function readText(file: string): string | undefined {

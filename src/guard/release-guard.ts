@@ -28,7 +28,7 @@ function orphanedPages(state: ReleaseState, before: Ruleset | undefined, after: 
   return Object.entries(state.rules).flatMap(([rule, mem]) => {
     if (!mem.page || kept.has(rule)) return [];
     const old = before?.rules.find((r) => r.name === rule);
-    return [{ rule, level: mem.page.level, tier: old?.tier ?? null, mode: old?.mode ?? 'enforce' }];
+    return [{ rule, level: mem.page.level, tier: mem.page.tier ?? old?.tier ?? null, mode: mem.page.mode ?? old?.mode ?? 'enforce' }];
   });
 }
 

@@ -17,6 +17,11 @@ export interface ActionJournal {
    * daemon reconciles these against the cluster at start instead of repeating or forgetting them.
    */
   unfinishedRollbacks(since: number): { decisionId: number; releaseId: number; namespace: string; deployment: string; reason: string; revision?: string }[];
+  /**
+   * Rollbacks patched but never verified (the daemon stopped or crashed while the rollout was verified in the
+   * background), newest release not started since: verified and announced after the restart.
+   */
+  unverifiedRollbacks?(since: number): { rollbackId: number; decisionId: number; namespace: string; deployment: string; outcome: Extract<RollbackOutcome, { kind: 'rolled-back' }> }[];
   /** Who approved a decision (the approvals table), for messages and the rollback record. */
   approverOf?(decisionId: number): string | undefined;
   /** Automatic rollbacks already carried out for a release (at most one is allowed). */

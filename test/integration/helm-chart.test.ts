@@ -78,9 +78,11 @@ describe('values.schema.json', () => {
 
   it('accepts what the daemon accepts: silent logs, positive durations, intervals on the clock grid (the same set as `run`)', () => {
     for (const over of [{ logLevel: 'silent' }, { blindAfter: '90s' }, { blindAfter: '1m30s' }, { prometheus: { timeout: '500ms' } }]) expect(validate(merge(defaults, over)), JSON.stringify(over)).toBe(true);
-    for (const unit of ['s', 'm'] as const) {
-      for (let n = 1; n < 60; n++) {
-        const schedulable = gridStep(n * (unit === 's' ? 1000 : 60_000)) !== undefined;
+    // Every spelling in one unit, up to two hours: accepted exactly when `run` can schedule it.
+    const units = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
+    for (const [unit, ms] of Object.entries(units)) {
+      for (let n = unit === 'ms' ? 250 : 1; n * ms <= 7_200_000; n += unit === 'ms' ? 250 : 1) {
+        const schedulable = gridStep(n * ms) !== undefined;
         expect(validate(merge(defaults, { interval: `${n}${unit}` })), `${n}${unit}`).toBe(schedulable);
       }
     }

@@ -1,12 +1,18 @@
 // runDaemon in this process, for what a child process cannot time: an edit of the rules file while the daemon
-// starts (before its file watch begins) is still taken.
+// starts (before its file watch begins) is still taken; a shutdown while an approved rollback is being patched
+// still records and announces its verification.
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
+import { openDecisionLog } from '../../src/adapters/sqlite/sqlite-decision-store.js';
 import { daemonConfig } from '../../src/daemon/daemon-config.js';
+import type { GuardEvent } from '../../src/daemon/guard-events.js';
 import { runDaemon } from '../../src/daemon/run-daemon.js';
-import type { ReleaseSource } from '../../src/ports/release-source.js';
+import type { Actuator } from '../../src/ports/actuator.js';
+import type { ObservedRelease, ReleaseSource } from '../../src/ports/release-source.js';
 import { useTempDir } from '../helpers/temp-dir.js';
 
 const tmp = useTempDir();
@@ -30,6 +36,44 @@ describe('runDaemon', () => {
       expect(lines.filter((l) => l.msg === 'rules reloaded').map((l) => l.why)).toEqual([`${rules} changed during start-up`]);
     } finally {
       await running.shutdown('test');
+    }
+  });
+
+  it('SIGTERM while an approved rollback is being patched: its verification is still recorded and announced before the log closes', async () => {
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    const prom = http.createServer((_q, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"success","data":{"resultType":"vector","result":[]}}'));
+    await new Promise<void>((r) => prom.listen(0, '127.0.0.1', r));
+    try {
+      const dir = tmp();
+      const rules = path.join(dir, 'rules.yaml');
+      fs.copyFileSync('rules/voice-server.yaml', rules);
+      let emit!: (r: ObservedRelease) => void | Promise<void>;
+      const releases: ReleaseSource = { start: (on) => Promise.resolve(void (emit = on)), stop: () => Promise.resolve() };
+      const actuator: Actuator = {
+        rollback: async () => (await sleep(300), { kind: 'rolled-back', fromRevision: '7', toRevision: '6', images: ['voice-server:1.4.1'] }),
+        verifyRollout: async () => (await sleep(500), { kind: 'complete', detail: '3/3 updated and available' }),
+      };
+      const events: GuardEvent[] = [];
+      const db = path.join(dir, 'd.db');
+      const env = { ROLLBACK_GUARD_API_TOKEN: 'tok' };
+      const config = daemonConfig({ rules: [rules], db, listen: '127.0.0.1:0' }, { url: `http://127.0.0.1:${(prom.address() as AddressInfo).port}` }, env);
+      const running = await runDaemon(config, { version: 'test', releases, actuator, events: { emit: (e) => void events.push(e) }, log: pino({ level: 'silent' }), env });
+      await emit({ namespace: 'voice-production', deployment: 'voice-server', revision: '7', images: ['voice-server:1.5.0'], severity: 'minor', startedAt: Date.now(), kind: 'release', adopted: false });
+      const page = await running.daemon.trigger({ namespace: 'voice-production', deployment: 'voice-server', tier: 'considered', reason: 'user complaints', by: 'alice' });
+      const approval = fetch(`${running.url}/v1/decisions/${page.id}/approve`, { method: 'POST', headers: { authorization: 'Bearer tok', 'content-type': 'application/json' }, body: JSON.stringify({ by: 'bob' }) });
+      await sleep(50); // the patch is in flight
+      await running.shutdown('SIGTERM');
+      const answer = await approval;
+      expect(answer.status, await answer.clone().text()).toBe(200);
+      const after = openDecisionLog(db);
+      try {
+        expect(after.db.prepare(`SELECT outcome, verification FROM rollbacks`).all()).toEqual([{ outcome: 'rolled-back', verification: 'rollback-complete' }]);
+      } finally {
+        after.close();
+      }
+      expect(events.map((e) => e.kind)).toContain('rollback-finished');
+    } finally {
+      prom.close();
     }
   });
 });

@@ -5,9 +5,11 @@ import { describe, expect, it } from 'vitest';
 import { planRollback } from '../../src/adapters/kubernetes/rollback-plan.js';
 import { SqliteActionJournal } from '../../src/adapters/sqlite/sqlite-action-journal.js';
 import { openDecisionLog } from '../../src/adapters/sqlite/sqlite-decision-store.js';
+import fs from 'node:fs';
+import { parseRules } from '../../src/core/parse-rules.js';
 import { replay } from '../../src/guard/replay.js';
 import type { MetricSource } from '../../src/ports/metric-source.js';
-import type { RollbackRequest } from '../../src/ports/actuator.js';
+import type { RollbackRequest, VerifyOutcome } from '../../src/ports/actuator.js';
 import { decisions, logFile, RECORDING, release, restart, RULES, runUntil, setup, STEP, T0, type Harness } from '../helpers/daemon-harness.js';
 
 const at = (hms: string) => Date.parse(`2026-11-20T${hms}Z`);
@@ -174,4 +176,99 @@ it("replays written into the daemon's decision log (replay --db) are never resum
   expect(s.actuator.calls).toEqual([]);
   expect(s.events).toEqual([]);
   expect(s.daemon.status().activeReleases).toEqual([]);
+});
+
+describe('rollouts verified in the background, across stops and restarts', () => {
+  it('stop() does not wait out a rollout; one cut off (SIGKILL after the grace period) is verified and announced after the restart', async () => {
+    const file = logFile();
+    const store = openDecisionLog(file);
+    const a = setup({ store, journal: store });
+    a.actuator.verify = () => new Promise(() => {}); // a rollout that takes its whole --verify-timeout
+    await a.daemon.start();
+    await a.releases.emit(release());
+    await runUntil(a, at('14:34:00'));
+    expect(a.actuator.calls).toHaveLength(1);
+    const stopped = await Promise.race([a.daemon.stop().then(() => 'stopped'), new Promise((r) => setTimeout(() => r('still waiting after 2 s'), 2000))]);
+    expect(stopped).toBe('stopped');
+    expect(await a.daemon.idle(50)).toBe(false);
+    store.close();
+    const { b, again } = await restart(file, a);
+    await b.daemon.idle();
+    expect(again.db.prepare(`SELECT outcome, verification FROM rollbacks`).all()).toEqual([{ outcome: 'rolled-back', verification: 'rollback-complete' }]);
+    expect(b.events).toMatchObject([{ kind: 'rollback-finished', verification: { kind: 'complete' } }]);
+    expect(b.actuator.calls).toEqual([]); // verified, never patched again
+    await runUntil(b, at('14:50:00'));
+    expect(b.events.filter((e) => e.kind === 'recovery-judged')).toHaveLength(1);
+  });
+
+  it('a hotfix started while the rollout was verified ends the recovery question, also after a restart', async () => {
+    const file = logFile();
+    const store = openDecisionLog(file);
+    // The hotfix (from 14:35) is healthy: its data reads as the release's first minutes did.
+    const source: MetricSource = { instant: (q, t) => RECORDING.instant(q, t >= at('14:35:00') ? T0 + 5 * 60_000 : t) };
+    const a = setup({ store, journal: store, source });
+    let finish!: (v: VerifyOutcome) => void;
+    a.actuator.verify = () => new Promise((r) => (finish = r));
+    await a.daemon.start();
+    await a.releases.emit(release());
+    await runUntil(a, at('14:34:00'));
+    a.clock.t = at('14:35:00');
+    await a.releases.emit({ ...release(at('14:35:00'), false, '9'), images: ['voice-server:1.5.1'] });
+    a.clock.t = at('14:37:00');
+    finish({ kind: 'complete', detail: '3/3 updated and available' });
+    await a.daemon.idle();
+    await runUntil(a, at('14:39:00'));
+    expect(a.events.filter((e) => e.kind === 'recovery-judged')).toEqual([]);
+    expect(store.db.prepare(`SELECT count(*) FROM rollbacks`).pluck().get()).toBe(1);
+    store.close();
+    a.clock.t = at('14:40:00');
+    const { b } = await restart(file, a, { source });
+    await runUntil(b, at('14:55:00'));
+    expect(b.events.filter((e) => e.kind === 'recovery-judged')).toEqual([]);
+  });
+});
+
+it('a rollback decided for a release superseded while its tick was in flight is never carried out after a restart', async () => {
+  const file = logFile();
+  const store = openDecisionLog(file);
+  let gate: Promise<void> | undefined;
+  const source: MetricSource = { instant: async (q, t) => (gate && (await gate), RECORDING.instant(q, t)) };
+  const a = setup({ store, journal: store, source });
+  await a.daemon.start();
+  await a.releases.emit(release());
+  await runUntil(a, at('14:33:30'));
+  let open!: () => void;
+  gate = new Promise((r) => (open = r));
+  const tick = a.daemon.tick(at('14:33:45')); // decides the rollback of revision 7 ...
+  await new Promise((r) => setTimeout(r, 20));
+  gate = undefined;
+  const hotfix = a.releases.emit({ ...release(at('14:33:45'), false, '8'), images: ['voice-server:1.5.1'] }); // ... as revision 8 starts
+  await new Promise((r) => setTimeout(r, 20));
+  open();
+  await Promise.all([tick, hotfix]);
+  expect(a.actuator.calls).toEqual([]); // logged, not acted on
+  store.close();
+  a.clock.t = at('14:40:00');
+  const { b } = await restart(file, a);
+  await b.daemon.idle();
+  expect(b.actuator.calls).toEqual([]);
+  expect(b.events).toEqual([]);
+});
+
+it("a shadow rule's page, dropped from the rules file while the daemon was down, is closed silently: it was never sent", async () => {
+  const text = fs.readFileSync('rules/voice-server.yaml', 'utf8');
+  const shadowTtfa = parseRules(text.replace('name: ttfa-regression\n', 'name: ttfa-regression\n    mode: shadow\n'), 'rules/voice-server.yaml');
+  const dropped = parseRules(text.replace('name: ttfa-regression\n', 'name: ttfa-regression-50pct\n'), 'rules/voice-server.yaml');
+  const file = logFile();
+  const store = openDecisionLog(file);
+  const a = setup({ store, journal: store, rulesets: [shadowTtfa] });
+  await a.daemon.start();
+  await a.releases.emit(release());
+  await runUntil(a, at('14:30:00'));
+  expect(store.db.prepare(`SELECT action, rule, mode FROM decisions`).all()).toEqual([{ action: 'page', rule: 'ttfa-regression', mode: 'shadow' }]);
+  store.close();
+  const { b, again } = await restart(file, a, { rulesets: [dropped] });
+  await b.daemon.tick(b.clock.t);
+  expect(b.events.filter((e) => e.kind === 'decision' && e.decision.mode !== 'shadow')).toEqual([]);
+  expect(again.db.prepare(`SELECT action, rule, mode FROM decisions WHERE action = 'resolve'`).all()).toEqual([{ action: 'resolve', rule: 'ttfa-regression', mode: 'shadow' }]);
 });

@@ -23,8 +23,9 @@ export class SqliteActionJournal implements ActionJournal {
       .prepare(
         `SELECT id AS rollbackId, decision_id AS decisionId, release_id AS releaseId, namespace, deployment, verified_at AS verifiedAt FROM rollbacks
           WHERE verification = 'rollback-complete' AND recovery IS NULL AND dry_run = 0 AND decision_id IS NOT NULL AND release_id IS NOT NULL AND verified_at >= ?
-            -- a release started since then ended the check without a verdict (a new version is the question now)
-            AND NOT EXISTS (SELECT 1 FROM releases n WHERE n.source = 'live' AND n.namespace = rollbacks.namespace AND n.deployment = rollbacks.deployment AND n.started_at > rollbacks.verified_at)
+            -- a release started since the patch ended the check without a verdict (a new version is the question
+            -- now), even one that started while the rollout was still being verified
+            AND NOT EXISTS (SELECT 1 FROM releases n WHERE n.source = 'live' AND n.namespace = rollbacks.namespace AND n.deployment = rollbacks.deployment AND n.started_at > rollbacks.finished_at)
           ORDER BY id`,
       )
       .all(new Date(since).toISOString()) as { rollbackId: number; decisionId: number; releaseId: number; namespace: string; deployment: string; verifiedAt: string }[];
@@ -41,7 +42,8 @@ export class SqliteActionJournal implements ActionJournal {
         `SELECT d.id AS decisionId, d.release_id AS releaseId, r.namespace, r.deployment, r.revision, d.rule, d.value, d.threshold, d.evidence
            FROM decisions d JOIN releases r ON r.id = d.release_id
           -- replays written into the same log (replay --db) decided nothing that happened
-          WHERE d.action = 'rollback' AND d.mode = 'enforce' AND d.at >= ? AND r.source = 'live'
+          -- a superseded release's decision was logged, not acted on: its revision is gone, so it never will be
+          WHERE d.action = 'rollback' AND d.mode = 'enforce' AND d.at >= ? AND r.source = 'live' AND r.outcome IS NOT 'superseded'
             AND NOT EXISTS (SELECT 1 FROM rollbacks b WHERE b.decision_id = d.id)
           ORDER BY d.id`,
       )
@@ -54,6 +56,20 @@ export class SqliteActionJournal implements ActionJournal {
       ...(r.revision !== null ? { revision: r.revision } : {}),
       reason: r.rule ? `${r.rule}: ${r.value ?? 'no data'} > ${r.threshold ?? '-'} (completed after a restart)` : ((JSON.parse(r.evidence) as { note?: string }).note ?? 'manual rollback'),
     }));
+  }
+
+  unverifiedRollbacks(since: number): NonNullable<ReturnType<NonNullable<ActionJournal['unverifiedRollbacks']>>> {
+    const rows = this.db
+      .prepare(
+        `SELECT b.id AS rollbackId, b.decision_id AS decisionId, b.namespace, b.deployment, b.from_revision AS fromRevision, b.to_revision AS toRevision, b.images
+           FROM rollbacks b
+          WHERE b.outcome = 'rolled-back' AND b.verification IS NULL AND b.dry_run = 0 AND b.decision_id IS NOT NULL AND b.finished_at >= ?
+            -- a release started since the patch: the Deployment's rollout is its now, not the rollback's
+            AND NOT EXISTS (SELECT 1 FROM releases n WHERE n.source = 'live' AND n.namespace = b.namespace AND n.deployment = b.deployment AND n.started_at > b.finished_at)
+          ORDER BY b.id`,
+      )
+      .all(new Date(since).toISOString()) as { rollbackId: number; decisionId: number; namespace: string; deployment: string; fromRevision: string | null; toRevision: string | null; images: string | null }[];
+    return rows.map((r) => ({ rollbackId: r.rollbackId, decisionId: r.decisionId, namespace: r.namespace, deployment: r.deployment, outcome: { kind: 'rolled-back', fromRevision: r.fromRevision ?? '?', toRevision: r.toRevision ?? '?', images: r.images ? (JSON.parse(r.images) as string[]) : [] } }));
   }
 
   approverOf(decisionId: number): string | undefined {

@@ -38,5 +38,8 @@ export function registerRun(program: Command, io: Io): void {
     const running = await runDaemon(config, { version: version(), ...(kube ? { kube } : {}), ...(pagerdutyAgent ? { pagerdutyAgent } : {}) });
     await running.done;
     io.exitCode = 0;
+    // Stopped cleanly: a rollout verification cut off by the shutdown (resumed after the restart) must not keep
+    // the process alive for the rest of its --verify-timeout. Unref'd: an idle process exits at once.
+    setTimeout(() => process.exit(0), 2000).unref();
   });
 }

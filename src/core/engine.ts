@@ -37,6 +37,8 @@ export interface RuleMemory {
 export interface ReleaseState {
   outcome?: { kind: 'rolled-back' | 'promoted'; at: number };
   rules: Record<string, RuleMemory>;
+  /** Open pages of manual considered triggers (no rule, no data to resolve them): escalated on the same ladder. */
+  manual?: OpenPage[];
 }
 
 /** What the queries of one rule returned at one instant. */
@@ -134,6 +136,7 @@ export function step(ctx: EngineContext, prev: ReleaseState, at: number, observa
   const due = rulesDue(ctx, prev, at);
   const state: ReleaseState = { rules: { ...prev.rules } };
   if (prev.outcome) state.outcome = prev.outcome;
+  if (prev.manual) state.manual = prev.manual;
   const evaluations: Evaluation[] = [];
   const pending: Decision[] = [];
   const rollbacks: Decision[] = [];
@@ -168,6 +171,21 @@ export function step(ctx: EngineContext, prev: ReleaseState, at: number, observa
     }
   }
 
+  // A manual page climbs the ladder like a rule's page until someone decides (an approval ends the release).
+  if (prev.manual?.length) {
+    state.manual = prev.manual.map((open) => {
+      let page = open;
+      for (const s of dueEscalations(ctx.ruleset.escalation, page, at)) {
+        page = { ...page, level: s.level };
+        pending.push({
+          at, action: 'escalate', tier: 'considered', rule: null, level: s.level, value: null, threshold: null, mode: 'enforce',
+          evidence: { value: null, threshold: null, release: releaseEvidence(ctx), rulesHash: ctx.ruleset.hash, note: `the manual page of ${new Date(open.pagedAt).toISOString()} is still undecided` },
+        });
+      }
+      return page;
+    });
+  }
+
   const first = rollbacks[0];
   if (first) {
     // One rollback per release; it supersedes whatever else this instant would have said.
@@ -199,7 +217,8 @@ export function step(ctx: EngineContext, prev: ReleaseState, at: number, observa
           rulesHash: ctx.ruleset.hash,
           note:
             (late ? 'guard window ended earlier; promoted once no rule was firing or holding a breach' : 'guard window ended with no rollback and no rule firing or holding a breach') +
-            (unresolved.length ? `; stopped waiting on ${unresolved.join(', ')}: pending for twice its hold with no breach or pass seen (unknown data)` : ''),
+            (unresolved.length ? `; stopped waiting on ${unresolved.join(', ')}: pending for twice its hold with no breach or pass seen (unknown data)` : '') +
+            (state.manual?.length ? `; ${state.manual.length} manual page${state.manual.length === 1 ? ' was' : 's were'} never decided` : ''),
         },
       });
     }

@@ -217,7 +217,7 @@ class Planner {
         const level = d.level ?? 2;
         const lv = this.levels([level]);
         return [
-          this.slack(`decision:${d.id}`, undefined, settings.channels.incidents, d.at, {}, d, `:arrow_double_up: Escalated to level ${level} ${this.mentions(lv)}: ${this.describe(d)} still firing. Decision ${d.id}.`),
+          this.slack(`decision:${d.id}`, undefined, settings.channels.incidents, d.at, {}, d, `:arrow_double_up: Escalated to level ${level} ${this.mentions(lv)}: ${d.rule === null ? this.describe(d) : `${this.describe(d)} still firing`}. Decision ${d.id}.`),
           ...this.pagerDutyForLevels('decision', d, 'trigger', lv, d.at, this.pageSummary(d, level), pagerDutySeverity(d.tier, level), level),
         ];
       }
@@ -369,7 +369,8 @@ class Planner {
   }
 
   ruleKey(d: NotifiedDecision): string {
-    return dedupKey(this.release, d.rule ?? d.action);
+    // A manual page and its escalations have no rule: one incident and one Slack message for them.
+    return dedupKey(this.release, d.rule ?? (d.action === 'page' || d.action === 'escalate' ? 'manual-page' : d.action));
   }
 
   source(): string {
@@ -387,6 +388,8 @@ class Planner {
 
   /** "ttfa-regression = 0.7747 > 0.6746 (held 5m)". */
   describe(d: NotifiedDecision): string {
+    // A manual trigger has no rule or value: its note ("manual trigger by alice: user complaints") is the issue.
+    if (d.rule === null && d.evidence.note) return d.evidence.note;
     const cmp = d.evidence.comparison === 'below' ? '<' : '>';
     const held = d.evidence.forMs ? ` (held ${formatDuration(d.evidence.forMs)})` : '';
     return `${d.rule ?? d.action} = ${fmtNum(d.value)} ${cmp} ${fmtNum(d.threshold)}${held}`;
@@ -396,7 +399,7 @@ class Planner {
     const rule = d.rule ?? undefined;
     return {
       RULE: rule, VALUE: fmtNum(d.value), THRESHOLD: fmtNum(d.threshold), DECISION_ID: String(d.id), LEVEL: d.level !== undefined ? String(d.level) : undefined,
-      DESCRIPTION: this.describe(d), REASON: this.describe(d), IMPACT: d.tier === 'immediate' ? 'immediate-tier rule: rolling back without approval' : `considered-tier rule: waiting for ${this.settings.approvalLevel > 1 ? `${levelName(this.settings.approvalLevel)} or higher` : 'a human'} to approve or decline a rollback`,
+      DESCRIPTION: this.describe(d), REASON: this.describe(d), IMPACT: d.tier === 'immediate' ? `${d.rule === null ? 'manual trigger, immediate' : 'immediate-tier rule'}: rolling back without approval` : `${d.rule === null ? 'manual trigger, considered' : 'considered-tier rule'}: waiting for ${this.settings.approvalLevel > 1 ? `${levelName(this.settings.approvalLevel)} or higher` : 'a human'} to approve or decline a rollback`,
       SEVERITY: pagerDutySeverity(d.tier, d.level ?? 1), TIMESTAMP: toRfc3339(d.at), ETA: '~5m (rollout of the previous ReplicaSet)',
     };
   }

@@ -3,6 +3,7 @@
 // (intent before action); the outcome of the action follows. Only the leader ticks and acts.
 import type { Logger } from 'pino';
 import { formatDuration } from '../core/duration.js';
+import { firstLevel } from '../core/escalation.js';
 import { DEFAULT_TEMPLATES } from '../core/notification-templates.js';
 import type { Decision, EngineContext, Evaluation, Observation } from '../core/engine.js';
 import { checksRecovery, readRecovery, recoveryOutcome, recoveryRules } from '../core/recovery.js';
@@ -341,12 +342,14 @@ export class Daemon {
       action: t.tier === 'immediate' ? 'rollback' : 'page',
       tier: t.tier,
       rule: null,
-      ...(t.tier === 'considered' ? { level: 1 } : {}),
+      ...(t.tier === 'considered' ? { level: firstLevel(guard.ctx.ruleset.escalation) } : {}),
       value: null,
       threshold: null,
       mode: 'enforce',
       evidence: { value: null, threshold: null, rulesHash: guard.ctx.ruleset.hash, release: { startedAt: guard.ctx.release.startedAt, severity: guard.ctx.release.severity, windowEnd: guard.ctx.release.startedAt + guard.ctx.release.windowMs }, note: `manual trigger by ${t.by}: ${t.reason}` },
     };
+    // A considered page escalates like a rule's: its open page is kept in the release state, recorded with it.
+    if (t.tier === 'considered') guard.openManualPage(now);
     const [stored] = this.deps.store.recordInstant(guard.stored.id, now, guard.releaseState, [], [decision]);
     const outcome = await this.act(target, stored!, now);
     // Reverted: the release is over, as after an engine's rollback; its bad data must not decide a second one.

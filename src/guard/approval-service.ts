@@ -76,18 +76,19 @@ export class ApprovalService {
       if ((d.action !== 'page' && d.action !== 'escalate') || d.mode === 'shadow') {
         throw new ApprovalError('RG_APPROVAL_GONE', `decision ${d.id} is a ${d.mode === 'shadow' ? 'shadow ' : ''}${d.action}, not a pending page: only pages wait for approval`);
       }
-      const page = d.action === 'page' ? d : (this.o.db.prepare(`SELECT * FROM decisions WHERE release_id = ? AND rule = ? AND action = 'page' AND at <= ? ORDER BY at DESC, id DESC LIMIT 1`).get(d.release_id, d.rule, d.at) as DecisionRow | undefined);
+      // `rule IS ?`: a manual trigger's page and its escalations have no rule (NULL).
+      const page = d.action === 'page' ? d : (this.o.db.prepare(`SELECT * FROM decisions WHERE release_id = ? AND rule IS ? AND action = 'page' AND at <= ? ORDER BY at DESC, id DESC LIMIT 1`).get(d.release_id, d.rule, d.at) as DecisionRow | undefined);
       if (!page) throw new ApprovalError('RG_APPROVAL_GONE', `decision ${d.id} has no page it belongs to`);
       const release = this.o.db.prepare(`SELECT * FROM releases WHERE id = ?`).get(page.release_id) as { id: number; namespace: string; deployment: string; started_at: string; severity: string; window_seconds: number; outcome: string | null; ended_at: string | null };
       if (release.outcome) throw new ApprovalError('RG_APPROVAL_GONE', `release ${release.id} of ${release.namespace}/${release.deployment} is over (${release.outcome} at ${release.ended_at}); decision ${d.id} can no longer be acted on`);
       const refusal = approvalRefusal(this.o.settings(release.id), { by, ...(req.approver ? { approver: req.approver } : {}) });
       if (refusal) throw new ApprovalError('RG_APPROVAL_FORBIDDEN', `decision ${d.id} not ${req.verdict}: ${refusal}`);
-      const resolved = this.o.db.prepare(`SELECT at FROM decisions WHERE release_id = ? AND rule = ? AND action = 'resolve' AND at >= ? ORDER BY at LIMIT 1`).get(page.release_id, page.rule, page.at) as { at: string } | undefined;
+      const resolved = this.o.db.prepare(`SELECT at FROM decisions WHERE release_id = ? AND rule IS ? AND action = 'resolve' AND at >= ? ORDER BY at LIMIT 1`).get(page.release_id, page.rule, page.at) as { at: string } | undefined;
       if (resolved) throw new ApprovalError('RG_APPROVAL_GONE', `the page of decision ${d.id} (${page.rule}) resolved at ${resolved.at}: nothing is pending`);
       const prior = this.o.db.prepare(`SELECT verdict, by, at FROM approvals WHERE decision_id = ?`).get(page.id) as { verdict: string; by: string; at: string } | undefined;
       if (prior) throw new ApprovalError('RG_APPROVAL_ALREADY_DECIDED', `decision ${page.id} was already ${prior.verdict} by ${prior.by} at ${prior.at}; nothing was changed`);
       this.o.db.prepare(`INSERT INTO approvals (decision_id, verdict, by, reason, via, at) VALUES (?, ?, ?, ?, ?, ?)`).run(page.id, req.verdict, by, req.reason ?? null, req.via, new Date(now).toISOString());
-      const top = this.o.db.prepare(`SELECT max(level) AS level FROM decisions WHERE release_id = ? AND rule = ? AND action IN ('page', 'escalate') AND at >= ?`).get(page.release_id, page.rule, page.at) as { level: number | null };
+      const top = this.o.db.prepare(`SELECT max(level) AS level FROM decisions WHERE release_id = ? AND rule IS ? AND action IN ('page', 'escalate') AND at >= ?`).get(page.release_id, page.rule, page.at) as { level: number | null };
       return { page, release, levelReached: top.level ?? page.level ?? 1 };
     }).immediate(); // BEGIN IMMEDIATE: two writers (two processes) serialise here, so the PK check above is the truth
 

@@ -1,6 +1,7 @@
 // Guards one release: reads baselines at its start, then at each tick(now) fetches what the due rules need,
 // runs the engine and writes the instant to the decision log. Replay and the live daemon both call tick(now),
 // so what replay decides on some data is what the daemon decides on it.
+import { firstLevel } from '../core/escalation.js';
 import { initialState, rulesDue, step, type Decision, type EngineContext, type Evaluation, type Observation, type ReleaseState } from '../core/engine.js';
 import { readScalar, type QueryOutcome, type ScalarReading } from '../core/query-outcome.js';
 import type { Release } from '../core/release.js';
@@ -11,7 +12,7 @@ import type { MetricSource } from '../ports/metric-source.js';
 function withRules(ruleset: Ruleset, state: ReleaseState): ReleaseState {
   const fresh = initialState(ruleset);
   const rules = Object.fromEntries(Object.keys(fresh.rules).map((name) => [name, state.rules[name] ?? fresh.rules[name]!]));
-  return state.outcome ? { outcome: state.outcome, rules } : { rules };
+  return { ...(state.outcome ? { outcome: state.outcome } : {}), rules, ...(state.manual ? { manual: state.manual } : {}) };
 }
 
 /** An open page of a rule the rules file no longer has (removed or renamed by a reload). */
@@ -109,6 +110,11 @@ export class ReleaseGuard {
 
   get over(): boolean {
     return this.state.outcome !== undefined;
+  }
+
+  /** A manual considered trigger paged (level 1 of the ladder): the engine escalates it from the next tick. */
+  openManualPage(at: number): void {
+    this.state = { ...this.state, manual: [...(this.state.manual ?? []), { level: firstLevel(this.ctx.ruleset.escalation), pagedAt: at }] };
   }
 
   /**

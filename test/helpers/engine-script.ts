@@ -36,6 +36,8 @@ export interface RunOptions {
   baselines?: Record<string, ScalarReading>;
   untilS: number;
   stepS?: number;
+  /** Seconds at which a manual considered trigger pages (level 1), as the daemon's `trigger` does. */
+  manualPagesS?: number[];
 }
 
 export interface RunResult {
@@ -59,6 +61,7 @@ export function run(ruleset: Ruleset, script: Script, o: RunOptions): RunResult 
       const value = at(script[r.name], t);
       obs.set(r.name, r.when ? { value, guard: at(script[`${r.name}:when`], t) } : { value });
     }
+    if (o.manualPagesS?.includes(t)) state = { ...state, manual: [...(state.manual ?? []), { level: 1, pagedAt: T0 + t * 1000 }] };
     const frozen = deepFreeze(structuredClone(state));
     const res = step(ctx, frozen, T0 + t * 1000, obs);
     state = res.state;

@@ -8,6 +8,7 @@ import type { NotifiedDecision } from '../../src/core/notification-plan.js';
 import { planNotifications } from '../../src/core/notification-plan.js';
 import { approvalHandler } from '../../src/adapters/http-api/approval-handler.js';
 import { slackInteractionsHandler, slackSignature } from '../../src/adapters/http-api/slack-interactions-handler.js';
+import { SqliteActionJournal } from '../../src/adapters/sqlite/sqlite-action-journal.js';
 import { ApprovalService } from '../../src/guard/approval-service.js';
 import { DeliveryWorker } from '../../src/guard/delivery-worker.js';
 import type { PagerDutyStandIn } from '../helpers/pagerduty-stand-in.js';
@@ -123,6 +124,18 @@ describe('approvals', () => {
     decision(world, T0 + 27 * 60_000, { rule: 'other-rule', action: 'resolve' });
     expect((await post(`/v1/decisions/${other.id}/approve`, { by: 'bob' })).status).toBe(410);
     expect(acted).toEqual([]);
+  });
+
+  it("a manual trigger's page has no rule: approving its escalation approves that page, and the approver is found from either", async () => {
+    const manual = { rule: null, value: null, threshold: null };
+    decision(world, T0 + 5 * 60_000); // a rule's page earlier in the release: not the one approved
+    const page = decision(world, T0 + 10 * 60_000, manual);
+    const esc = decision(world, T0 + 25 * 60_000, { ...manual, action: 'escalate', level: 2 });
+    const r = await post(`/v1/decisions/${esc.id}/approve`, { by: 'alice' });
+    expect(r).toMatchObject({ status: 200, body: { decision: page.id, verdict: 'approved' } });
+    expect(acted).toEqual([page.id]);
+    const journal = new SqliteActionJournal(world.store.db);
+    expect([journal.approverOf(page.id), journal.approverOf(esc.id)]).toEqual(['alice', 'alice']);
   });
 
   it('with approvalLevel 2 (checklist 5.1: Tech Lead approval) refuses a lower level from the API with 403 and records nothing; the tech lead approves', async () => {

@@ -272,3 +272,22 @@ it("a shadow rule's page, dropped from the rules file while the daemon was down,
   expect(b.events.filter((e) => e.kind === 'decision' && e.decision.mode !== 'shadow')).toEqual([]);
   expect(again.db.prepare(`SELECT action, rule, mode FROM decisions WHERE action = 'resolve'`).all()).toEqual([{ action: 'resolve', rule: 'ttfa-regression', mode: 'shadow' }]);
 });
+
+it('a manual considered trigger (user complaints) escalates on the ladder, also across a restart, until someone decides', async () => {
+  const healthy: MetricSource = { instant: (q) => RECORDING.instant(q, T0 + 5 * 60_000) };
+  const file = logFile();
+  const store = openDecisionLog(file);
+  const a = setup({ store, journal: store, source: healthy });
+  await a.daemon.start();
+  await a.releases.emit(release());
+  await runUntil(a, at('14:02:00'));
+  await a.daemon.trigger({ namespace: 'voice-production', deployment: 'voice-server', tier: 'considered', reason: 'user complaints increasing', by: 'alice' });
+  await runUntil(a, at('14:20:00'));
+  expect(decisions(a)).toEqual(['14:02:15 page -', '14:17:15 escalate -']);
+  store.close();
+  const { b } = await restart(file, a, { source: healthy });
+  await runUntil(b, T0 + 3600_000);
+  expect(decisions(b)).toEqual(['14:32:15 escalate -', '15:00:00 promote -']);
+  const promote = b.events.find((e) => e.kind === 'decision' && e.decision.action === 'promote');
+  expect(promote?.kind === 'decision' && promote.decision.evidence.note).toMatch(/1 manual page was never decided$/);
+});

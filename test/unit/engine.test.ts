@@ -224,6 +224,14 @@ describe('engine: window, promote, escalation, resolve', () => {
     ]);
   });
 
+  it('a manual page (no rule, no data) climbs the same ladder at 15 and 30 min; the promote says it was never decided', () => {
+    const r = run(rules(SUSTAINED), { 'err-sustained': { 0: 0.001 } }, { untilS: 3600, manualPagesS: [120] });
+    expect(r.summary).toEqual([[1020, 'escalate', '-', 2], [1920, 'escalate', '-', 3], [3600, 'promote', '-']]);
+    expect(r.decisions[0]!.evidence.note).toBe('the manual page of 2026-11-20T14:02:00.000Z is still undecided');
+    expect(r.decisions.at(-1)!.evidence.note).toMatch(/; 1 manual page was never decided$/);
+    expect(r.state.manual).toEqual([{ level: 3, pagedAt: T0 + 120_000 }]);
+  });
+
   it('a custom ladder from the rules file; several due steps at one instant are each decided', () => {
     const header = `escalation:\n  - { level: 1, after: 0m }\n  - { level: 2, after: 1m }\n  - { level: 4, after: 2m }\n`;
     const body = `  - { name: lat, tier: considered, query: 'q', above: 1 }\n`;

@@ -42,6 +42,29 @@ describe('notification plan', () => {
     expect(text(orphan)).toEqual([':large_green_circle: Resolved at 2026-11-20T14:10:00Z: ttfa-regression is no longer in the rules file (removed or renamed by a reload): its page is closed.']);
   });
 
+  it('a manual trigger (no rule, no value) says who raised it and why, not "page = n/a > n/a"', () => {
+    const note = 'manual trigger by alice: user complaints increasing';
+    const manual = decision({ rule: null, value: null, threshold: null });
+    manual.evidence = { ...manual.evidence, note };
+    const [slack, pd] = planNotifications(settings, release, { kind: 'decision', decision: manual });
+    expect(slack!.channel === 'slack' && slack!.text).toContain(`Issue: ${note}\n`);
+    expect(slack!.channel === 'slack' && slack!.text).toContain('Impact: manual trigger, considered: waiting for a human to approve or decline a rollback');
+    expect(pd!.channel === 'pagerduty' && pd!.summary).toBe(`[L1] voice-production/voice-server: ${note} (decision 41, approve with rollback-guard approve 41 --by NAME)`);
+    const escalation = decision({ rule: null, value: null, threshold: null, action: 'escalate', level: 2 });
+    escalation.evidence = { ...escalation.evidence, note: 'the manual page of 2026-11-20T14:10:00.000Z is still undecided' };
+    const escalated = planNotifications(settings, release, { kind: 'decision', decision: escalation });
+    expect(escalated.map((n) => (n.channel === 'slack' ? n.text : n.channel === 'pagerduty' ? n.dedupKey : ''))).toEqual([
+      ":arrow_double_up: Escalated to level 2 <@U0TECHLEAD>: the manual page of 2026-11-20T14:10:00.000Z is still undecided. Decision 41.",
+      'rollback-guard/voice-production/voice-server/release-7/manual-page',
+    ]);
+    // The page and its escalations are one incident.
+    expect(planNotifications(settings, release, { kind: 'decision', decision: manual }).find((n) => n.channel === 'pagerduty')!.dedupKey).toBe('rollback-guard/voice-production/voice-server/release-7/manual-page');
+    const rollback = decision({ rule: null, value: null, threshold: null, action: 'rollback', tier: 'immediate', level: undefined });
+    rollback.evidence = { ...rollback.evidence, note: 'manual trigger by alice: CVE-2026-1234' };
+    const start = planNotifications(settings, release, { kind: 'decision', decision: rollback }).find((n) => n.channel === 'slack');
+    expect(start!.channel === 'slack' && start!.text).toContain('Reason: manual trigger by alice: CVE-2026-1234\n');
+  });
+
   it('one dedup key per (release, rule), the same for page, escalation and resolve', () => {
     const keys = (['page', 'escalate', 'resolve'] as const).flatMap((action) => planNotifications(settings, release, { kind: 'decision', decision: decision({ action, level: action === 'escalate' ? 2 : 1 }) }).map((n) => n.dedupKey));
     expect(new Set(keys)).toEqual(new Set(['rollback-guard/voice-production/voice-server/release-7/ttfa-regression']));

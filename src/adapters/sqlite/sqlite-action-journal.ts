@@ -75,7 +75,7 @@ export class SqliteActionJournal implements ActionJournal {
   approverOf(decisionId: number): string | undefined {
     // An approval on an escalation is recorded on its page; look at both.
     const row = this.db
-      .prepare(`SELECT by FROM approvals WHERE decision_id = ? OR decision_id = (SELECT p.id FROM decisions d JOIN decisions p ON p.release_id = d.release_id AND p.rule = d.rule AND p.action = 'page' WHERE d.id = ? ORDER BY p.id DESC LIMIT 1)`)
+      .prepare(`SELECT by FROM approvals WHERE decision_id = ? OR decision_id = (SELECT p.id FROM decisions d JOIN decisions p ON p.release_id = d.release_id AND p.rule IS d.rule AND p.action = 'page' AND p.at <= d.at WHERE d.id = ? ORDER BY p.id DESC LIMIT 1)`)
       .get(decisionId, decisionId) as { by: string } | undefined;
     return row?.by;
   }

@@ -44,7 +44,9 @@ rules:
 `;
 
 beforeAll(async () => {
-  exporter = await startVoiceExporter({ errorRatio: 0, requestsPerSecond: 100 });
+  // 1,000 requests a second: a 2 % error rate is 20 errors in every second, so a scrape missed under load (fewer
+  // samples in the 5 s rate window) cannot make it read 1 % and resolve the page (it did at 100 a second: 2 +- 1).
+  exporter = await startVoiceExporter({ errorRatio: 0, requestsPerSecond: 1000 });
   prom = await startPrometheus({ scrapeTargets: [exporter.target], scrapeInterval: '1s' });
   // Wait until a 5 s rate exists: the first samples arrive a few seconds after start.
   await waitFor('a 5s error rate from the live exporter', async () => {

@@ -37,8 +37,11 @@ export interface RuleMemory {
 export interface ReleaseState {
   outcome?: { kind: 'rolled-back' | 'promoted'; at: number };
   rules: Record<string, RuleMemory>;
-  /** Open pages of manual considered triggers (no rule, no data to resolve them): escalated on the same ladder. */
-  manual?: OpenPage[];
+  /**
+   * Open pages of manual considered triggers (no rule, no data to resolve them): escalated on the same ladder until
+   * decided (approved or declined), closed when the release ends. `note` says who raised it and why.
+   */
+  manual?: (OpenPage & { note?: string })[];
 }
 
 /** What the queries of one rule returned at one instant. */
@@ -72,6 +75,8 @@ export interface Evidence {
   breachingSince?: number;
   forMs?: number;
   guard?: { query: string; value: number | null; comparison: 'above' | 'below'; bound: number };
+  /** An escalation or resolve of a manual page (no rule): when that page went out, which identifies it. */
+  pagedAt?: number;
   /** Other immediate rules that fired at the same instant (a rollback names the first). */
   alsoFiring?: string[];
   release: { startedAt: number; severity: string; windowEnd: number };
@@ -177,10 +182,7 @@ export function step(ctx: EngineContext, prev: ReleaseState, at: number, observa
       let page = open;
       for (const s of dueEscalations(ctx.ruleset.escalation, page, at)) {
         page = { ...page, level: s.level };
-        pending.push({
-          at, action: 'escalate', tier: 'considered', rule: null, level: s.level, value: null, threshold: null, mode: 'enforce',
-          evidence: { value: null, threshold: null, release: releaseEvidence(ctx), rulesHash: ctx.ruleset.hash, note: `the manual page of ${new Date(open.pagedAt).toISOString()} is still undecided` },
-        });
+        pending.push(manualDecision(ctx, 'escalate', page, at, `${open.note ?? 'manual page'} (paged ${new Date(open.pagedAt).toISOString()}): still undecided`));
       }
       return page;
     });
@@ -202,6 +204,8 @@ export function step(ctx: EngineContext, prev: ReleaseState, at: number, observa
       const late = ctx.ruleset.rules.some((r) => r.mode !== 'shadow' && (prev.rules[r.name]?.page !== undefined || prev.rules[r.name]?.state === 'pending'));
       const unresolved = ctx.ruleset.rules.filter((r) => r.mode !== 'shadow' && state.rules[r.name]?.state === 'pending').map((r) => r.name);
       state.outcome = { kind: 'promoted', at };
+      // Its manual pages end with it: their incidents are resolved, saying they were never decided.
+      for (const page of state.manual ?? []) pending.push(manualDecision(ctx, 'resolve', page, at, `${page.note ?? 'manual page'} (paged ${new Date(page.pagedAt).toISOString()}): never decided; closed as the release was promoted`));
       pending.push({
         at,
         action: 'promote',
@@ -224,6 +228,14 @@ export function step(ctx: EngineContext, prev: ReleaseState, at: number, observa
     }
   }
   return { state, evaluations, decisions: pending };
+}
+
+/** An escalation or resolve of a manual page: no rule and no value; the page's time identifies it. */
+function manualDecision(ctx: EngineContext, action: 'escalate' | 'resolve', page: OpenPage, at: number, note: string): Decision {
+  return {
+    at, action, tier: 'considered', rule: null, level: page.level, value: null, threshold: null, mode: 'enforce',
+    evidence: { value: null, threshold: null, release: releaseEvidence(ctx), rulesHash: ctx.ruleset.hash, pagedAt: page.pagedAt, note },
+  };
 }
 
 function transition(before: RuleMemory, verdict: Verdict, at: number, forMs: number): RuleMemory {

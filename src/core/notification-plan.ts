@@ -370,7 +370,7 @@ class Planner {
 
   ruleKey(d: NotifiedDecision): string {
     // A manual page and its escalations have no rule: one incident and one Slack message for them.
-    return dedupKey(this.release, d.rule ?? (d.action === 'page' || d.action === 'escalate' ? 'manual-page' : d.action));
+    return dedupKey(this.release, d.rule ?? (d.action === 'page' || d.action === 'escalate' || d.action === 'resolve' ? `manual-page${d.evidence.pagedAt !== undefined ? `-${d.evidence.pagedAt}` : ''}` : d.action));
   }
 
   source(): string {

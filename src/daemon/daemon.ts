@@ -82,6 +82,8 @@ export class Daemon {
   /** The rollbacks (ids in the journal) those verifications are for. */
   private readonly verifying = new Set<number>();
   private wasLeader = false;
+  private stopping = false;
+  private verificationsToResume = true;
   private busy = false;
   private ticks = 0;
   private lastSuccess: number | undefined;
@@ -111,7 +113,6 @@ export class Daemon {
     }
     this.deps.metrics.activeReleases.set(this.guards.size);
     await this.reconcile();
-    if (this.deps.leader.isLeader()) this.resumeVerifications();
     this.resumeRecoveries();
     // Not leading yet: the first tick as leader reconciles and resumes instead (a takeover after a crash).
     this.wasLeader = this.deps.leader.isLeader();
@@ -158,6 +159,8 @@ export class Daemon {
   }
 
   async stop(): Promise<void> {
+    // Triggers and approvals that arrive from now on are refused: nothing new may start as the log closes.
+    this.stopping = true;
     await this.deps.releases.stop();
     // Let a running tick finish: its decisions and actions are already under way.
     while (this.busy) await new Promise((r) => setTimeout(r, 20));
@@ -188,7 +191,8 @@ export class Daemon {
   private resumeVerifications(): void {
     const { journal, store, log, clock } = this.deps;
     if (!journal?.unverifiedRollbacks || !store.decision) return;
-    for (const u of journal.unverifiedRollbacks(clock.now() - 24 * 3600_000)) {
+    // Within the hour: an older rollout, verified now, would announce then as now (and judge recovery on today).
+    for (const u of journal.unverifiedRollbacks(clock.now() - 3600_000)) {
       if (this.verifying.has(u.rollbackId)) continue;
       const decision = store.decision(u.decisionId);
       if (!decision) continue;
@@ -300,12 +304,19 @@ export class Daemon {
       // (or left unjudged), carry on here.
       if (takingOver) {
         await this.reconcile();
-        this.resumeVerifications();
         this.resumeRecoveries();
+      }
+      // At the first tick as leader, not at start: by then the watcher has reported what the cluster runs, so a
+      // release deployed while the daemon was down is in the log and its rollout is not taken for the rollback's.
+      if (takingOver || this.verificationsToResume) {
+        this.verificationsToResume = false;
+        this.resumeVerifications();
       }
       let evaluated = 0;
       let failed = 0;
       for (const [target, guard] of [...this.guards]) {
+        // A manual page someone decided climbs no further (the engine cannot see approvals).
+        if (guard.releaseState.manual?.length && this.deps.journal?.decidedManualPages) guard.closeManualPages(this.deps.journal.decidedManualPages(guard.stored.id));
         const result = await guard.tick(now);
         if (this.guards.get(target) !== guard) {
           // A newer release replaced this one while its tick was in flight: its decisions are logged, not acted on.
@@ -334,6 +345,7 @@ export class Daemon {
   /** Manual trigger for what no metric sees (a critical vulnerability; user complaints). */
   async trigger(t: { namespace: string; deployment: string; tier: 'immediate' | 'considered'; reason: string; by: string }): Promise<StoredDecision> {
     const target = key(t);
+    if (this.stopping) throw new Error('the daemon is shutting down; send the trigger to the next leader');
     const guard = this.guards.get(target);
     if (!guard) throw new Error(`no release of ${target} is being guarded`);
     const now = this.deps.clock.now();
@@ -346,10 +358,10 @@ export class Daemon {
       value: null,
       threshold: null,
       mode: 'enforce',
-      evidence: { value: null, threshold: null, rulesHash: guard.ctx.ruleset.hash, release: { startedAt: guard.ctx.release.startedAt, severity: guard.ctx.release.severity, windowEnd: guard.ctx.release.startedAt + guard.ctx.release.windowMs }, note: `manual trigger by ${t.by}: ${t.reason}` },
+      evidence: { value: null, threshold: null, rulesHash: guard.ctx.ruleset.hash, release: { startedAt: guard.ctx.release.startedAt, severity: guard.ctx.release.severity, windowEnd: guard.ctx.release.startedAt + guard.ctx.release.windowMs }, note: `manual trigger by ${t.by}: ${t.reason}`, ...(t.tier === 'considered' ? { pagedAt: now } : {}) },
     };
     // A considered page escalates like a rule's: its open page is kept in the release state, recorded with it.
-    if (t.tier === 'considered') guard.openManualPage(now);
+    if (t.tier === 'considered') guard.openManualPage(now, decision.evidence.note!);
     const [stored] = this.deps.store.recordInstant(guard.stored.id, now, guard.releaseState, [], [decision]);
     const outcome = await this.act(target, stored!, now);
     // Reverted: the release is over, as after an engine's rollback; its bad data must not decide a second one.
@@ -366,6 +378,7 @@ export class Daemon {
    */
   async actOnApproval(decisionId: number): Promise<{ ok: boolean; detail: string }> {
     const { journal, events, clock, store } = this.deps;
+    if (this.stopping) return { ok: false, detail: 'the daemon is shutting down; roll back by hand: rollback-guard rollback NAMESPACE/DEPLOYMENT' };
     const decision = store.decision?.(decisionId);
     if (!decision) return { ok: false, detail: `decision ${decisionId} is not in the decision log` };
     const found = [...this.guards].find(([, g]) => g.stored.id === decision.releaseId);
@@ -554,7 +567,10 @@ export class Daemon {
     let verification: { kind: 'complete' | 'failed'; detail: string } | undefined;
     if (outcome.kind === 'rolled-back') {
       verification = await actuator.verifyRollout({ namespace, deployment }, options.verifyTimeoutMs);
-      if (rollbackId !== undefined) journal?.rollbackVerified(rollbackId, verification, clock.now());
+      if (rollbackId !== undefined && journal && !journal.rollbackVerified(rollbackId, verification, clock.now())) {
+        log.info({ decisionId: decision?.id, target }, 'rollout already verified by another replica (the previous leader): not announced again');
+        return;
+      }
       log[verification.kind === 'complete' ? 'info' : 'error']({ decisionId: decision?.id, target, verification }, `rollout ${verification.kind === 'complete' ? 'verified' : 'not verified'}: ${verification.detail}`);
     }
     if (!decision) return;

@@ -172,6 +172,9 @@ export async function runDaemon(config: DaemonConfig, o: RunOptions): Promise<Ru
     metrics,
     options: { dryRun: config.dryRun, blindAfterMs: config.blindAfterMs, verifyTimeoutMs: config.verifyTimeoutMs },
   });
+  // Set when shutting down: approvals and triggers are then refused (503, like a replica that does not lead), so
+  // none starts a rollback after the wait for those under way, with the decision log about to close.
+  let stopping = false;
   // Paging: notifications through the outbox, approvals over HTTP and Slack. Each release is notified with its own
   // rules file's `notifications:`, read from the rules in force (a hot reload applies to the next message).
   let current = rulesets;
@@ -182,7 +185,7 @@ export async function runDaemon(config: DaemonConfig, o: RunOptions): Promise<Ru
     settingsFor: (t) => (current.find((rs) => t && rs.targets.some((x) => x.namespace === t.namespace && x.deployment === t.deployment)) ?? current[0]!).notifications,
     now: () => clock.now(),
     act: (d) => daemon.actOnApproval(d.id),
-    isLeader: () => leader.isLeader(),
+    isLeader: () => !stopping && leader.isLeader(),
     leader: () => leader.leader(),
     describeRelease: (id) => describeRelease(store.db, id),
     ...(smtpOf(rulesets) ? { smtp: smtpOf(rulesets) } : {}),
@@ -284,7 +287,6 @@ export async function runDaemon(config: DaemonConfig, o: RunOptions): Promise<Ru
 
   let resolveDone!: () => void;
   const done = new Promise<void>((r) => (resolveDone = r));
-  let stopping = false;
   const shutdown = async (reason: string) => {
     if (stopping) return done;
     stopping = true;

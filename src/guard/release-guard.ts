@@ -113,8 +113,15 @@ export class ReleaseGuard {
   }
 
   /** A manual considered trigger paged (level 1 of the ladder): the engine escalates it from the next tick. */
-  openManualPage(at: number): void {
-    this.state = { ...this.state, manual: [...(this.state.manual ?? []), { level: firstLevel(this.ctx.ruleset.escalation), pagedAt: at }] };
+  openManualPage(at: number, note: string): void {
+    this.state = { ...this.state, manual: [...(this.state.manual ?? []), { level: firstLevel(this.ctx.ruleset.escalation), pagedAt: at, note }] };
+  }
+
+  /** Manual pages someone approved or declined (by when they went out): decided, so no longer escalated. */
+  closeManualPages(pagedAts: readonly number[]): void {
+    const open = this.state.manual ?? [];
+    const left = open.filter((p) => !pagedAts.includes(p.pagedAt));
+    if (left.length !== open.length) this.state = { ...this.state, manual: left };
   }
 
   /**

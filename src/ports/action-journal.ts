@@ -7,7 +7,8 @@ export interface ActionJournal {
   releaseIdentified(releaseId: number, identity: { revision: string; images: readonly string[]; changeCause?: string }): void;
   /** One rollback attempt and its outcome; returns its id for the verification. */
   rollbackAttempted(a: DeploymentRef & { decisionId?: number; releaseId?: number; requestedAt: number; finishedAt: number; by: string; reason: string; strategy: string; dryRun: boolean; outcome: RollbackOutcome }): number;
-  rollbackVerified(rollbackId: number, v: VerifyOutcome, at: number): void;
+  /** Records the verification; false when another process recorded one first (it announces it, not this one). */
+  rollbackVerified(rollbackId: number, v: VerifyOutcome, at: number): boolean;
   /** Rollbacks that rolled out since `since` with no recovery verdict yet: a restart resumes their check. */
   unjudgedRecoveries?(since: number): { rollbackId: number; decisionId: number; releaseId: number; namespace: string; deployment: string; verifiedAt: number }[];
   /** The recovery check's verdict on a rollback that rolled out (checklist 5.3); false if it had one already. */
@@ -22,6 +23,8 @@ export interface ActionJournal {
    * background), newest release not started since: verified and announced after the restart.
    */
   unverifiedRollbacks?(since: number): { rollbackId: number; decisionId: number; namespace: string; deployment: string; outcome: Extract<RollbackOutcome, { kind: 'rolled-back' }> }[];
+  /** When each manual page (no rule) of a release that has a verdict went out (Unix ms). */
+  decidedManualPages?(releaseId: number): number[];
   /** Who approved a decision (the approvals table), for messages and the rollback record. */
   approverOf?(decisionId: number): string | undefined;
   /** Automatic rollbacks already carried out for a release (at most one is allowed). */

@@ -76,4 +76,46 @@ describe('runDaemon', () => {
       prom.close();
     }
   });
+
+  it('an approval arriving while the shutdown waits for a rollout is refused (503), never patched unrecorded', async () => {
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    const prom = http.createServer((_q, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"success","data":{"resultType":"vector","result":[]}}'));
+    await new Promise<void>((r) => prom.listen(0, '127.0.0.1', r));
+    try {
+      const dir = tmp();
+      const text = fs.readFileSync('rules/voice-server.yaml', 'utf8');
+      const a = path.join(dir, 'a.yaml');
+      const b = path.join(dir, 'b.yaml');
+      fs.writeFileSync(a, text);
+      fs.writeFileSync(b, text.replace('deployment: voice-server }', 'deployment: voice-edge }'));
+      let emit!: (r: ObservedRelease) => void | Promise<void>;
+      const releases: ReleaseSource = { start: (on) => Promise.resolve(void (emit = on)), stop: () => Promise.resolve() };
+      const patched: string[] = [];
+      const actuator: Actuator = {
+        rollback: (req) => (patched.push(req.deployment), Promise.resolve({ kind: 'rolled-back', fromRevision: '7', toRevision: '6', images: ['voice-server:1.4.1'] })),
+        verifyRollout: async () => (await sleep(1000), { kind: 'complete', detail: '3/3 updated and available' }),
+      };
+      const db = path.join(dir, 'd.db');
+      const env = { ROLLBACK_GUARD_API_TOKEN: 'tok' };
+      const config = daemonConfig({ rules: [a, b], db, listen: '127.0.0.1:0' }, { url: `http://127.0.0.1:${(prom.address() as AddressInfo).port}` }, env);
+      const running = await runDaemon(config, { version: 'test', releases, actuator, log: pino({ level: 'silent' }), env });
+      for (const deployment of ['voice-server', 'voice-edge']) await emit({ namespace: 'voice-production', deployment, revision: '7', images: ['voice-server:1.5.0'], severity: 'minor', startedAt: Date.now(), kind: 'release', adopted: false });
+      await running.daemon.trigger({ namespace: 'voice-production', deployment: 'voice-server', tier: 'immediate', reason: 'CVE-2026-1234', by: 'alice' }); // its rollout: verified for 1 s
+      const page = await running.daemon.trigger({ namespace: 'voice-production', deployment: 'voice-edge', tier: 'considered', reason: 'user complaints', by: 'alice' });
+      const stopping = running.shutdown('SIGTERM');
+      await sleep(100); // the shutdown now waits for voice-server's rollout
+      const approval = await fetch(`${running.url}/v1/decisions/${page.id}/approve`, { method: 'POST', headers: { authorization: 'Bearer tok', 'content-type': 'application/json' }, body: JSON.stringify({ by: 'bob' }) });
+      expect(approval.status).toBe(503);
+      await stopping;
+      const after = openDecisionLog(db);
+      try {
+        expect({ patched, recorded: after.db.prepare(`SELECT deployment FROM rollbacks ORDER BY id`).pluck().all() }).toEqual({ patched: ['voice-server'], recorded: ['voice-server'] });
+        expect(after.db.prepare(`SELECT count(*) FROM approvals`).pluck().get()).toBe(0);
+      } finally {
+        after.close();
+      }
+    } finally {
+      prom.close();
+    }
+  });
 });

@@ -10,6 +10,8 @@ import { parseRules } from '../../src/core/parse-rules.js';
 import { replay } from '../../src/guard/replay.js';
 import type { MetricSource } from '../../src/ports/metric-source.js';
 import type { RollbackRequest, VerifyOutcome } from '../../src/ports/actuator.js';
+import { SqliteOutbox } from '../../src/adapters/sqlite/sqlite-outbox.js';
+import { ApprovalService } from '../../src/guard/approval-service.js';
 import { decisions, logFile, RECORDING, release, restart, RULES, runUntil, setup, STEP, T0, type Harness } from '../helpers/daemon-harness.js';
 
 const at = (hms: string) => Date.parse(`2026-11-20T${hms}Z`);
@@ -193,6 +195,7 @@ describe('rollouts verified in the background, across stops and restarts', () =>
     expect(await a.daemon.idle(50)).toBe(false);
     store.close();
     const { b, again } = await restart(file, a);
+    await b.daemon.tick(b.clock.t); // resumed at the first tick as leader, once the watcher has reported the cluster
     await b.daemon.idle();
     expect(again.db.prepare(`SELECT outcome, verification FROM rollbacks`).all()).toEqual([{ outcome: 'rolled-back', verification: 'rollback-complete' }]);
     expect(b.events).toMatchObject([{ kind: 'rollback-finished', verification: { kind: 'complete' } }]);
@@ -287,7 +290,105 @@ it('a manual considered trigger (user complaints) escalates on the ladder, also 
   store.close();
   const { b } = await restart(file, a, { source: healthy });
   await runUntil(b, T0 + 3600_000);
-  expect(decisions(b)).toEqual(['14:32:15 escalate -', '15:00:00 promote -']);
+  expect(decisions(b)).toEqual(['14:32:15 escalate -', '15:00:00 resolve -', '15:00:00 promote -']);
+  const escalated = b.events.find((e) => e.kind === 'decision' && e.decision.action === 'escalate');
+  expect(escalated?.kind === 'decision' && escalated.decision.evidence.note).toBe('manual trigger by alice: user complaints increasing (paged 2026-11-20T14:02:15.000Z): still undecided');
   const promote = b.events.find((e) => e.kind === 'decision' && e.decision.action === 'promote');
   expect(promote?.kind === 'decision' && promote.decision.evidence.note).toMatch(/1 manual page was never decided$/);
+});
+
+describe('third reading: resumed verifications and manual pages', () => {
+  const finished = (evs: { kind: string }[]) => evs.filter((e) => e.kind === 'rollback-finished').length;
+  it('a new leader resuming a rollout the old one is still verifying: recorded and announced once', async () => {
+    const file = logFile();
+    const store = openDecisionLog(file);
+    let aLeads = true;
+    const a = setup({ store, journal: store, leader: () => aLeads });
+    let finishA!: (v: VerifyOutcome) => void;
+    a.actuator.verify = () => new Promise((r) => (finishA = r));
+    await a.daemon.start();
+    await a.releases.emit(release());
+    await runUntil(a, at('14:34:00')); // rollback patched at 14:33:45, rollout being verified by A
+    expect(a.actuator.calls).toHaveLength(1);
+    aLeads = false; // A's lease renewal fails (API hiccup); A keeps running, its verification still in flight
+    const other = openDecisionLog(file);
+    const b = setup({ store: other, journal: other, leader: () => !aLeads });
+    b.clock.t = a.clock.t;
+    await b.daemon.start(); // B leads: resumeVerifications()
+    await b.daemon.idle();
+    finishA({ kind: 'complete', detail: '3/3 updated and available' });
+    await a.daemon.idle();
+    expect(finished(a.events) + finished(b.events)).toBe(1);
+  });
+
+  it('a hotfix deployed while the daemon was down: its rollout is not announced as the rollback completing', async () => {
+    const file = logFile();
+    const store = openDecisionLog(file);
+    const a = setup({ store, journal: store });
+    a.actuator.verify = () => new Promise(() => {});
+    await a.daemon.start();
+    await a.releases.emit(release());
+    await runUntil(a, at('14:34:00'));
+    await a.daemon.stop();
+    store.close();
+    a.clock.t = at('14:40:00'); // revision 8 (hotfix) rolled out at 14:36 while the daemon was down
+    const { b, again } = await restart(file, a);
+    await b.releases.emit({ ...release(at('14:36:00'), true, '8'), images: ['voice-server:1.5.1'] }); // the watcher's first list
+    await b.daemon.tick(b.clock.t);
+    await b.daemon.idle();
+    expect(b.events.filter((e) => e.kind === 'rollback-finished')).toEqual([]);
+    expect(again.db.prepare(`SELECT verification FROM rollbacks`).pluck().all()).toEqual([null]);
+  });
+
+  it('down for hours: a rollback patched 6 h ago is not announced now, nor its recovery judged on today\'s data', async () => {
+    const file = logFile();
+    const store = openDecisionLog(file);
+    const a = setup({ store, journal: store });
+    a.actuator.verify = () => new Promise(() => {});
+    await a.daemon.start();
+    await a.releases.emit(release());
+    await runUntil(a, at('14:34:00'));
+    await a.daemon.stop();
+    store.close();
+    a.clock.t = at('20:34:00');
+    const { b } = await restart(file, a);
+    await b.daemon.idle();
+    await runUntil(b, at('20:50:00'));
+    expect({ finished: finished(b.events), recovery: b.events.filter((e) => e.kind === 'recovery-judged').length }).toEqual({ finished: 0, recovery: 0 });
+  });
+
+  it('a declined manual page climbs no further', async () => {
+    const healthy: MetricSource = { instant: (q) => RECORDING.instant(q, T0 + 5 * 60_000) };
+    const store = openDecisionLog(logFile());
+    const s = setup({ store, journal: store, source: healthy });
+    await s.daemon.start();
+    await s.releases.emit(release());
+    await runUntil(s, at('14:02:00'));
+    const page = await s.daemon.trigger({ namespace: 'voice-production', deployment: 'voice-server', tier: 'considered', reason: 'user complaints increasing', by: 'alice' });
+    const service = new ApprovalService({ db: store.db, outbox: new SqliteOutbox(store.db), settings: () => RULES.notifications, now: () => s.clock.t, act: () => Promise.resolve({ ok: true, detail: 'x' }) });
+    service.decide({ decisionId: page.id, verdict: 'declined', by: 'bob', reason: 'not the release', via: 'api' });
+    await runUntil(s, at('14:40:00'));
+    const esc = s.events.flatMap((e) => (e.kind === 'decision' && e.decision.action === 'escalate' ? [`${e.decision.level}: ${e.decision.evidence.note}`] : []));
+    expect(esc).toEqual([]);
+  });
+
+  it('two manual pages: a verdict on the escalation of the first is recorded on the first', async () => {
+    const healthy: MetricSource = { instant: (q) => RECORDING.instant(q, T0 + 5 * 60_000) };
+    const store = openDecisionLog(logFile());
+    const s = setup({ store, journal: store, source: healthy });
+    await s.daemon.start();
+    await s.releases.emit(release());
+    await runUntil(s, at('14:02:00'));
+    const trig = (reason: string, by: string) => s.daemon.trigger({ namespace: 'voice-production', deployment: 'voice-server', tier: 'considered', reason, by });
+    const first = await trig('user complaints increasing', 'alice');
+    await runUntil(s, at('14:10:00'));
+    const second = await trig('partial failure of call transfer', 'carol');
+    await runUntil(s, at('14:18:00'));
+    expect(decisions(s)).toEqual(['14:02:15 page -', '14:10:15 page -', '14:17:15 escalate -']);
+    const esc = s.events.flatMap((e) => (e.kind === 'decision' && e.decision.action === 'escalate' ? [e.decision] : []))[0]!;
+    expect(esc.evidence.pagedAt).toBe(at('14:02:15')); // page 1's escalation
+    const service = new ApprovalService({ db: store.db, outbox: new SqliteOutbox(store.db), settings: () => RULES.notifications, now: () => s.clock.t, act: () => Promise.resolve({ ok: true, detail: 'x' }) });
+    const r = service.decide({ decisionId: esc.id, verdict: 'declined', by: 'lead', via: 'api' });
+    expect({ first: first.id, second: second.id, recordedOn: r.pageDecisionId }).toEqual({ first: first.id, second: second.id, recordedOn: first.id });
+  });
 });

@@ -224,10 +224,12 @@ describe('engine: window, promote, escalation, resolve', () => {
     ]);
   });
 
-  it('a manual page (no rule, no data) climbs the same ladder at 15 and 30 min; the promote says it was never decided', () => {
+  it('a manual page (no rule, no data) climbs the same ladder at 15 and 30 min; the promotion closes it, saying it was never decided', () => {
     const r = run(rules(SUSTAINED), { 'err-sustained': { 0: 0.001 } }, { untilS: 3600, manualPagesS: [120] });
-    expect(r.summary).toEqual([[1020, 'escalate', '-', 2], [1920, 'escalate', '-', 3], [3600, 'promote', '-']]);
-    expect(r.decisions[0]!.evidence.note).toBe('the manual page of 2026-11-20T14:02:00.000Z is still undecided');
+    // The promotion closes the page's incident (a resolve naming it) before it promotes.
+    expect(r.summary).toEqual([[1020, 'escalate', '-', 2], [1920, 'escalate', '-', 3], [3600, 'resolve', '-', 3], [3600, 'promote', '-']]);
+    expect(r.decisions[0]!.evidence).toMatchObject({ pagedAt: T0 + 120_000, note: 'manual page (paged 2026-11-20T14:02:00.000Z): still undecided' });
+    expect(r.decisions[2]!.evidence).toMatchObject({ pagedAt: T0 + 120_000, note: 'manual page (paged 2026-11-20T14:02:00.000Z): never decided; closed as the release was promoted' });
     expect(r.decisions.at(-1)!.evidence.note).toMatch(/; 1 manual page was never decided$/);
     expect(r.state.manual).toEqual([{ level: 3, pagedAt: T0 + 120_000 }]);
   });

@@ -59,9 +59,13 @@ export function recordRollback(db: Database.Database, a: RollbackAttempt): numbe
   );
 }
 
-export function recordVerification(db: Database.Database, rollbackId: number, v: VerifyOutcome, at: number): void {
-  write('record a rollback verification', () =>
-    db.prepare(`UPDATE rollbacks SET verification = ?, verification_detail = ?, verified_at = ? WHERE id = ?`).run(`rollback-${v.kind}`, v.detail, iso(at), rollbackId),
+/**
+ * A rollback's verification; false when it had one already (never overwritten): of two processes verifying the
+ * same rollout (an old leader still running, the new one resuming it), only the first records and announces it.
+ */
+export function recordVerification(db: Database.Database, rollbackId: number, v: VerifyOutcome, at: number): boolean {
+  return write('record a rollback verification', () =>
+    db.prepare(`UPDATE rollbacks SET verification = ?, verification_detail = ?, verified_at = ? WHERE id = ? AND verification IS NULL`).run(`rollback-${v.kind}`, v.detail, iso(at), rollbackId).changes === 1,
   );
 }
 

@@ -14,8 +14,8 @@ export class SqliteActionJournal implements ActionJournal {
     return recordRollback(this.db, a);
   }
 
-  rollbackVerified(rollbackId: number, v: Parameters<ActionJournal['rollbackVerified']>[1], at: number): void {
-    recordVerification(this.db, rollbackId, v, at);
+  rollbackVerified(rollbackId: number, v: Parameters<ActionJournal['rollbackVerified']>[1], at: number): boolean {
+    return recordVerification(this.db, rollbackId, v, at);
   }
 
   unjudgedRecoveries(since: number): NonNullable<ReturnType<NonNullable<ActionJournal['unjudgedRecoveries']>>> {
@@ -72,10 +72,18 @@ export class SqliteActionJournal implements ActionJournal {
     return rows.map((r) => ({ rollbackId: r.rollbackId, decisionId: r.decisionId, namespace: r.namespace, deployment: r.deployment, outcome: { kind: 'rolled-back', fromRevision: r.fromRevision ?? '?', toRevision: r.toRevision ?? '?', images: r.images ? (JSON.parse(r.images) as string[]) : [] } }));
   }
 
+  decidedManualPages(releaseId: number): number[] {
+    const rows = this.db
+      .prepare(`SELECT p.at FROM decisions p JOIN approvals a ON a.decision_id = p.id WHERE p.release_id = ? AND p.rule IS NULL AND p.action = 'page'`)
+      .pluck()
+      .all(releaseId) as string[];
+    return rows.map((at) => Date.parse(at));
+  }
+
   approverOf(decisionId: number): string | undefined {
     // An approval on an escalation is recorded on its page; look at both.
     const row = this.db
-      .prepare(`SELECT by FROM approvals WHERE decision_id = ? OR decision_id = (SELECT p.id FROM decisions d JOIN decisions p ON p.release_id = d.release_id AND p.rule IS d.rule AND p.action = 'page' AND p.at <= d.at WHERE d.id = ? ORDER BY p.id DESC LIMIT 1)`)
+      .prepare(`SELECT by FROM approvals WHERE decision_id = ? OR decision_id = (SELECT p.id FROM decisions d JOIN decisions p ON p.release_id = d.release_id AND p.rule IS d.rule AND p.action = 'page' AND p.at <= d.at AND (json_extract(d.evidence, '$.pagedAt') IS NULL OR p.at = strftime('%Y-%m-%dT%H:%M:%fZ', json_extract(d.evidence, '$.pagedAt') / 1000.0, 'unixepoch')) WHERE d.id = ? ORDER BY p.id DESC LIMIT 1)`)
       .get(decisionId, decisionId) as { by: string } | undefined;
     return row?.by;
   }

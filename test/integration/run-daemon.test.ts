@@ -16,6 +16,18 @@ import type { ObservedRelease, ReleaseSource } from '../../src/ports/release-sou
 import { useTempDir } from '../helpers/temp-dir.js';
 
 const tmp = useTempDir();
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A Prometheus stand-in answering every query with an empty vector, for the test's duration. */
+async function withEmptyPrometheus(body: (url: string) => Promise<void>): Promise<void> {
+  const prom = http.createServer((_q, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"success","data":{"resultType":"vector","result":[]}}'));
+  await new Promise<void>((r) => prom.listen(0, '127.0.0.1', r));
+  try {
+    await body(`http://127.0.0.1:${(prom.address() as AddressInfo).port}`);
+  } finally {
+    prom.close();
+  }
+}
 
 describe('runDaemon', () => {
   it('a rules file edited during start-up is reloaded once the daemon runs, not left unnoticed', async () => {
@@ -40,10 +52,7 @@ describe('runDaemon', () => {
   });
 
   it('SIGTERM while an approved rollback is being patched: its verification is still recorded and announced before the log closes', async () => {
-    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-    const prom = http.createServer((_q, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"success","data":{"resultType":"vector","result":[]}}'));
-    await new Promise<void>((r) => prom.listen(0, '127.0.0.1', r));
-    try {
+    await withEmptyPrometheus(async (promUrl) => {
       const dir = tmp();
       const rules = path.join(dir, 'rules.yaml');
       fs.copyFileSync('rules/voice-server.yaml', rules);
@@ -56,7 +65,7 @@ describe('runDaemon', () => {
       const events: GuardEvent[] = [];
       const db = path.join(dir, 'd.db');
       const env = { ROLLBACK_GUARD_API_TOKEN: 'tok' };
-      const config = daemonConfig({ rules: [rules], db, listen: '127.0.0.1:0' }, { url: `http://127.0.0.1:${(prom.address() as AddressInfo).port}` }, env);
+      const config = daemonConfig({ rules: [rules], db, listen: '127.0.0.1:0' }, { url: promUrl }, env);
       const running = await runDaemon(config, { version: 'test', releases, actuator, events: { emit: (e) => void events.push(e) }, log: pino({ level: 'silent' }), env });
       await emit({ namespace: 'voice-production', deployment: 'voice-server', revision: '7', images: ['voice-server:1.5.0'], severity: 'minor', startedAt: Date.now(), kind: 'release', adopted: false });
       const page = await running.daemon.trigger({ namespace: 'voice-production', deployment: 'voice-server', tier: 'considered', reason: 'user complaints', by: 'alice' });
@@ -72,16 +81,11 @@ describe('runDaemon', () => {
         after.close();
       }
       expect(events.map((e) => e.kind)).toContain('rollback-finished');
-    } finally {
-      prom.close();
-    }
+    });
   });
 
   it('an approval arriving while the shutdown waits for a rollout is refused (503), never patched unrecorded', async () => {
-    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-    const prom = http.createServer((_q, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"success","data":{"resultType":"vector","result":[]}}'));
-    await new Promise<void>((r) => prom.listen(0, '127.0.0.1', r));
-    try {
+    await withEmptyPrometheus(async (promUrl) => {
       const dir = tmp();
       const text = fs.readFileSync('rules/voice-server.yaml', 'utf8');
       const a = path.join(dir, 'a.yaml');
@@ -97,7 +101,7 @@ describe('runDaemon', () => {
       };
       const db = path.join(dir, 'd.db');
       const env = { ROLLBACK_GUARD_API_TOKEN: 'tok' };
-      const config = daemonConfig({ rules: [a, b], db, listen: '127.0.0.1:0' }, { url: `http://127.0.0.1:${(prom.address() as AddressInfo).port}` }, env);
+      const config = daemonConfig({ rules: [a, b], db, listen: '127.0.0.1:0' }, { url: promUrl }, env);
       const running = await runDaemon(config, { version: 'test', releases, actuator, log: pino({ level: 'silent' }), env });
       for (const deployment of ['voice-server', 'voice-edge']) await emit({ namespace: 'voice-production', deployment, revision: '7', images: ['voice-server:1.5.0'], severity: 'minor', startedAt: Date.now(), kind: 'release', adopted: false });
       await running.daemon.trigger({ namespace: 'voice-production', deployment: 'voice-server', tier: 'immediate', reason: 'CVE-2026-1234', by: 'alice' }); // its rollout: verified for 1 s
@@ -114,8 +118,6 @@ describe('runDaemon', () => {
       } finally {
         after.close();
       }
-    } finally {
-      prom.close();
-    }
+    });
   });
 });

@@ -10,6 +10,7 @@ import { toRfc3339 } from '../core/time-format.js';
 import { ApprovalError } from '../errors/approval-error.js';
 import type { Outbox } from '../ports/outbox.js';
 import type { DecisionRow as StoredDecisionRow } from '../adapters/sqlite/decision-log-reader.js';
+import { pageOfDecision } from '../adapters/sqlite/page-of-decision.js';
 
 export type Verdict = 'approved' | 'declined';
 
@@ -76,15 +77,8 @@ export class ApprovalService {
       if ((d.action !== 'page' && d.action !== 'escalate') || d.mode === 'shadow') {
         throw new ApprovalError('RG_APPROVAL_GONE', `decision ${d.id} is a ${d.mode === 'shadow' ? 'shadow ' : ''}${d.action}, not a pending page: only pages wait for approval`);
       }
-      // `rule IS ?`: a manual trigger's page and its escalations have no rule (NULL); manual pages can overlap, so
-      // an escalation of one names its page by when it went out (evidence.pagedAt).
-      const pagedAt = (JSON.parse(d.evidence) as { pagedAt?: number }).pagedAt ?? null;
-      const page =
-        d.action === 'page'
-          ? d
-          : (this.o.db
-              .prepare(`SELECT * FROM decisions WHERE release_id = ? AND rule IS ? AND action = 'page' AND at <= ? AND (? IS NULL OR at = ?) ORDER BY at DESC, id DESC LIMIT 1`)
-              .get(d.release_id, d.rule, d.at, pagedAt, pagedAt === null ? null : new Date(pagedAt).toISOString()) as DecisionRow | undefined);
+      const pageId = d.action === 'page' ? d.id : pageOfDecision(this.o.db, d.id);
+      const page = pageId === d.id ? d : pageId !== undefined ? (this.o.db.prepare(`SELECT * FROM decisions WHERE id = ?`).get(pageId) as DecisionRow) : undefined;
       if (!page) throw new ApprovalError('RG_APPROVAL_GONE', `decision ${d.id} has no page it belongs to`);
       const release = this.o.db.prepare(`SELECT * FROM releases WHERE id = ?`).get(page.release_id) as { id: number; namespace: string; deployment: string; started_at: string; severity: string; window_seconds: number; outcome: string | null; ended_at: string | null };
       if (release.outcome) throw new ApprovalError('RG_APPROVAL_GONE', `release ${release.id} of ${release.namespace}/${release.deployment} is over (${release.outcome} at ${release.ended_at}); decision ${d.id} can no longer be acted on`);

@@ -1,6 +1,7 @@
 // The action journal in the decision log file (rollbacks table and release identity columns).
 import type Database from 'better-sqlite3';
 import type { ActionJournal } from '../../ports/action-journal.js';
+import { pageOfDecision } from './page-of-decision.js';
 import { automaticRollbacks, recordRecovery, recordRollback, recordVerification, setReleaseIdentity } from './rollback-log.js';
 
 export class SqliteActionJournal implements ActionJournal {
@@ -82,9 +83,7 @@ export class SqliteActionJournal implements ActionJournal {
 
   approverOf(decisionId: number): string | undefined {
     // An approval on an escalation is recorded on its page; look at both.
-    const row = this.db
-      .prepare(`SELECT by FROM approvals WHERE decision_id = ? OR decision_id = (SELECT p.id FROM decisions d JOIN decisions p ON p.release_id = d.release_id AND p.rule IS d.rule AND p.action = 'page' AND p.at <= d.at AND (json_extract(d.evidence, '$.pagedAt') IS NULL OR p.at = strftime('%Y-%m-%dT%H:%M:%fZ', json_extract(d.evidence, '$.pagedAt') / 1000.0, 'unixepoch')) WHERE d.id = ? ORDER BY p.id DESC LIMIT 1)`)
-      .get(decisionId, decisionId) as { by: string } | undefined;
+    const row = this.db.prepare(`SELECT by FROM approvals WHERE decision_id = ? OR decision_id = ?`).get(decisionId, pageOfDecision(this.db, decisionId) ?? null) as { by: string } | undefined;
     return row?.by;
   }
 

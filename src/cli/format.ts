@@ -28,6 +28,11 @@ export function table(rows: readonly (readonly string[])[]): string {
  * one whose data ended before an outcome is not "guarding".
  */
 export function outcomeText(outcome: string | null, source: string): string {
-  if (!source.startsWith('replay')) return outcome ?? 'guarding';
+  if (!isReplay(source)) return outcome ?? 'guarding';
   return `${outcome ?? 'no outcome (recorded data ended)'} (replay)`;
+}
+
+/** A release written by `replay --db` (source `replay:recording` or `replay:prometheus`), not guarded live. */
+export function isReplay(source: string): boolean {
+  return source.startsWith('replay');
 }

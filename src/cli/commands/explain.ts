@@ -6,7 +6,7 @@ import { parseRules } from '../../core/parse-rules.js';
 import type { Rule } from '../../core/ruleset.js';
 import { toRfc3339 } from '../../core/time-format.js';
 import { UsageError } from '../../errors/usage-error.js';
-import { formatOffset, formatValue, outcomeText, table } from '../format.js';
+import { formatOffset, formatValue, isReplay, outcomeText, table } from '../format.js';
 import { addDbOption } from '../incident/log-filter-options.js';
 import type { Io } from '../io.js';
 
@@ -107,7 +107,7 @@ function formatExplanation(x: Explanation): string {
   const d = x.decision;
   const out: string[] = [];
   out.push(`Decision #${d.id}: ${d.action.toUpperCase()}${d.rule ? ` by rule ${d.rule}` : ''}${d.level !== null ? ` (level ${d.level})` : ''} at ${d.at}, ${d.afterRelease} after the release${d.mode !== 'enforce' ? `; mode ${d.mode}${d.mode === 'shadow' ? ' (logged only, not acted on)' : ''}` : ''}`);
-  out.push(`  release    #${x.release.id} ${x.release.target}, ${x.release.severity}, started ${x.release.startedAt}, window to ${x.release.windowEndsAt}, outcome ${x.release.source.startsWith('replay') ? outcomeText(x.release.outcome, x.release.source) : (x.release.outcome ?? 'still guarded')}`);
+  out.push(`  release    #${x.release.id} ${x.release.target}, ${x.release.severity}, started ${x.release.startedAt}, window to ${x.release.windowEndsAt}, outcome ${isReplay(x.release.source) ? outcomeText(x.release.outcome, x.release.source) : (x.release.outcome ?? 'still guarded')}`);
   const ev = x.evidence;
   if (d.rule !== null) {
     out.push(`  value      ${formatValue(d.value)} ${ev.comparison === 'below' ? '<' : '>'} threshold ${formatValue(d.threshold)}`);

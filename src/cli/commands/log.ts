@@ -3,7 +3,7 @@ import { DecisionLogReader } from '../../adapters/sqlite/decision-log-reader.js'
 import { formatDuration } from '../../core/duration.js';
 import { toJson } from '../../core/json.js';
 import { toRfc3339 } from '../../core/time-format.js';
-import { formatValue, outcomeText, table } from '../format.js';
+import { formatValue, isReplay, outcomeText, table } from '../format.js';
 import { addFilterOptions, csvField, type FilterFlags, parseFilter } from '../incident/log-filter-options.js';
 import { type ReleaseSummary, summarizeReleases } from '../incident/release-summary.js';
 import { UsageError } from '../../errors/usage-error.js';
@@ -56,7 +56,7 @@ function toTable(summaries: readonly ReleaseSummary[]): string {
       s.detection ? iso(s.detection.at) : '-',
       dur(s.timeToDetectMs),
       // A replay reverted nothing, so nothing recovered: not "unknown".
-      s.rollback && s.timeToRecoverMs === undefined && !r.source.startsWith('replay') ? 'unknown' : dur(s.timeToRecoverMs),
+      s.rollback && s.timeToRecoverMs === undefined && !isReplay(r.source) ? 'unknown' : dur(s.timeToRecoverMs),
       decisionsText(s) || '-',
     ]);
   }

@@ -3,7 +3,7 @@
 import type { DecisionRow, Row } from '../../adapters/sqlite/decision-log-reader.js';
 import { formatDuration } from '../../core/duration.js';
 import { toRfc3339 } from '../../core/time-format.js';
-import { formatValue, outcomeText } from '../format.js';
+import { formatValue, isReplay, outcomeText } from '../format.js';
 import type { ReleaseSummary } from './release-summary.js';
 import { type ChartMarker, type ChartPoint, esc, renderChart } from './svg-chart.js';
 
@@ -31,7 +31,7 @@ const dur = (ms: number | undefined) => (ms === undefined ? 'not recorded' : for
 /** The one-sentence summary at the top of the report. */
 export function summarySentence(s: ReleaseSummary): string {
   const r = s.release;
-  const replayed = r.source.startsWith('replay');
+  const replayed = isReplay(r.source);
   const who = `${replayed ? 'Replayed release' : 'Release'} #${r.id} of ${r.namespace}/${r.deployment} (${r.severity}, started ${iso(r.started_at)})`;
   const pages = s.decisions.filter((d) => d.action === 'page' && d.mode !== 'shadow').length;
   const pageText = pages ? `, after ${pages} page${pages === 1 ? '' : 's'}` : '';
@@ -97,7 +97,7 @@ export function renderReport(m: ReportModel): string {
 <body>
 <h1>Release #${r.id}: ${esc(r.namespace)}/${esc(r.deployment)}</h1>
 <p class="summary">${esc(summarySentence(s))}</p>
-<dl class="kpi"><div><dt>Time to detect</dt><dd data-kpi="ttd">${esc(s.timeToDetectMs === undefined ? '-' : formatDuration(s.timeToDetectMs))}</dd></div><div><dt>Time to recover</dt><dd data-kpi="ttr">${esc(s.timeToRecoverMs === undefined ? (s.rollback && !r.source.startsWith('replay') ? 'not recorded' : '-') : formatDuration(s.timeToRecoverMs))}</dd></div><div><dt>Outcome</dt><dd>${esc(outcomeText(r.outcome, r.source))}</dd></div><div><dt>Window</dt><dd>${esc(formatDuration(r.window_seconds * 1000))}</dd></div></dl>
+<dl class="kpi"><div><dt>Time to detect</dt><dd data-kpi="ttd">${esc(s.timeToDetectMs === undefined ? '-' : formatDuration(s.timeToDetectMs))}</dd></div><div><dt>Time to recover</dt><dd data-kpi="ttr">${esc(s.timeToRecoverMs === undefined ? (s.rollback && !isReplay(r.source) ? 'not recorded' : '-') : formatDuration(s.timeToRecoverMs))}</dd></div><div><dt>Outcome</dt><dd>${esc(outcomeText(r.outcome, r.source))}</dd></div><div><dt>Window</dt><dd>${esc(formatDuration(r.window_seconds * 1000))}</dd></div></dl>
 <div class="meta">Source ${esc(r.source)} · rules sha256 ${esc(r.rules_hash.slice(0, 12))} · window ${esc(iso(r.started_at))} to ${esc(iso(r.window_ends_at))} · generated ${esc(m.generatedAt)}</div>
 <h2>Rules over the release</h2>
 <div class="legend"><span><i style="background:var(--value)"></i>value</span><span><i style="border-top:2px dashed var(--threshold);height:0"></i>threshold</span><span><i style="background:var(--pending)"></i>pending</span><span><i style="background:var(--firing)"></i>firing</span><span><i style="background:var(--decision);width:2px"></i>decision</span><span><i style="border-left:2px dotted var(--notification);width:2px"></i>notification</span></div>

@@ -35,8 +35,12 @@ export type GuardEvent =
   | { kind: 'release-started'; at: number; changelog?: string; tracking?: string }
   /** A rollback a human approved is starting (an immediate rollback's decision already announced itself). */
   | { kind: 'rollback-started'; at: number; decision: NotifiedDecision; by: string; dryRun?: boolean }
-  /** `summary`: `notifications.summary` readings for ROLLBACK_COMPLETE's placeholders (AFFECTED_COUNT). */
-  | { kind: 'rollback-complete'; at: number; decision: NotifiedDecision; startedAt: number; summary?: Record<string, string> }
+  /**
+   * `summary`: `notifications.summary` readings for ROLLBACK_COMPLETE's placeholders (AFFECTED_COUNT).
+   * `pagedRoutingKeys`: the routing keys (names) PagerDuty was asked to open this decision's incident on; only
+   * those are resolved (default: every level's, up to level 4).
+   */
+  | { kind: 'rollback-complete'; at: number; decision: NotifiedDecision; startedAt: number; summary?: Record<string, string>; pagedRoutingKeys?: readonly string[] }
   | { kind: 'rollback-failed'; at: number; decision: NotifiedDecision; error: string }
   | { kind: 'rollback-refused'; at: number; decision: NotifiedDecision; reason: string }
   /** After a rollback rolled out, whether the service recovered (checklist 5.3), from `since` to `at`. */
@@ -99,8 +103,14 @@ export function pagerDutySeverity(tier: 'immediate' | 'considered' | null, level
   return level === 2 ? 'error' : 'warning';
 }
 
-export function dedupKey(release: NotifiedRelease, subject: string): string {
+export function dedupKey(release: Pick<NotifiedRelease, 'id' | 'namespace' | 'deployment'>, subject: string): string {
   return `rollback-guard/${release.namespace}/${release.deployment}/release-${release.id}/${subject}`;
+}
+
+/** The incident a decision belongs to: one per (release, rule). */
+export function decisionDedupKey(release: Pick<NotifiedRelease, 'id' | 'namespace' | 'deployment'>, d: NotifiedDecision): string {
+  // A manual page and its escalations have no rule: one incident and one Slack message for them.
+  return dedupKey(release, d.rule ?? (d.action === 'page' || d.action === 'escalate' || d.action === 'resolve' ? `manual-page${d.evidence.pagedAt !== undefined ? `-${d.evidence.pagedAt}` : ''}` : d.action));
 }
 
 /** True when this immediate rule's rollback is a major outage (checklist 6.3, level 4). */
@@ -136,7 +146,7 @@ function planEvent(settings: NotificationSettings, release: NotifiedRelease, eve
       const took = formatDuration(Math.max(0, event.at - event.startedAt));
       return [
         ...p.announce(`rollback-complete:${d.id}`, 'ROLLBACK_COMPLETE', event.at, { ...event.summary, ...p.decisionValues(d), DURATION: took, OUTAGE_DURATION: formatDuration(Math.max(0, event.at - (d.evidence.breachingSince ?? d.at))) }, d),
-        ...p.pagerDutyForLevels('rollback-complete', d, 'resolve', p.levelsUpTo(MAJOR_OUTAGE_LEVEL), event.at, `Rollback of ${release.deployment} complete`),
+        ...p.pagerDutyForLevels('rollback-complete', d, 'resolve', p.levelsUpTo(MAJOR_OUTAGE_LEVEL).filter((l) => !event.pagedRoutingKeys || (l.pagerduty !== undefined && event.pagedRoutingKeys.includes(l.pagerduty))), event.at, `Rollback of ${release.deployment} complete`),
       ];
     }
     case 'rollback-failed': {
@@ -369,8 +379,7 @@ class Planner {
   }
 
   ruleKey(d: NotifiedDecision): string {
-    // A manual page and its escalations have no rule: one incident and one Slack message for them.
-    return dedupKey(this.release, d.rule ?? (d.action === 'page' || d.action === 'escalate' || d.action === 'resolve' ? `manual-page${d.evidence.pagedAt !== undefined ? `-${d.evidence.pagedAt}` : ''}` : d.action));
+    return decisionDedupKey(this.release, d);
   }
 
   source(): string {

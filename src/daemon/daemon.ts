@@ -2,6 +2,7 @@
 // tick(now) replay uses. Decisions are committed to the decision log by the tick before anything is acted on
 // (intent before action); the outcome of the action follows. Only the leader ticks and acts.
 import type { Logger } from 'pino';
+import { failpoint } from '../adapters/failpoint/failpoint.js';
 import { formatDuration } from '../core/duration.js';
 import { firstLevel } from '../core/escalation.js';
 import { DEFAULT_TEMPLATES } from '../core/notification-templates.js';
@@ -67,6 +68,8 @@ interface Recovery {
   until: number;
 }
 const STATE_VALUE = { inactive: 0, pending: 1, firing: 2 } as const;
+/** How far back a restart looks for work a crash left undone (rollbacks to carry out, announcements to plan). */
+const RECONCILE_WINDOW_MS = 24 * 3600_000;
 
 export class Daemon {
   private rulesets = new Map<string, Ruleset>();
@@ -127,13 +130,41 @@ export class Daemon {
   private async reconcile(): Promise<void> {
     const { journal, leader, log, clock, store } = this.deps;
     if (!journal || !leader.isLeader()) return;
-    for (const u of journal.unfinishedRollbacks(clock.now() - 24 * 3600_000)) {
+    const since = clock.now() - RECONCILE_WINDOW_MS;
+    // First what committed decisions still owe the outbox: a rollback's ROLLBACK_START goes before how it ended.
+    await this.announceOwed(since);
+    for (const u of journal.unfinishedRollbacks(since)) {
       const target = `${u.namespace}/${u.deployment}`;
       log.warn({ decisionId: u.decisionId, target }, 'rollback decided before a restart with no recorded outcome: reconciling with the cluster');
       // Only of the revision judged: one deployed meanwhile (by hand, or a hotfix) is refused, never reverted.
       // ROLLBACK_START went out before the crash: how it ended (complete, refused or failed) is announced.
       const decision = store.decision?.(u.decisionId);
-      await this.rollback(target, u.releaseId, u.reason, u.revision, decision ?? u.decisionId);
+      // `resumed`: found already carried out (the crash came after the patch), it is verified and judged as if made now.
+      await this.rollback(target, u.releaseId, u.reason, u.revision, decision ?? u.decisionId, undefined, true);
+    }
+    // Approved, then a crash before the rollback was attempted: the approval stands, so it is carried out now.
+    for (const { decisionId } of journal.unactedApprovals?.(since) ?? []) {
+      log.warn({ decisionId }, 'rollback approved before a restart and never attempted: carrying it out now');
+      const outcome = await this.actOnApproval(decisionId);
+      journal.approvalActed?.(decisionId, outcome, clock.now());
+    }
+  }
+
+  /**
+   * Decisions, rollback outcomes and recovery verdicts committed before a restart whose notifications were never
+   * planned (a crash came between the commit and the outbox): planned now, once, in the order they would have
+   * been (ADR 0013). The outbox's unique keys make planning again harmless, so a crash during this is too.
+   */
+  private async announceOwed(since: number): Promise<void> {
+    const { store, log, events, clock } = this.deps;
+    if (!events.owed || !store.decision) return;
+    for (const owed of events.owed(since)) {
+      const decision = store.decision(owed.decisionId);
+      if (!decision) continue;
+      log.warn({ decisionId: decision.id, target: owed.target, owed: owed.kind, action: decision.action }, 'committed before a restart and never announced: announcing it now');
+      if (owed.kind === 'decision') await this.announce(owed.target, decision, clock.now());
+      else if (owed.kind === 'rollback-finished') await this.rollbackFinished(owed.target, decision, owed.outcome, owed.verification);
+      else await events.emit({ kind: 'recovery-judged', decision, target: owed.target, at: owed.at, since: owed.since, outcome: owed.outcome, readings: owed.readings });
     }
   }
 
@@ -144,7 +175,7 @@ export class Daemon {
   private resumeRecoveries(): void {
     const { journal, store, log, clock } = this.deps;
     if (!journal?.unjudgedRecoveries || !store.releaseContext || !store.decision) return;
-    for (const u of journal.unjudgedRecoveries(clock.now() - 24 * 3600_000)) {
+    for (const u of journal.unjudgedRecoveries(clock.now() - RECONCILE_WINDOW_MS)) {
       const target = key(u);
       const ruleset = this.rulesets.get(target);
       if ([...this.recoveries.values()].some((r) => r.rollbackId === u.rollbackId)) continue;
@@ -318,6 +349,7 @@ export class Daemon {
         // A manual page someone decided climbs no further (the engine cannot see approvals).
         if (guard.releaseState.manual?.length && this.deps.journal?.decidedManualPages) guard.closeManualPages(this.deps.journal.decidedManualPages(guard.stored.id));
         const result = await guard.tick(now);
+        if (result.decisions.length) failpoint('after-decision-commit', ...result.decisions.map((d) => d.action));
         if (this.guards.get(target) !== guard) {
           // A newer release replaced this one while its tick was in flight: its decisions are logged, not acted on.
           if (result.decisions.length) log.warn({ target, releaseId: guard.stored.id, decisions: result.decisions.map((d) => d.id) }, 'decisions of a superseded release: logged, not acted on');
@@ -363,6 +395,7 @@ export class Daemon {
     // A considered page escalates like a rule's: its open page is kept in the release state, recorded with it.
     if (t.tier === 'considered') guard.openManualPage(now, decision.evidence.note!);
     const [stored] = this.deps.store.recordInstant(guard.stored.id, now, guard.releaseState, [], [decision]);
+    failpoint('after-decision-commit', decision.action);
     const outcome = await this.act(target, stored!, now);
     // Reverted: the release is over, as after an engine's rollback; its bad data must not decide a second one.
     if (outcome?.kind === 'rolled-back' || outcome?.kind === 'skipped') {
@@ -448,11 +481,17 @@ export class Daemon {
     metrics.decisions.inc({ action: d.action, mode: d.mode });
     log.info({ decisionId: d.id, releaseId: d.releaseId, target, action: d.action, rule: d.rule, tier: d.tier, level: d.level, mode: d.mode, value: d.value, threshold: d.threshold, evidence: d.evidence }, `decision: ${d.action}${d.rule ? ` (${d.rule})` : ''}`);
     if (d.mode === 'shadow') return; // logged, never acted on or sent
-    const summary = d.action === 'promote' ? await this.readSummary(target, now, 'DEPLOY_SUCCESS') : undefined;
-    await events.emit({ kind: 'decision', decision: d, target, ...(summary ? { summary } : {}) });
+    await this.announce(target, d, now);
     if (d.action !== 'rollback') return undefined;
     await events.emit({ kind: 'rollback-started', decision: d, target, at: now });
     return this.rollback(target, d.releaseId, describe(d), this.revisions.get(target), d, this.guards.get(target)?.ctx);
+  }
+
+  /** Plans a decision's notifications; a promote's message first reads the `summary` readings DEPLOY_SUCCESS uses. */
+  private async announce(target: string, d: StoredDecision, now: number): Promise<void> {
+    const summary = d.action === 'promote' ? await this.readSummary(target, now, 'DEPLOY_SUCCESS') : undefined;
+    await this.deps.events.emit({ kind: 'decision', decision: d, target, ...(summary ? { summary } : {}) });
+    failpoint('after-outbox-rows', d.action);
   }
 
   /** Announces how a rollback ended; a completed one carries the `summary` readings ROLLBACK_COMPLETE uses. */
@@ -500,6 +539,7 @@ export class Daemon {
       this.recoveries.delete(target);
       // Another replica may have judged it while this one was not the leader: its verdict stands, said once.
       if (r.rollbackId !== undefined && journal && !journal.recoveryJudged(r.rollbackId, outcome, readings, now)) continue;
+      failpoint('after-recovery-commit');
       log[outcome === 'recovered' ? 'info' : 'error']({ target, decisionId: r.decision.id, outcome, readings, after: formatDuration(now - r.since) }, `recovery after the rollback: ${outcome}`);
       await events.emit({ kind: 'recovery-judged', decision: r.decision, target, at: now, since: r.since, outcome, readings });
     }
@@ -528,15 +568,15 @@ export class Daemon {
     }
   }
 
-  /** Asks the actuator, records the attempt and its verification in the journal, and logs the outcome. */
   /**
    * Patches (through the actuator, which refuses a revision other than `expectedRevision`) and records the attempt;
    * resolves with the outcome as soon as the patch is answered. The rollout is verified in the background (up to
    * `verifyTimeoutMs`), so one target's rollout never holds up the other targets' ticks; then the verification is
    * recorded, the recovery check starts, and how the rollback ended is announced (`decision`: unknown only for an
-   * intent whose decision cannot be read, which is then carried out unannounced).
+   * intent whose decision cannot be read, which is then carried out unannounced). `resumed`: a decision reconciled
+   * after a restart, whose patch the actuator may find already applied (`skipped`): nobody verified that rollout.
    */
-  private async rollback(target: string, releaseId: number, reason: string, expectedRevision: string | undefined, decision: StoredDecision | number, ctx?: EngineContext): Promise<RollbackOutcome> {
+  private async rollback(target: string, releaseId: number, reason: string, expectedRevision: string | undefined, decision: StoredDecision | number, ctx?: EngineContext, resumed = false): Promise<RollbackOutcome> {
     const decisionId = typeof decision === 'number' ? decision : decision.id;
     this.rollingBack.add(target);
     let patched: { outcome: RollbackOutcome; rollbackId: number | undefined };
@@ -546,13 +586,13 @@ export class Daemon {
       this.rollingBack.delete(target);
     }
     const { outcome, rollbackId } = patched;
-    this.settleInBackground(target, outcome, rollbackId, typeof decision === 'number' ? undefined : decision, ctx);
+    this.settleInBackground(target, outcome, rollbackId, typeof decision === 'number' ? undefined : decision, ctx, resumed);
     return outcome;
   }
 
-  private settleInBackground(target: string, outcome: RollbackOutcome, rollbackId: number | undefined, decision: StoredDecision | undefined, ctx: EngineContext | undefined): void {
+  private settleInBackground(target: string, outcome: RollbackOutcome, rollbackId: number | undefined, decision: StoredDecision | undefined, ctx: EngineContext | undefined, resumed = false): void {
     if (rollbackId !== undefined) this.verifying.add(rollbackId);
-    const settled = this.settle(target, outcome, rollbackId, decision, ctx)
+    const settled = this.settle(target, outcome, rollbackId, decision, ctx, resumed)
       .catch((err: unknown) => this.deps.log.error({ target, decisionId: decision?.id, error: err instanceof Error ? err.message : String(err) }, 'after the rollback: verification or its announcement failed'))
       .finally(() => {
         this.settling.delete(settled);
@@ -561,20 +601,22 @@ export class Daemon {
     this.settling.add(settled);
   }
 
-  private async settle(target: string, outcome: RollbackOutcome, rollbackId: number | undefined, decision: StoredDecision | undefined, ctx: EngineContext | undefined): Promise<void> {
+  private async settle(target: string, outcome: RollbackOutcome, rollbackId: number | undefined, decision: StoredDecision | undefined, ctx: EngineContext | undefined, resumed: boolean): Promise<void> {
     const { log, actuator, options, journal, clock } = this.deps;
     const [namespace, deployment] = target.split('/') as [string, string];
     let verification: { kind: 'complete' | 'failed'; detail: string } | undefined;
-    if (outcome.kind === 'rolled-back') {
+    const rolledOut = outcome.kind === 'rolled-back' || (resumed && outcome.kind === 'skipped');
+    if (rolledOut) {
       verification = await actuator.verifyRollout({ namespace, deployment }, options.verifyTimeoutMs);
       if (rollbackId !== undefined && journal && !journal.rollbackVerified(rollbackId, verification, clock.now())) {
         log.info({ decisionId: decision?.id, target }, 'rollout already verified by another replica (the previous leader): not announced again');
         return;
       }
+      failpoint('after-verification-commit');
       log[verification.kind === 'complete' ? 'info' : 'error']({ decisionId: decision?.id, target, verification }, `rollout ${verification.kind === 'complete' ? 'verified' : 'not verified'}: ${verification.detail}`);
     }
     if (!decision) return;
-    if (outcome.kind === 'rolled-back' && verification?.kind === 'complete') this.watchRecovery(target, decision, rollbackId, ctx);
+    if (rolledOut && verification?.kind === 'complete') this.watchRecovery(target, decision, rollbackId, ctx);
     await this.rollbackFinished(target, decision, outcome, verification);
   }
 
@@ -588,6 +630,7 @@ export class Daemon {
     } catch (err) {
       outcome = { kind: 'failed', reason: err instanceof Error ? err.message : String(err) };
     }
+    if (outcome.kind === 'rolled-back') failpoint('after-patch');
     metrics.rollbacks.inc({ outcome: outcome.kind });
     const rollbackId = journal?.rollbackAttempted({ namespace, deployment, decisionId, releaseId, requestedAt, finishedAt: clock.now(), by: 'rollback-guard', reason, strategy: this.strategyOf(target), dryRun: options.dryRun, outcome });
     const ok = outcome.kind === 'rolled-back' || outcome.kind === 'would-roll-back' || outcome.kind === 'skipped';

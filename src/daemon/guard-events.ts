@@ -2,7 +2,7 @@
 // checklist (6.1) plus the guard's own trouble. A sink turns these into pages and messages (paging adapters).
 import type { StoredDecision } from '../ports/decision-store.js';
 import type { RecoveryOutcome, RecoveryReading } from '../core/recovery.js';
-import type { RollbackOutcome } from '../ports/actuator.js';
+import type { RollbackOutcome, VerifyOutcome } from '../ports/actuator.js';
 
 export type GuardEvent =
   | { kind: 'release-started'; releaseId: number; target: string; revision?: string; images?: string[]; severity: string; at: number; adopted: boolean; changeCause?: string; manager?: string; tracking?: string }
@@ -20,7 +20,19 @@ export type GuardEvent =
 
 export interface GuardEventSink {
   emit(event: GuardEvent): void | Promise<void>;
+  /**
+   * Facts committed since `since` (Unix ms) whose notifications this sink never planned: a crash came between the
+   * commit and the outbox. A restart emits them again (ADR 0013). A sink that stores nothing owes nothing.
+   */
+  owed?(since: number): OwedAnnouncement[];
 }
+
+/** A committed fact whose notifications were never planned, with what its announcement needs. */
+export type OwedAnnouncement =
+  | { kind: 'decision'; decisionId: number; target: string }
+  | { kind: 'rollback-finished'; decisionId: number; target: string; outcome: RollbackOutcome; verification?: VerifyOutcome }
+  | { kind: 'recovery-judged'; decisionId: number; target: string; at: number; since: number; outcome: RecoveryOutcome; readings: RecoveryReading[] };
+
 
 /** No pagers configured: events still reach the log, nothing is sent. */
 export const logOnlySink: GuardEventSink = { emit: () => {} };

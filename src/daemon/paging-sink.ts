@@ -3,9 +3,10 @@
 import type Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 import type { ReleaseRow as StoredReleaseRow } from '../adapters/sqlite/decision-log-reader.js';
-import type { GuardEvent as PlanEvent, NotifiedRelease } from '../core/notification-plan.js';
+import { decisionDedupKey, type GuardEvent as PlanEvent, type NotifiedDecision, type NotifiedRelease } from '../core/notification-plan.js';
 import type { Paging } from '../guard/paging.js';
-import type { GuardEvent, GuardEventSink } from './guard-events.js';
+import { owedAnnouncements } from '../adapters/sqlite/owed-announcements.js';
+import type { GuardEvent, GuardEventSink, OwedAnnouncement } from './guard-events.js';
 
 type ReleaseRow = Pick<StoredReleaseRow, 'id' | 'namespace' | 'deployment' | 'started_at' | 'severity' | 'window_seconds'>;
 
@@ -57,10 +58,20 @@ export class PagingSink implements GuardEventSink {
     }
   }
 
+  /** Committed facts whose notifications were never planned (a crash came between): see ADR 0013. */
+  owed(since: number): OwedAnnouncement[] {
+    return this.paging ? owedAnnouncements(this.db, since) : [];
+  }
+
   private release(id: number): NotifiedRelease | undefined {
     const r = this.db.prepare(`SELECT id, namespace, deployment, started_at, severity, window_seconds FROM releases WHERE id = ?`).get(id) as ReleaseRow | undefined;
     if (!r) return undefined;
     return { id: r.id, namespace: r.namespace, deployment: r.deployment, startedAt: Date.parse(r.started_at), severity: r.severity, windowMs: r.window_seconds * 1000, ...describeRelease(this.db, id) };
+  }
+
+  /** The routing keys an incident was opened on for this decision's dedup key: the ones a resolve closes. */
+  private pagedRoutingKeys(r: NotifiedRelease, d: NotifiedDecision): string[] {
+    return this.db.prepare(`SELECT DISTINCT target FROM outbox WHERE channel = 'pagerduty' AND action = 'trigger' AND dedup_key = ?`).pluck().all(decisionDedupKey(r, d)) as string[];
   }
 
   private latestOpenRelease(): NotifiedRelease | undefined {
@@ -98,7 +109,7 @@ export class PagingSink implements GuardEventSink {
         if (restored) r.previousVersion = restored;
         if (o.kind === 'rolled-back' || o.kind === 'skipped') {
           if (e.verification?.kind === 'failed') return [r, { kind: 'rollback-failed', at: e.at, decision: e.decision, error: `rollout did not complete: ${e.verification.detail}` }];
-          return [r, { kind: 'rollback-complete', at: e.at, decision: e.decision, startedAt: e.decision.at, ...(e.summary ? { summary: e.summary } : {}) }];
+          return [r, { kind: 'rollback-complete', at: e.at, decision: e.decision, startedAt: e.decision.at, pagedRoutingKeys: this.pagedRoutingKeys(r, e.decision), ...(e.summary ? { summary: e.summary } : {}) }];
         }
         if (o.kind === 'refused') return [r, { kind: 'rollback-refused', at: e.at, decision: e.decision, reason: o.reason }];
         if (o.kind === 'failed') return [r, { kind: 'rollback-failed', at: e.at, decision: e.decision, error: o.reason }];

@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { pino, type Logger } from 'pino';
+import { armedFailpoints } from '../adapters/failpoint/failpoint.js';
 import { PrometheusClient } from '../adapters/prometheus/prometheus-client.js';
 import { PrometheusSource } from '../adapters/prometheus/prometheus-source.js';
 import type { KubeConnectionOptions } from '../adapters/kubernetes/kube-client.js';
@@ -108,6 +109,7 @@ function lineOf(source: string, key: string): number {
 export async function runDaemon(config: DaemonConfig, o: RunOptions): Promise<RunningDaemon> {
   const log = o.log ?? pino({ level: config.logLevel, redact: { paths: REDACT, censor: '[redacted]' }, base: { service: 'rollback-guard' } });
   const clock = o.clock ?? systemClock;
+  armedFailpoints(); // a misspelt ROLLBACK_GUARD_FAILPOINT is refused before anything starts
   const rulesets = loadRulesets(config.rulesFiles);
   const intervalMs = config.intervalMs ?? rulesets[0]!.intervalMs;
   // A bad interval fails here, before anything is opened or listening; one from a file names its line.

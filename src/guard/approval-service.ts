@@ -11,6 +11,8 @@ import { ApprovalError } from '../errors/approval-error.js';
 import type { Outbox } from '../ports/outbox.js';
 import type { DecisionRow as StoredDecisionRow } from '../adapters/sqlite/decision-log-reader.js';
 import { pageOfDecision } from '../adapters/sqlite/page-of-decision.js';
+import { recordApprovalOutcome } from '../adapters/sqlite/rollback-log.js';
+import { failpoint } from '../adapters/failpoint/failpoint.js';
 
 export type Verdict = 'approved' | 'declined';
 
@@ -71,7 +73,8 @@ export class ApprovalService {
     const by = req.by.trim();
     if (!by || by.length > 100) throw new ApprovalError('RG_APPROVAL_INVALID', 'give the approver\'s name in "by" (1-100 characters)');
     const now = this.o.now();
-    const { page, release, levelReached } = this.o.db.transaction(() => {
+    // The verdict and its notifications commit together: a crash after the commit cannot lose "approved by".
+    const { page } = this.o.db.transaction(() => {
       const d = this.o.db.prepare(`SELECT * FROM decisions WHERE id = ?`).get(req.decisionId) as DecisionRow | undefined;
       if (!d) throw new ApprovalError('RG_APPROVAL_NOT_FOUND', `decision ${req.decisionId} does not exist in the decision log; check the id in the page`);
       if ((d.action !== 'page' && d.action !== 'escalate') || d.mode === 'shadow') {
@@ -90,19 +93,17 @@ export class ApprovalService {
       if (prior) throw new ApprovalError('RG_APPROVAL_ALREADY_DECIDED', `decision ${page.id} was already ${prior.verdict} by ${prior.by} at ${prior.at}; nothing was changed`);
       this.o.db.prepare(`INSERT INTO approvals (decision_id, verdict, by, reason, via, at) VALUES (?, ?, ?, ?, ?, ?)`).run(page.id, req.verdict, by, req.reason ?? null, req.via, new Date(now).toISOString());
       const top = this.o.db.prepare(`SELECT max(level) AS level FROM decisions WHERE release_id = ? AND rule IS ? AND action IN ('page', 'escalate') AND at >= ?`).get(page.release_id, page.rule, page.at) as { level: number | null };
-      return { page, release, levelReached: top.level ?? page.level ?? 1 };
+      const notified: NotifiedRelease = {
+        id: release.id, namespace: release.namespace, deployment: release.deployment, startedAt: Date.parse(release.started_at), severity: release.severity, windowMs: release.window_seconds * 1000,
+        ...(this.o.describeRelease?.(release.id) ?? {}),
+      };
+      const event = { kind: 'approval', at: now, decision: toDecision(page), verdict: req.verdict, by, ...(req.reason ? { reason: req.reason } : {}), levelReached: top.level ?? page.level ?? 1 } as const;
+      this.o.outbox.enqueue(planNotifications(this.o.settings(release.id), notified, event), release.id, now);
+      return { page };
     }).immediate(); // BEGIN IMMEDIATE: two writers (two processes) serialise here, so the PK check above is the truth
+    failpoint('after-approval-commit');
 
     const decision = toDecision(page);
-    const notified: NotifiedRelease = {
-      id: release.id, namespace: release.namespace, deployment: release.deployment, startedAt: Date.parse(release.started_at), severity: release.severity, windowMs: release.window_seconds * 1000,
-      ...(this.o.describeRelease?.(release.id) ?? {}),
-    };
-    this.o.outbox.enqueue(
-      planNotifications(this.o.settings(release.id), notified, { kind: 'approval', at: now, decision, verdict: req.verdict, by, ...(req.reason ? { reason: req.reason } : {}), levelReached }),
-      release.id,
-      now,
-    );
     const outcome = req.verdict === 'approved' ? this.act(decision) : Promise.resolve(undefined);
     this.inFlight.add(outcome);
     void outcome.finally(() => this.inFlight.delete(outcome));
@@ -117,7 +118,7 @@ export class ApprovalService {
       outcome = { ok: false, detail: err instanceof Error ? err.message : String(err) };
     }
     try {
-      this.o.db.prepare(`UPDATE approvals SET outcome = ?, outcome_at = ? WHERE decision_id = ?`).run(`${outcome.ok ? 'ok' : 'failed'}: ${outcome.detail}`, new Date(this.o.now()).toISOString(), decision.id);
+      recordApprovalOutcome(this.o.db, decision.id, outcome, this.o.now());
     } catch (err) {
       return { ...outcome, detail: `${outcome.detail} (not recorded in the decision log: ${err instanceof Error ? err.message : String(err)})` };
     }

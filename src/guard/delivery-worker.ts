@@ -1,6 +1,7 @@
 // Delivers the outbox: each due notification through its channel's notifier; retries with exponential backoff
 // (never sooner than Retry-After) on network errors, 429 and 5xx; marks permanent failures dead and queues the
 // other channel's fallback. The clock is injected, so tests run the ladder over simulated time.
+import { failpoint } from '../adapters/failpoint/failpoint.js';
 import { planFallback } from '../core/notification-fallback.js';
 import type { Notification } from '../core/notification-plan.js';
 import type { NotificationSettings } from '../core/ruleset.js';
@@ -59,6 +60,7 @@ export class DeliveryWorker {
           : { kind: 'permanent', error: NOT_CONFIGURED[n.channel] };
       const at = this.o.now();
       if (result.kind === 'delivered') {
+        failpoint('after-send', n.channel);
         this.o.outbox.markDelivered(item.id, at, result.slack);
         summary.delivered++;
         continue;

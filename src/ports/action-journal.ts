@@ -23,6 +23,10 @@ export interface ActionJournal {
    * background), newest release not started since: verified and announced after the restart.
    */
   unverifiedRollbacks?(since: number): { rollbackId: number; decisionId: number; namespace: string; deployment: string; outcome: Extract<RollbackOutcome, { kind: 'rolled-back' }> }[];
+  /** Approved pages since `since` whose rollback was never attempted (a crash came after the approval's commit). */
+  unactedApprovals?(since: number): { decisionId: number }[];
+  /** What acting on an approval did, on its approvals row. */
+  approvalActed?(decisionId: number, outcome: { ok: boolean; detail: string }, at: number): void;
   /** When each manual page (no rule) of a release that has a verdict went out (Unix ms). */
   decidedManualPages?(releaseId: number): number[];
   /** Who approved a decision (the approvals table), for messages and the rollback record. */

@@ -59,6 +59,8 @@ export class PagerDutyStandIn {
   readonly received: PdEvent[] = [];
   /** Events answered 202. */
   readonly accepted: PdEvent[] = [];
+  /** When each accepted event arrived (performance.now()), to order it against other stand-ins' requests. */
+  readonly acceptedAt: number[] = [];
   /** Incident state per dedup_key, as PagerDuty would hold it. */
   readonly incidents = new Map<string, { status: 'triggered' | 'acknowledged' | 'resolved'; triggers: number }>();
   private readonly script: Scripted[] = [];
@@ -115,6 +117,7 @@ export class PagerDutyStandIn {
     if (errors.length) return send(400, { status: 'invalid event', message: 'Event object is invalid', errors });
     const dedup = event.dedup_key ?? `generated-${this.received.length}`;
     this.accepted.push({ ...event, dedup_key: dedup });
+    this.acceptedAt.push(performance.now());
     const inc = this.incidents.get(`${event.routing_key}/${dedup}`);
     if (event.event_action === 'trigger') {
       if (!inc || inc.status === 'resolved') this.incidents.set(`${event.routing_key}/${dedup}`, { status: 'triggered', triggers: (inc?.triggers ?? 0) + 1 });

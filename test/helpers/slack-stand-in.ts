@@ -24,6 +24,8 @@ export class SlackStandIn {
     ['#voice-releases', 'C0RELEASES'],
   ]);
   readonly messages: SlackMessage[] = [];
+  /** When each message was posted (performance.now()), to order it against other stand-ins' requests. */
+  readonly postedAt: number[] = [];
   readonly calls: { method: string; ok: boolean; error?: string }[] = [];
   private readonly script: Scripted[] = [];
   private seq = 0;
@@ -81,6 +83,7 @@ export class SlackStandIn {
       const ts = `1764000000.${String(++this.seq).padStart(6, '0')}`;
       const msg: SlackMessage = { channel: channelId, ts, text: params.text ?? '', updates: 0, ...(blocks ? { blocks } : {}) };
       this.messages.push(msg);
+      this.postedAt.push(performance.now());
       return reply({ ok: true, channel: channelId, ts, message: { text: msg.text, ts } });
     }
     if (method === 'chat.update') {

@@ -8,18 +8,20 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startDaemon, type DaemonProcess } from '../helpers/daemon-process.js';
 import { waitFor } from '../helpers/free-port.js';
 import { KubeStandIn } from '../helpers/kube-stand-in.js';
-import { PagerDutyStandIn } from '../helpers/pagerduty-stand-in.js';
+import type { PagerDutyStandIn } from '../helpers/pagerduty-stand-in.js';
 import { ROUTING_KEYS } from '../helpers/paging-fixture.js';
 import { cliAsync } from '../helpers/run-cli-async.js';
-import { SlackStandIn } from '../helpers/slack-stand-in.js';
-import { SmtpStandIn } from '../helpers/smtp-stand-in.js';
-import { disposePrometheus, startPrometheus, type PrometheusServer } from '../helpers/prometheus-server.js';
+import type { SlackStandIn } from '../helpers/slack-stand-in.js';
+import type { SmtpStandIn } from '../helpers/smtp-stand-in.js';
+import type { PrometheusServer } from '../helpers/prometheus-server.js';
+import { startLiveMetrics, startPagers, type LiveMetrics } from '../helpers/live-stack.js';
 import { useTempDir } from '../helpers/temp-dir.js';
-import { startVoiceExporter, type VoiceExporter } from '../helpers/voice-exporter.js';
+import type { VoiceExporter } from '../helpers/voice-exporter.js';
 
 const tmp = useTempDir();
 const NS = 'voice-production';
 const NAME = 'voice-server';
+let live: LiveMetrics;
 let prom: PrometheusServer;
 let exporter: VoiceExporter;
 let kube: KubeStandIn;
@@ -44,19 +46,11 @@ rules:
 `;
 
 beforeAll(async () => {
-  // 1,000 requests a second: a 2 % error rate is 20 errors in every second, so a scrape missed under load (fewer
-  // samples in the 5 s rate window) cannot make it read 1 % and resolve the page (it did at 100 a second: 2 +- 1).
-  exporter = await startVoiceExporter({ errorRatio: 0, requestsPerSecond: 1000 });
-  prom = await startPrometheus({ scrapeTargets: [exporter.target], scrapeInterval: '1s' });
-  // Wait until a 5 s rate exists: the first samples arrive a few seconds after start.
-  await waitFor('a 5s error rate from the live exporter', async () => {
-    const r = (await (await fetch(`${prom.url}/api/v1/query?query=${encodeURIComponent('sum(rate(voice_http_requests_total[5s]))')}`)).json()) as { data: { result: unknown[] } };
-    return r.data.result.length > 0;
-  }, 30_000, 250);
+  live = await startLiveMetrics();
+  ({ exporter, prom } = live);
 }, 60_000);
 afterAll(async () => {
-  await disposePrometheus(prom);
-  await exporter?.close();
+  await live?.close();
 });
 afterEach(async () => {
   await daemon?.stop('SIGKILL');
@@ -116,29 +110,16 @@ function writesOutside(line: string, dir: string): boolean {
 
 /** PagerDuty and Slack stand-ins for one test: the rules with their `notifications:`, and the daemon's env for them. */
 async function withPagers(dir: string, body: (p: { pd: PagerDutyStandIn; slack: SlackStandIn; smtp: SmtpStandIn; rules: string; env: Record<string, string> }) => Promise<void>): Promise<void> {
-  const pd = new PagerDutyStandIn();
-  const slack = new SlackStandIn();
-  const smtp = new SmtpStandIn();
+  const pagers = await startPagers(dir);
   let passed = false;
   try {
-    await pd.start();
-    await slack.start();
-    await smtp.start();
-    fs.writeFileSync(path.join(dir, 'ca.pem'), pd.cert);
-    fs.writeFileSync(path.join(dir, 'smtp-ca.pem'), smtp.cert);
-    const email = `  email:\n    to: [stakeholders@example.com]\n    from: 'rollback-guard <rollback-guard@example.com>'\n    smtp: { host: 127.0.0.1, port: ${smtp.port} }\n`;
-    const rules = RULES.replace('rules:\n', `notifications:\n  pagerduty: { server: '127.0.0.1:${pd.port}' }\n  slack: { apiUrl: '${slack.apiUrl}' }\n${email}  levels:\n    - { level: 1, pagerduty: ONCALL, slack: '<!subteam^S0ONCALL>' }\nrules:\n`);
-    const env = {
-      PAGERDUTY_CA_FILE: path.join(dir, 'ca.pem'), PAGERDUTY_ROUTING_KEY_ONCALL: ROUTING_KEYS.ONCALL!, SLACK_BOT_TOKEN: slack.token,
-      SMTP_USERNAME: smtp.user, SMTP_PASSWORD: smtp.pass, SMTP_CA_FILE: path.join(dir, 'smtp-ca.pem'),
-    };
-    await body({ pd, slack, smtp, rules, env });
+    await body({ ...pagers, rules: pagers.withNotifications(RULES) });
     passed = true;
   } finally {
     // All are stopped whatever happened; a failed stop is reported only when it would not hide the test's error.
-    const stopped = await Promise.allSettled([pd.stop(), slack.stop(), smtp.stop()]);
-    const failed = stopped.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed && passed) throw failed.reason; // eslint-disable-line no-unsafe-finally
+    const stopped = pagers.stop();
+    if (passed) await stopped;
+    else await stopped.catch(() => {});
   }
 }
 

@@ -37,6 +37,14 @@ describe('planRollback', () => {
     ]);
   });
 
+  it('a decision found carried out (a crash after its patch) is skipped, not refused for the revision its own rollback made', () => {
+    // The rollback of revision 2 made revision 3; the decision was about 2.
+    const after = deployment({ 'voice-server': 'v:1' }, { 'deployment.kubernetes.io/revision': '3', 'rollback-guard.io/decision-id': '7', 'rollback-guard.io/rolled-back-from-revision': '2' });
+    expect(planRollback(after, [], { ...req, decisionId: 7, expectedRevision: '2' }, { kind: 'undo' }, NOW)).toMatchObject({ kind: 'skipped', reason: expect.stringContaining('decision 7 was already carried out') });
+    // Another decision about revision 2 still meets the revision check.
+    expect(planRollback(after, [], { ...req, decisionId: 8, expectedRevision: '2' }, { kind: 'undo' }, NOW)).toMatchObject({ kind: 'refused', code: 'changed-since-decision' });
+  });
+
   it('skips when the annotated version is already running', () => {
     expect(planRollback(deployment({ 'voice-server': 'v:1' }, { 'previous-version': '1' }), [], req, annotationStrategy, NOW)).toMatchObject({ kind: 'skipped' });
   });

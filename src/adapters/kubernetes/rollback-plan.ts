@@ -48,11 +48,13 @@ export function planRollback(d: V1Deployment, replicaSets: readonly V1ReplicaSet
 
   if (d.spec?.paused) return refuse('paused', 'the Deployment is paused (spec.paused); a person is rolling it out by hand: resume it or roll back by hand');
   if (ann[ANNOTATIONS.paused] === 'true') return refuse('guard-paused', `annotated ${ANNOTATIONS.paused}: "true"; remove the annotation to let the guard act`);
-  if (req.expectedRevision !== undefined && req.expectedRevision !== current) {
-    return refuse('changed-since-decision', `the decision was about revision ${req.expectedRevision}, but the Deployment is now at revision ${current} (a person or GitOps changed it); not reverting a release that was not judged`);
-  }
+  // Before the revision check: this decision's own rollback moved the revision on (a rollback is a new revision),
+  // so a crash after the patch must find it done, not "changed since the decision".
   if (req.decisionId !== undefined && ann[ANNOTATIONS.decisionId] === String(req.decisionId)) {
     return { kind: 'skipped', reason: `${name}: decision ${req.decisionId} was already carried out (revision ${ann[ANNOTATIONS.fromRevision] ?? '?'} reverted at ${ann[ANNOTATIONS.rolledBackAt] ?? '?'})` };
+  }
+  if (req.expectedRevision !== undefined && req.expectedRevision !== current) {
+    return refuse('changed-since-decision', `the decision was about revision ${req.expectedRevision}, but the Deployment is now at revision ${current} (a person or GitOps changed it); not reverting a release that was not judged`);
   }
 
   const owned = ownedReplicaSets(d, replicaSets);

@@ -74,6 +74,11 @@ export function recordRecovery(db: Database.Database, rollbackId: number, outcom
   return write('record a recovery check', () => db.prepare(`UPDATE rollbacks SET recovery = ?, recovery_at = ?, recovery_detail = ? WHERE id = ? AND recovery IS NULL`).run(outcome, iso(at), toJson(readings), rollbackId).changes === 1);
 }
 
+/** What acting on an approval did (the approved rollback's result), on its approvals row. */
+export function recordApprovalOutcome(db: Database.Database, decisionId: number, outcome: { ok: boolean; detail: string }, at: number): void {
+  write('record what an approval did', () => db.prepare(`UPDATE approvals SET outcome = ?, outcome_at = ? WHERE decision_id = ?`).run(`${outcome.ok ? 'ok' : 'failed'}: ${outcome.detail}`, iso(at), decisionId));
+}
+
 /** Automatic rollbacks carried out for a release (at most one is allowed). */
 export function automaticRollbacks(db: Database.Database, releaseId: number): number {
   const row = db.prepare(`SELECT count(*) AS n FROM rollbacks WHERE release_id = ? AND by = 'rollback-guard' AND outcome = 'rolled-back' AND dry_run = 0`).get(releaseId) as { n: number };

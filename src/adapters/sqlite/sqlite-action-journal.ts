@@ -2,7 +2,7 @@
 import type Database from 'better-sqlite3';
 import type { ActionJournal } from '../../ports/action-journal.js';
 import { pageOfDecision } from './page-of-decision.js';
-import { automaticRollbacks, recordRecovery, recordRollback, recordVerification, setReleaseIdentity } from './rollback-log.js';
+import { automaticRollbacks, recordApprovalOutcome, recordRecovery, recordRollback, recordVerification, setReleaseIdentity } from './rollback-log.js';
 
 export class SqliteActionJournal implements ActionJournal {
   constructor(private readonly db: Database.Database) {}
@@ -71,6 +71,21 @@ export class SqliteActionJournal implements ActionJournal {
       )
       .all(new Date(since).toISOString()) as { rollbackId: number; decisionId: number; namespace: string; deployment: string; fromRevision: string | null; toRevision: string | null; images: string | null }[];
     return rows.map((r) => ({ rollbackId: r.rollbackId, decisionId: r.decisionId, namespace: r.namespace, deployment: r.deployment, outcome: { kind: 'rolled-back', fromRevision: r.fromRevision ?? '?', toRevision: r.toRevision ?? '?', images: r.images ? (JSON.parse(r.images) as string[]) : [] } }));
+  }
+
+  unactedApprovals(since: number): { decisionId: number }[] {
+    return this.db
+      .prepare(
+        `SELECT a.decision_id AS decisionId FROM approvals a JOIN decisions p ON p.id = a.decision_id JOIN releases r ON r.id = p.release_id
+          WHERE a.verdict = 'approved' AND a.outcome IS NULL AND a.at >= ? AND r.source = 'live' AND r.outcome IS NULL
+            AND NOT EXISTS (SELECT 1 FROM rollbacks b WHERE b.decision_id = a.decision_id)
+          ORDER BY a.at`,
+      )
+      .all(new Date(since).toISOString()) as { decisionId: number }[];
+  }
+
+  approvalActed(decisionId: number, outcome: { ok: boolean; detail: string }, at: number): void {
+    recordApprovalOutcome(this.db, decisionId, outcome, at);
   }
 
   decidedManualPages(releaseId: number): number[] {

@@ -13,6 +13,7 @@ import type { DecisionStore, NewRelease, OpenRelease, StoredDecision, StoredRele
 import type { DecisionRow } from './rows.js';
 import { statementCache } from './statement-cache.js';
 import { MIGRATIONS } from './migrations.js';
+import { failpoint } from '../failpoint/failpoint.js';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 /** SQLite stores NaN as NULL anyway; make that explicit and keep ±Inf. */
@@ -108,6 +109,7 @@ function migrate(db: Database.Database, file: string): void {
   for (let v = version; v < MIGRATIONS.length; v++) {
     db.transaction(() => {
       db.exec(MIGRATIONS[v]!);
+      failpoint('mid-migration', v + 1);
       db.pragma(`user_version = ${v + 1}`);
     })();
   }

@@ -1,4 +1,5 @@
 // The human output of replay: what was replayed, the baselines, then one line per decision and the outcome.
+import { comparisonOperator, comparisonText } from '../core/comparison-text.js';
 import type { RecordingSource } from '../adapters/recording/recording-source.js';
 import { formatDuration } from '../core/duration.js';
 import type { Decision } from '../core/engine.js';
@@ -42,7 +43,7 @@ export function formatTimeline(o: {
         d.rule ?? '-',
         d.tier ?? '-',
         formatValue(d.value),
-        d.threshold === null ? '-' : `${d.evidence.comparison === 'below' ? '<' : '>'} ${formatValue(d.threshold)}`,
+        d.threshold === null ? '-' : `${comparisonOperator(d.evidence.comparison)} ${formatValue(d.threshold)}`,
         note(d),
       ]);
     }
@@ -53,15 +54,23 @@ export function formatTimeline(o: {
   const outcome = result.guard.releaseState.outcome;
   const rollback = result.decisions.find((d) => d.action === 'rollback' && d.mode === 'enforce');
   if (outcome?.kind === 'rolled-back' && rollback) {
-    const cmp = rollback.evidence.comparison === 'below' ? '<' : '>';
     lines.push(
-      `Outcome: ROLL BACK at ${toRfc3339(outcome.at)}, ${formatDuration(outcome.at - release.startedAt)} after the release: ${rollback.rule} = ${formatValue(rollback.value)} ${cmp} ${formatValue(rollback.threshold)}` +
+      `Outcome: ROLL BACK at ${toRfc3339(outcome.at)}, ${formatDuration(outcome.at - release.startedAt)} after the release: ${rollback.rule} = ${comparisonText({ ...rollback, comparison: rollback.evidence.comparison })}` +
         (rollback.evidence.breachingSince !== undefined ? `, breaching since ${toRfc3339(rollback.evidence.breachingSince)}` : ''),
     );
   } else if (outcome?.kind === 'promoted') {
     lines.push(`Outcome: PROMOTE at ${toRfc3339(outcome.at)}: the guard window ended with no rollback and no rule firing.`);
   } else {
     lines.push(`Outcome: still guarding at ${toRfc3339(result.lastAt)} (end of data); the window ends at ${toRfc3339(release.startedAt + release.windowMs)}.`);
+  }
+  const recovery = result.recovery;
+  if (recovery) {
+    const readings = recovery.readings.map((r) => `${r.rule} = ${formatValue(r.value)} (${r.verdict})`).join(', ');
+    lines.push(
+      recovery.outcome
+        ? `Recovery (5.3): ${recovery.outcome} at ${toRfc3339(recovery.at)}, ${formatDuration(recovery.at - recovery.since)} after the rollback rolled out (taken as ${toRfc3339(recovery.since)})${readings ? `: ${readings}` : ''}.`
+        : `Recovery (5.3): no verdict by ${toRfc3339(recovery.at)} (end of data)${readings ? `; last readings: ${readings}` : ''}.`,
+    );
   }
   lines.push(`Evaluated ${result.evaluations} rule-instants over ${result.instants} instants; ${result.decisions.length} decision${result.decisions.length === 1 ? '' : 's'}.`);
   if (o.db !== undefined) {

@@ -1,16 +1,7 @@
 // Small formatting helpers shared by the human-readable outputs.
 import { formatDuration } from '../core/duration.js';
 
-/** Numbers as people read them in a timeline: 4 significant digits, Prometheus spellings for the odd ones. */
-export function formatValue(v: number | null | undefined): string {
-  if (v === null || v === undefined) return '-';
-  if (Number.isNaN(v)) return 'NaN';
-  if (!Number.isFinite(v)) return v > 0 ? '+Inf' : '-Inf';
-  if (v === 0) return '0';
-  const abs = Math.abs(v);
-  if (abs >= 1e6 || abs < 1e-3) return v.toExponential(3).replace(/\.?0+e/, 'e');
-  return String(Number(v.toPrecision(4)));
-}
+export { formatValue } from '../core/comparison-text.js';
 
 export function formatOffset(ms: number): string {
   return (ms < 0 ? '-' : '+') + formatDuration(Math.abs(ms));

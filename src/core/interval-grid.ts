@@ -5,6 +5,20 @@ import type { RulesProblem } from '../errors/rules-invalid-error.js';
 import { formatDuration } from './duration.js';
 import type { Ruleset } from './ruleset.js';
 
+/**
+ * The instants a release is judged at, by the daemon, replay and backtest alike: every multiple of the interval
+ * (Unix time, so 15s -> :00, :15, :30, :45), from the first at or after the release start. A release seen at
+ * 14:00:07 is judged at 14:00:15, 14:00:30, ... however it is replayed.
+ */
+export function firstInstant(startedAt: number, intervalMs: number): number {
+  return Math.ceil(startedAt / intervalMs) * intervalMs;
+}
+
+/** The last instant of the grid at or before `t`: where data read for the instants from `t` on must begin. */
+export function gridStart(t: number, intervalMs: number): number {
+  return Math.floor(t / intervalMs) * intervalMs;
+}
+
 /** The interval as whole seconds (below a minute) or whole minutes, or undefined when it is off the grid. */
 export function gridStep(intervalMs: number): { unit: 'second' | 'minute'; count: number } | undefined {
   const s = intervalMs / 1000;

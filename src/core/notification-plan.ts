@@ -1,6 +1,7 @@
 // What goes out, to whom, for a decision or a guard event (checklist 6.1-6.3). Pure: time, the release and the
 // settings are arguments; the result is a list of notifications the outbox stores before anything is sent.
 import type { Decision } from './engine.js';
+import { comparisonText, formatValue } from './comparison-text.js';
 import { formatDuration } from './duration.js';
 import { levelName } from './escalation.js';
 import { DEFAULT_TEMPLATES, renderTemplate } from './notification-templates.js';
@@ -118,7 +119,8 @@ export function isOutageRule(settings: NotificationSettings, rule: string | null
   return rule !== null && (settings.outageRules === undefined || settings.outageRules.includes(rule));
 }
 
-const fmtNum = (v: number | null) => (v === null ? 'n/a' : Number.isFinite(v) ? String(Number(v.toPrecision(4))) : v > 0 ? '+Inf' : '-Inf');
+/** Values in messages: the readers' one number format, `n/a` for none. */
+const fmtNum = (v: number | null) => formatValue(v, 'n/a');
 
 export function planNotifications(settings: NotificationSettings, release: NotifiedRelease, event: GuardEvent): Notification[] {
   // Keys are unique per release, so the outbox can ignore a second copy of the same plan. Emails go last: the
@@ -399,9 +401,8 @@ class Planner {
   describe(d: NotifiedDecision): string {
     // A manual trigger has no rule or value: its note ("manual trigger by alice: user complaints") is the issue.
     if (d.rule === null && d.evidence.note) return d.evidence.note;
-    const cmp = d.evidence.comparison === 'below' ? '<' : '>';
     const held = d.evidence.forMs ? ` (held ${formatDuration(d.evidence.forMs)})` : '';
-    return `${d.rule ?? d.action} = ${fmtNum(d.value)} ${cmp} ${fmtNum(d.threshold)}${held}`;
+    return `${d.rule ?? d.action} = ${comparisonText({ ...d, comparison: d.evidence.comparison })}${held}`;
   }
 
   decisionValues(d: NotifiedDecision): Record<string, string | undefined> {

@@ -65,6 +65,7 @@ function compile(f: RulesFile, text: string, file: string, position: (path: (str
     targets,
     intervalMs: ms(f.interval),
     ...(intervalAt ? { intervalAt } : {}),
+    evaluationOffsetMs: ms(f.evaluationOffset),
     recoveryMs: ms(f.recovery),
     windowsMs: Object.fromEntries(SEVERITIES.map((s) => [s, ms(f.windows[s])])) as Ruleset['windowsMs'],
     baselines: Object.entries(f.baselines).map(([name, b]): Baseline => withPosition({ name, query: b.query }, position(['baselines', name, 'query']))),

@@ -212,7 +212,10 @@ export const rulesFileSchema = z
       .min(1, { error: 'must list at least one Deployment' })
       .optional()
       .describe('Several Deployments guarded by the same rules (e.g. voice-server and voice-server-canary), instead of `target:`.'),
-    interval: duration.default('15s').describe('How often the daemon evaluates the rules (replay uses the step of its data).'),
+    interval: duration.default('15s').describe('How often the daemon evaluates the rules: at every multiple of it on the clock, from the first at or after the release start (replay judges the same instants).'),
+    evaluationOffset: duration
+      .default('0s')
+      .describe('Evaluate each instant on the data as of that instant minus this, like Prometheus\'s `query_offset`: set it to the ingestion delay of your metrics (e.g. `30s` for a remote-write pipeline or VictoriaMetrics\' `-search.latencyOffset`), so the daemon never judges data a later replay would see differently.'),
     recovery: duration
       .default('10m')
       .describe("After the guard's rollback has rolled out, how long it keeps judging the immediate rules to confirm the service recovered (checklist 5.3); `0s`: no check."),

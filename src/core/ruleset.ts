@@ -115,6 +115,8 @@ export interface Ruleset {
   intervalMs: number;
   /** Where `interval:` was written; undefined when it is the default. */
   intervalAt?: SourcePosition;
+  /** Every query of an instant reads the data as of the instant minus this (ingestion delay); default 0. */
+  evaluationOffsetMs: number;
   /** How long after a rollout completes the recovery check runs; 0: none. */
   recoveryMs: number;
   windowsMs: Record<Severity, number>;

@@ -4,14 +4,15 @@
 import type { Logger } from 'pino';
 import { failpoint } from '../adapters/failpoint/failpoint.js';
 import { formatDuration } from '../core/duration.js';
-import { firstLevel } from '../core/escalation.js';
 import { DEFAULT_TEMPLATES } from '../core/notification-templates.js';
-import type { Decision, EngineContext, Evaluation, Observation } from '../core/engine.js';
-import { checksRecovery, readRecovery, recoveryOutcome, recoveryRules } from '../core/recovery.js';
+import type { EngineContext, Evaluation } from '../core/engine.js';
+import { comparisonText } from '../core/comparison-text.js';
+import { checksRecovery } from '../core/recovery.js';
 import { readScalar, type QueryOutcome } from '../core/query-outcome.js';
 import type { Ruleset } from '../core/ruleset.js';
 import { formatSummary } from '../core/summary-format.js';
 import { toRfc3339 } from '../core/time-format.js';
+import { RecoveryCheck } from '../guard/recovery-check.js';
 import { ReleaseGuard } from '../guard/release-guard.js';
 import type { ActionJournal } from '../ports/action-journal.js';
 import type { Actuator, RollbackOutcome } from '../ports/actuator.js';
@@ -61,11 +62,9 @@ export interface DaemonStatus {
 const key = (t: { namespace: string; deployment: string }) => `${t.namespace}/${t.deployment}`;
 
 interface Recovery {
-  ctx: EngineContext;
+  check: RecoveryCheck;
   decision: StoredDecision;
   rollbackId: number | undefined;
-  since: number;
-  until: number;
 }
 const STATE_VALUE = { inactive: 0, pending: 1, firing: 2 } as const;
 /** How far back a restart looks for work a crash left undone (rollbacks to carry out, announcements to plan). */
@@ -184,7 +183,7 @@ export class Daemon {
       if (!ruleset || !context || !decision || !checksRecovery(ruleset, decision.rule)) continue;
       // Long past its deadline (the daemon was down): a verdict on today's data would speak for then. Left unjudged.
       if (clock.now() > u.verifiedAt + ruleset.recoveryMs + 3600_000) continue;
-      this.recoveries.set(target, { ctx: { ruleset, ...context }, decision, rollbackId: u.rollbackId, since: u.verifiedAt, until: u.verifiedAt + ruleset.recoveryMs });
+      this.recoveries.set(target, { check: new RecoveryCheck({ ruleset, ...context }, decision.rule, u.verifiedAt), decision, rollbackId: u.rollbackId });
       log.info({ target, decisionId: u.decisionId, since: toRfc3339(u.verifiedAt) }, 'resumed the recovery check of a rollback from the decision log');
     }
   }
@@ -343,6 +342,9 @@ export class Daemon {
         this.verificationsToResume = false;
         this.resumeVerifications();
       }
+      // A release seen before this instant is judged at it, as replay judges it: one still being started (its
+      // baselines are being read) is waited for, not left to the next tick.
+      await this.releaseChain;
       let evaluated = 0;
       let failed = 0;
       for (const [target, guard] of [...this.guards]) {
@@ -381,28 +383,15 @@ export class Daemon {
     const guard = this.guards.get(target);
     if (!guard) throw new Error(`no release of ${target} is being guarded`);
     const now = this.deps.clock.now();
-    const decision: Decision = {
-      at: now,
-      action: t.tier === 'immediate' ? 'rollback' : 'page',
-      tier: t.tier,
-      rule: null,
-      ...(t.tier === 'considered' ? { level: firstLevel(guard.ctx.ruleset.escalation) } : {}),
-      value: null,
-      threshold: null,
-      mode: 'enforce',
-      evidence: { value: null, threshold: null, rulesHash: guard.ctx.ruleset.hash, release: { startedAt: guard.ctx.release.startedAt, severity: guard.ctx.release.severity, windowEnd: guard.ctx.release.startedAt + guard.ctx.release.windowMs }, note: `manual trigger by ${t.by}: ${t.reason}`, ...(t.tier === 'considered' ? { pagedAt: now } : {}) },
-    };
-    // A considered page escalates like a rule's: its open page is kept in the release state, recorded with it.
-    if (t.tier === 'considered') guard.openManualPage(now, decision.evidence.note!);
-    const [stored] = this.deps.store.recordInstant(guard.stored.id, now, guard.releaseState, [], [decision]);
-    failpoint('after-decision-commit', decision.action);
-    const outcome = await this.act(target, stored!, now);
+    const stored = guard.trigger(now, t.tier, `manual trigger by ${t.by}: ${t.reason}`);
+    failpoint('after-decision-commit', stored.action);
+    const outcome = await this.act(target, stored, now);
     // Reverted: the release is over, as after an engine's rollback; its bad data must not decide a second one.
     if (outcome?.kind === 'rolled-back' || outcome?.kind === 'skipped') {
       this.deps.store.closeRelease(guard.stored.id, 'rolled-back', this.deps.clock.now(), `rolled back on a manual trigger by ${t.by}`);
       guard.endRolledBack(this.deps.clock.now());
     }
-    return stored!;
+    return stored;
   }
 
   /**
@@ -514,34 +503,25 @@ export class Daemon {
     const stored = ctx ? undefined : this.deps.store.releaseContext?.(decision.releaseId);
     const context = ctx ?? (ruleset && stored ? { ruleset, ...stored } : undefined);
     if (!context || !checksRecovery(context.ruleset, decision.rule)) return;
-    const { recoveryMs } = context.ruleset;
-    const since = this.deps.clock.now();
-    this.recoveries.set(target, { ctx: context, decision, rollbackId, since, until: since + recoveryMs });
-    this.deps.log.info({ target, decisionId: decision.id, within: formatDuration(recoveryMs) }, 'judging recovery after the rollback');
+    this.recoveries.set(target, { check: new RecoveryCheck(context, decision.rule, this.deps.clock.now()), decision, rollbackId });
+    this.deps.log.info({ target, decisionId: decision.id, within: formatDuration(context.ruleset.recoveryMs) }, 'judging recovery after the rollback');
   }
 
   /** Each tick: every rollback under watch is judged once; a verdict is recorded, logged and announced. */
   private async checkRecoveries(now: number): Promise<void> {
     const { journal, log, events } = this.deps;
     for (const [target, r] of [...this.recoveries]) {
-      // A tick that began before the rollout was verified (in the background) reads the old version.
-      if (now <= r.since) continue;
-      const observations = new Map<string, Observation>();
-      await Promise.all(
-        recoveryRules(r.ctx.ruleset, r.decision.rule).map(async (rule) => {
-          const [value, guard] = await Promise.all([this.read(rule.query, now), rule.when ? this.read(rule.when.query, now) : undefined]);
-          observations.set(rule.name, guard ? { value, guard } : { value });
-        }),
-      );
-      const readings = readRecovery(r.ctx, observations, r.decision.rule);
-      const outcome = recoveryOutcome(readings, now, r.until);
-      if (!outcome || this.recoveries.get(target) !== r) continue;
+      // Undefined for a tick that began before the rollout was verified (in the background): it reads the old version.
+      const judged = await r.check.tick(now, this.deps.source);
+      const outcome = judged?.outcome;
+      if (!judged || !outcome || this.recoveries.get(target) !== r) continue;
+      const { readings } = judged;
       this.recoveries.delete(target);
       // Another replica may have judged it while this one was not the leader: its verdict stands, said once.
       if (r.rollbackId !== undefined && journal && !journal.recoveryJudged(r.rollbackId, outcome, readings, now)) continue;
       failpoint('after-recovery-commit');
-      log[outcome === 'recovered' ? 'info' : 'error']({ target, decisionId: r.decision.id, outcome, readings, after: formatDuration(now - r.since) }, `recovery after the rollback: ${outcome}`);
-      await events.emit({ kind: 'recovery-judged', decision: r.decision, target, at: now, since: r.since, outcome, readings });
+      log[outcome === 'recovered' ? 'info' : 'error']({ target, decisionId: r.decision.id, outcome, readings, after: formatDuration(now - r.check.since) }, `recovery after the rollback: ${outcome}`);
+      await events.emit({ kind: 'recovery-judged', decision: r.decision, target, at: now, since: r.check.since, outcome, readings });
     }
   }
 
@@ -551,11 +531,13 @@ export class Daemon {
    * decision is logged, within the query's own timeout; a failed query reads "n/a (query failed)".
    */
   private async readSummary(target: string, now: number, template: 'DEPLOY_SUCCESS' | 'ROLLBACK_COMPLETE'): Promise<Record<string, string> | undefined> {
-    const notifications = this.rulesets.get(target)?.notifications;
+    const ruleset = this.rulesets.get(target);
+    const notifications = ruleset?.notifications;
     const text = notifications?.templates[template] ?? DEFAULT_TEMPLATES[template];
     const entries = Object.entries(notifications?.summary ?? {}).filter(([name]) => text.includes(`{${name}}`));
     if (entries.length === 0) return undefined;
-    const read = await Promise.all(entries.map(async ([name, s]) => [name, formatSummary(readScalar(await this.read(s.query, now)), s.format)] as const));
+    const asOf = now - (ruleset?.evaluationOffsetMs ?? 0);
+    const read = await Promise.all(entries.map(async ([name, s]) => [name, formatSummary(readScalar(await this.read(s.query, asOf)), s.format)] as const));
     return Object.fromEntries(read);
   }
 
@@ -647,6 +629,5 @@ export class Daemon {
 
 function describe(d: StoredDecision): string {
   if (!d.rule) return d.evidence.note ?? 'manual rollback';
-  const cmp = d.evidence.comparison === 'below' ? '<' : '>';
-  return `${d.rule}: ${d.value ?? 'no data'} ${cmp} ${d.threshold ?? '-'}`;
+  return `${d.rule}: ${comparisonText({ ...d, comparison: d.evidence.comparison })}`;
 }

@@ -2,12 +2,13 @@
 // runs the engine and writes the instant to the decision log. Replay and the live daemon both call tick(now),
 // so what replay decides on some data is what the daemon decides on it.
 import { firstLevel } from '../core/escalation.js';
-import { initialState, rulesDue, step, type Decision, type EngineContext, type Evaluation, type Observation, type ReleaseState } from '../core/engine.js';
-import { readScalar, type QueryOutcome, type ScalarReading } from '../core/query-outcome.js';
+import { initialState, rulesDue, step, type Decision, type EngineContext, type Evaluation, type ReleaseState } from '../core/engine.js';
+import { readScalar, type ScalarReading } from '../core/query-outcome.js';
 import type { Release } from '../core/release.js';
 import type { RuleMode, Ruleset, Tier } from '../core/ruleset.js';
 import type { DecisionStore, OpenRelease, StoredDecision, StoredRelease } from '../ports/decision-store.js';
 import type { MetricSource } from '../ports/metric-source.js';
+import { observe } from './observe.js';
 
 function withRules(ruleset: Ruleset, state: ReleaseState): ReleaseState {
   const fresh = initialState(ruleset);
@@ -93,7 +94,9 @@ export class ReleaseGuard {
   }): Promise<ReleaseGuard> {
     const { ruleset, release, source, store } = options;
     const target = options.target ?? ruleset.target;
-    const readings = await Promise.all(ruleset.baselines.map(async (b) => [b, readScalar(await source.instant(b.query, release.startedAt))] as const));
+    // As of the release start, less the evaluation offset like every other reading.
+    const asOf = release.startedAt - ruleset.evaluationOffsetMs;
+    const readings = await Promise.all(ruleset.baselines.map(async (b) => [b, readScalar(await source.instant(b.query, asOf))] as const));
     const baselines: Record<string, ScalarReading> = {};
     const forStore: Record<string, { query: string; reading: ScalarReading }> = {};
     for (const [b, reading] of readings) {
@@ -112,9 +115,26 @@ export class ReleaseGuard {
     return this.state.outcome !== undefined;
   }
 
-  /** A manual considered trigger paged (level 1 of the ladder): the engine escalates it from the next tick. */
-  openManualPage(at: number, note: string): void {
-    this.state = { ...this.state, manual: [...(this.state.manual ?? []), { level: firstLevel(this.ctx.ruleset.escalation), pagedAt: at, note }] };
+  /**
+   * A manual trigger for what no metric sees (a critical vulnerability; user complaints), recorded at `at`: an
+   * immediate one is a rollback decision, a considered one a page that climbs the ladder from the next tick (its
+   * open page is kept in the release state). The caller acts on it, as on an engine's decision.
+   */
+  trigger(at: number, tier: Tier, note: string): StoredDecision {
+    const { ruleset, release } = this.ctx;
+    const decision: Decision = {
+      at,
+      action: tier === 'immediate' ? 'rollback' : 'page',
+      tier,
+      rule: null,
+      ...(tier === 'considered' ? { level: firstLevel(ruleset.escalation) } : {}),
+      value: null,
+      threshold: null,
+      mode: 'enforce',
+      evidence: { value: null, threshold: null, rulesHash: ruleset.hash, release: { startedAt: release.startedAt, severity: release.severity, windowEnd: release.startedAt + release.windowMs }, note, ...(tier === 'considered' ? { pagedAt: at } : {}) },
+    };
+    if (tier === 'considered') this.state = { ...this.state, manual: [...(this.state.manual ?? []), { level: firstLevel(ruleset.escalation), pagedAt: at, note }] };
+    return this.store.recordInstant(this.stored.id, at, this.state, [], [decision])[0]!;
   }
 
   /** Manual pages someone approved or declined (by when they went out): decided, so no longer escalated. */
@@ -132,26 +152,14 @@ export class ReleaseGuard {
     if (!this.state.outcome) this.state = { ...this.state, outcome: { kind: 'rolled-back', at } };
   }
 
-  /** One evaluation instant. Queries of the instant run concurrently; identical query strings run once. */
+  /**
+   * One evaluation instant. Queries of the instant run concurrently, on the data as of `now` less the rules'
+   * `evaluationOffset`; identical query strings run once.
+   */
   async tick(now: number): Promise<TickResult> {
     const due = rulesDue(this.ctx, this.state, now);
-    const cache = new Map<string, Promise<QueryOutcome>>();
-    const fetch = (q: string) => {
-      let p = cache.get(q);
-      if (!p) {
-        p = this.source.instant(q, now).catch((err: unknown): QueryOutcome => ({ kind: 'error', error: err instanceof Error ? err.message : String(err) }));
-        cache.set(q, p);
-      }
-      return p;
-    };
-    const observed = await Promise.all(
-      due.map(async (rule) => {
-        const [value, guard] = await Promise.all([fetch(rule.query), rule.when ? fetch(rule.when.query) : undefined]);
-        const obs: Observation = guard ? { value, guard } : { value };
-        return [rule.name, obs] as const;
-      }),
-    );
-    const result = step(this.ctx, this.state, now, new Map(observed));
+    const observed = await observe(this.source, due, now - this.ctx.ruleset.evaluationOffsetMs);
+    const result = step(this.ctx, this.state, now, observed);
     const decided = [...this.resolveOrphans(now), ...result.decisions];
     // Nothing evaluated and nothing decided (release over, or before its start): nothing to write.
     const decisions = result.evaluations.length || decided.length ? this.store.recordInstant(this.stored.id, now, result.state, result.evaluations, decided) : [];

@@ -23,7 +23,7 @@ describe('rollback-guard CLI (built binary)', () => {
     expect(cli('frobnicate').code).toBe(2);
     const r = cli('replay', '--rules', RULES);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/required option/);
+    expect(r.stderr).toMatch(/--release-at is required .*or --from-log FILE --release ID/);
   });
 
   describe('check', () => {
@@ -65,7 +65,7 @@ describe('rollback-guard CLI (built binary)', () => {
     expect(r.code).toBe(0);
     const s = JSON.parse(r.stdout) as { $schema: string; properties: Record<string, unknown>; required: string[] };
     expect(s.$schema).toContain('json-schema.org');
-    expect(Object.keys(s.properties)).toEqual(['version', 'target', 'targets', 'interval', 'recovery', 'windows', 'baselines', 'escalation', 'notifications', 'rules']);
+    expect(Object.keys(s.properties)).toEqual(['version', 'target', 'targets', 'interval', 'evaluationOffset', 'recovery', 'windows', 'baselines', 'escalation', 'notifications', 'rules']);
     expect(s.required).toEqual(expect.arrayContaining(['version', 'rules'])); // target: or targets:, checked by `check`
   });
 

@@ -1,8 +1,15 @@
 // The action journal in the decision log file (rollbacks table and release identity columns).
 import type Database from 'better-sqlite3';
+import { comparisonText } from '../../core/comparison-text.js';
 import type { ActionJournal } from '../../ports/action-journal.js';
 import { pageOfDecision } from './page-of-decision.js';
 import { automaticRollbacks, recordApprovalOutcome, recordRecovery, recordRollback, recordVerification, setReleaseIdentity } from './rollback-log.js';
+
+/** The reason a reconciled rollback is annotated with: its rule's comparison, or a manual trigger's note. */
+function reasonOf(r: { rule: string | null; value: number | null; threshold: number | null; evidence: string }): string {
+  const evidence = JSON.parse(r.evidence) as { note?: string; comparison?: 'above' | 'below' };
+  return r.rule ? `${r.rule}: ${comparisonText({ ...r, comparison: evidence.comparison })} (completed after a restart)` : (evidence.note ?? 'manual rollback');
+}
 
 export class SqliteActionJournal implements ActionJournal {
   constructor(private readonly db: Database.Database) {}
@@ -55,7 +62,7 @@ export class SqliteActionJournal implements ActionJournal {
       namespace: r.namespace,
       deployment: r.deployment,
       ...(r.revision !== null ? { revision: r.revision } : {}),
-      reason: r.rule ? `${r.rule}: ${r.value ?? 'no data'} > ${r.threshold ?? '-'} (completed after a restart)` : ((JSON.parse(r.evidence) as { note?: string }).note ?? 'manual rollback'),
+      reason: reasonOf(r),
     }));
   }
 

@@ -1,3 +1,4 @@
+import { comparisonOperator, comparisonText } from '../../core/comparison-text.js';
 import type { Command } from 'commander';
 import { DecisionLogReader, type Row } from '../../adapters/sqlite/decision-log-reader.js';
 import { formatDuration } from '../../core/duration.js';
@@ -110,7 +111,7 @@ function formatExplanation(x: Explanation): string {
   out.push(`  release    #${x.release.id} ${x.release.target}, ${x.release.severity}, started ${x.release.startedAt}, window to ${x.release.windowEndsAt}, outcome ${isReplay(x.release.source) ? outcomeText(x.release.outcome, x.release.source) : (x.release.outcome ?? 'still guarded')}`);
   const ev = x.evidence;
   if (d.rule !== null) {
-    out.push(`  value      ${formatValue(d.value)} ${ev.comparison === 'below' ? '<' : '>'} threshold ${formatValue(d.threshold)}`);
+    out.push(`  value      ${comparisonText({ ...d, comparison: ev.comparison as 'above' | 'below' | undefined })} (value ${comparisonOperator(ev.comparison as 'above' | 'below' | undefined)} threshold)`);
     const b = ev.baseline as { name: string; value: number; factor: number } | undefined;
     if (b) out.push(`  baseline   ${b.name} = ${formatValue(b.value)} x ${b.factor} = ${formatValue(b.value * b.factor)}`);
     out.push(`  series     ${labelText(ev.labels as Record<string, string> | undefined)}`);

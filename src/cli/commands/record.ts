@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import type { Command } from 'commander';
 import { PrometheusClient } from '../../adapters/prometheus/prometheus-client.js';
 import { recordRange } from '../../adapters/prometheus/record-range.js';
+import { gridStart } from '../../core/interval-grid.js';
 import { rulesetQueries } from '../../core/ruleset.js';
 import { toRfc3339 } from '../../core/time-format.js';
 import { UsageError } from '../../errors/usage-error.js';
@@ -37,7 +38,10 @@ export function registerRecord(program: Command, io: Io): void {
     const conn = prometheusConnection(flags);
     if (!conn) throw new UsageError('--prometheus URL (or PROMETHEUS_URL) is required: where to record from');
     const client = new PrometheusClient(conn);
-    const { recording, warnings } = await recordRange(client, rulesetQueries(ruleset), from, to, stepMs);
+    // On the daemon's grid (multiples of the step), as of each instant less the rules' evaluationOffset: the samples
+    // replay needs for the instants the daemon judges.
+    const offset = ruleset.evaluationOffsetMs;
+    const { recording, warnings } = await recordRange(client, rulesetQueries(ruleset), gridStart(from, stepMs) - offset, to - offset, stepMs);
     for (const w of warnings) io.err(`warning: Prometheus: ${w}`);
     const text = JSON.stringify(recording) + '\n';
     if (flags.out === undefined) io.out(text.trimEnd());

@@ -1,7 +1,11 @@
 import type { Command } from 'commander';
 import { PrometheusClient } from '../../adapters/prometheus/prometheus-client.js';
 import { recordRange } from '../../adapters/prometheus/record-range.js';
+import { PinnedInstants } from '../../adapters/recording/pinned-instants.js';
 import { RecordingSource } from '../../adapters/recording/recording-source.js';
+import { PrometheusSource } from '../../adapters/prometheus/prometheus-source.js';
+import { gridStart } from '../../core/interval-grid.js';
+import type { MetricSource } from '../../ports/metric-source.js';
 import { MemoryDecisionStore } from '../../adapters/memory/memory-decision-store.js';
 import { decisionLogExists, openDecisionLog } from '../../adapters/sqlite/sqlite-decision-store.js';
 import { formatDuration } from '../../core/duration.js';
@@ -11,7 +15,8 @@ import { rulesetQueries, type Ruleset } from '../../core/ruleset.js';
 import { toRfc3339 } from '../../core/time-format.js';
 import { UsageError } from '../../errors/usage-error.js';
 import { replay } from '../../guard/replay.js';
-import type { DecisionStore } from '../../ports/decision-store.js';
+import type { DecisionStore, StoredDecision } from '../../ports/decision-store.js';
+import { readRecordedRelease, type RecordedRelease } from '../../adapters/sqlite/recorded-release.js';
 import { formatTimeline } from '../format-timeline.js';
 import type { Io } from '../io.js';
 import { loadRulesFile } from '../load-rules-file.js';
@@ -21,7 +26,9 @@ import { addPrometheusOptions, prometheusConnection, type PrometheusFlags } from
 interface ReplayFlags extends PrometheusFlags {
   rules: string;
   recording?: string;
-  releaseAt: string;
+  releaseAt?: string;
+  fromLog?: string;
+  release?: string;
   severity: string;
   from?: string;
   to?: string;
@@ -39,7 +46,9 @@ export function registerReplay(program: Command, io: Io): void {
     .description("replay a release through the rules, from a recording or straight from Prometheus's history: the decisions the daemon would have made")
     .requiredOption('--rules <file>', 'rules file')
     .option('--recording <file>', 'recording to replay (JSON; see "Recording format" in the README)')
-    .requiredOption('--release-at <time>', 'release start, RFC 3339 (e.g. 2026-11-20T14:00:00Z)')
+    .option('--release-at <time>', 'release start, RFC 3339 (e.g. 2026-11-20T14:00:00Z); required unless --from-log gives it')
+    .option('--from-log <file>', "replay a release a daemon guarded, from its decision log (with --release): its start, severity and window, when its rollback rolled out, and the manual triggers, approvals and declines it received, at their recorded times")
+    .option('--release <id>', 'with --from-log: the id of the release to replay (rollback-guard log lists them)')
     .option('--severity <severity>', 'release severity: hotfix | minor | major | infrastructure (sets the guard window)', 'minor')
     .option('--from <time>', 'with --prometheus: start of the history to read (default: --release-at)')
     .option('--to <time>', 'with --prometheus: end of the history to read (required with --prometheus)')
@@ -49,16 +58,26 @@ export function registerReplay(program: Command, io: Io): void {
     .option('--db <file>', 'write the release, evaluations and decisions to this SQLite decision log (created if missing)')
     .option('--json', 'print {"release": ..., "decisions": [...]} as JSON instead of a timeline');
   addPrometheusOptions(cmd).action(async (flags: ReplayFlags) => {
-    const releaseAt = parseTime('--release-at', flags.releaseAt);
-    const severity: Severity = parseSeverity(flags.severity);
+    const recorded = fromLog(flags);
+    if (flags.releaseAt === undefined && !recorded) throw new UsageError('--release-at is required (the release start), or --from-log FILE --release ID to replay a release a daemon guarded');
+    const releaseAt = flags.releaseAt !== undefined ? parseTime('--release-at', flags.releaseAt) : recorded!.startedAt;
+    const severity: Severity = recorded && cmd.getOptionValueSource('severity') === 'default' ? recorded.severity : parseSeverity(flags.severity);
     const until = flags.until !== undefined ? parseTime('--until', flags.until) : undefined;
     const windowOverride = flags.window !== undefined ? parseDurationOption('--window', flags.window) : undefined;
     const ruleset = loadRulesFile(flags.rules);
-    const { source, label } = await loadData(flags, ruleset, releaseAt, io);
+    if (recorded && !ruleset.targets.some((t) => t.namespace === recorded.namespace && t.deployment === recorded.deployment)) {
+      throw new UsageError(`release ${recorded.id} in ${flags.fromLog} is of ${recorded.namespace}/${recorded.deployment}, which ${flags.rules} does not guard; give the rules file of that Deployment`);
+    }
+    // The log speaks for the release up to its end (and its recovery verdict): read Prometheus up to then.
+    if (recorded && flags.recording === undefined && flags.to === undefined && recorded.lastAt !== undefined) flags.to = toRfc3339(recorded.lastAt);
+    const { source, pinned, label } = await loadData(flags, ruleset, releaseAt, io);
     // The span the data speaks for: a range read from Prometheus (or recorded with one) ends at --to even when
     // its last stretch is empty, which a live daemon would have seen as empty too.
-    const span = source.covers;
-    if (span === undefined) throw new UsageError(`${label} holds no samples; nothing to replay`);
+    // In evaluation time: the data is read as of each instant less `evaluationOffset`.
+    const offset = ruleset.evaluationOffsetMs;
+    const covers = source.covers;
+    if (covers === undefined) throw new UsageError(`${label} holds no samples; nothing to replay`);
+    const span = { start: covers.start + offset, end: covers.end + offset };
     if (releaseAt < span.start) {
       throw new UsageError(`--release-at ${toRfc3339(releaseAt)} is before the start of ${label} (${toRfc3339(span.start)}): the release's baselines and first instants were not recorded; record from earlier, or give a later --release-at`);
     }
@@ -71,13 +90,14 @@ export function registerReplay(program: Command, io: Io): void {
       for (const m of missing) io.err(`  ${m.what}: ${m.query}`);
     }
 
-    const release = { startedAt: releaseAt, severity, windowMs: windowOverride ?? ruleset.windowsMs[severity] };
+    const release = { startedAt: releaseAt, severity, windowMs: windowOverride ?? (recorded && cmd.getOptionValueSource('severity') === 'default' ? recorded.windowMs : ruleset.windowsMs[severity]) };
     const existed = flags.db !== undefined && decisionLogExists(flags.db);
     // Replay commits 500 instants at a time (each still atomic): a week replays in seconds, not minutes.
     const store: DecisionStore = flags.db !== undefined ? openDecisionLog(flags.db, { batchInstants: 500 }) : new MemoryDecisionStore();
     try {
       const sourceName = flags.recording !== undefined ? 'replay:recording' : 'replay:prometheus';
-      const result = await replay({ ruleset, release, source, store, sourceName, stepMs: source.stepMs, until: until ?? span.end });
+      const rolloutAt = (d: StoredDecision) => recorded?.rollouts.find((r) => r.decision.at === d.at && r.decision.rule === d.rule)?.at;
+      const result = await replay({ ruleset, release, source: pinned, store, sourceName, stepMs: source.stepMs, until: until ?? span.end, rolloutAt, ...(recorded ? { inputs: recorded.inputs } : {}) });
       if (flags.json) {
         io.out(
           toJson(
@@ -92,6 +112,9 @@ export function registerReplay(program: Command, io: Io): void {
                 outcome: result.guard.releaseState.outcome?.kind ?? null,
                 evaluatedUntil: toRfc3339(result.lastAt),
               },
+              ...(result.recovery
+                ? { recovery: { since: toRfc3339(result.recovery.since), at: toRfc3339(result.recovery.at), outcome: result.recovery.outcome ?? null, readings: result.recovery.readings } }
+                : {}),
               decisions: result.decisions.map((d) => ({
                 id: flags.db !== undefined ? d.id : null,
                 at: toRfc3339(d.at),
@@ -118,17 +141,19 @@ export function registerReplay(program: Command, io: Io): void {
 }
 
 /**
- * The data to replay: a recording file, or Prometheus's history read as range queries on a grid that passes
- * through the release start (so baselines are read exactly there) and held in memory as a recording.
+ * The data to replay: a recording file, or Prometheus's history read as range queries on the daemon's grid (every
+ * multiple of the step, as of each instant less `evaluationOffset`) and held in memory as a recording, with the
+ * baselines read as the daemon reads them: one instant query at the release start (`pinned`).
  */
-async function loadData(flags: ReplayFlags, ruleset: Ruleset, releaseAt: number, io: Io): Promise<{ source: RecordingSource; label: string }> {
+async function loadData(flags: ReplayFlags, ruleset: Ruleset, releaseAt: number, io: Io): Promise<{ source: RecordingSource; pinned: MetricSource; label: string }> {
   const conn = prometheusConnection(flags);
   if ((flags.recording === undefined) === (conn === undefined)) {
     throw new UsageError('give exactly one of --recording FILE or --prometheus URL (or PROMETHEUS_URL) as the data to replay');
   }
   if (flags.recording !== undefined) {
     for (const f of ['from', 'to', 'step'] as const) if (flags[f] !== undefined) throw new UsageError(`--${f} is for --prometheus; a recording has its own range and step`);
-    return { source: RecordingSource.fromFile(flags.recording), label: `recording ${flags.recording}` };
+    const source = RecordingSource.fromFile(flags.recording);
+    return { source, pinned: source, label: `recording ${flags.recording}` };
   }
   if (flags.to === undefined) throw new UsageError('--to is required with --prometheus: the end of the history to read');
   const stepMs = flags.step !== undefined ? parseDurationOption('--step', flags.step) : ruleset.intervalMs;
@@ -136,9 +161,22 @@ async function loadData(flags: ReplayFlags, ruleset: Ruleset, releaseAt: number,
   const to = parseTime('--to', flags.to);
   if (from > releaseAt) throw new UsageError('--from must not be after --release-at');
   if (to < releaseAt) throw new UsageError('--to must not be before --release-at');
-  const start = releaseAt - Math.floor((releaseAt - from) / stepMs) * stepMs;
+  const offset = ruleset.evaluationOffsetMs;
   const client = new PrometheusClient(conn!);
-  const { recording, warnings } = await recordRange(client, rulesetQueries(ruleset), start, to, stepMs);
+  const { recording, warnings } = await recordRange(client, rulesetQueries(ruleset), gridStart(from, stepMs) - offset, to - offset, stepMs);
   for (const w of warnings) io.err(`warning: Prometheus: ${w}`);
-  return { source: RecordingSource.fromData(recording, client.baseUrl, { start, end: to }), label: `Prometheus ${client.baseUrl}` };
+  const source = RecordingSource.fromData(recording, client.baseUrl, { start: gridStart(from, stepMs) - offset, end: to - offset });
+  const pinned = new PinnedInstants(source);
+  const live = new PrometheusSource(client);
+  await Promise.all(ruleset.baselines.map(async (b) => pinned.pin(b.query, releaseAt - offset, await live.instant(b.query, releaseAt - offset))));
+  return { source, pinned, label: `Prometheus ${client.baseUrl}` };
+}
+
+/** The release `--from-log FILE --release ID` names, read from that decision log; undefined without --from-log. */
+function fromLog(flags: ReplayFlags): RecordedRelease | undefined {
+  if ((flags.fromLog === undefined) !== (flags.release === undefined)) throw new UsageError('--from-log and --release go together: the decision log, and the id of the release in it to replay');
+  if (flags.fromLog === undefined) return undefined;
+  const id = Number(flags.release);
+  if (!Number.isInteger(id) || id < 1) throw new UsageError(`--release must be a release id (a positive whole number), not "${flags.release}"`);
+  return readRecordedRelease(flags.fromLog, id);
 }

@@ -1,5 +1,7 @@
 // Parsers for command-line values; each failure is a UsageError that names the option and shows a good value.
+import { bindRuleset, type BoundTarget } from '../core/bind-ruleset.js';
 import { parseDuration } from '../core/duration.js';
+import type { Ruleset } from '../core/ruleset.js';
 import { SEVERITIES, type Severity } from '../core/severity.js';
 import { UsageError } from '../errors/usage-error.js';
 
@@ -28,4 +30,40 @@ export function parseDurationOption(option: string, text: string): number {
   const ms = parseDuration(text);
   if (ms === undefined || ms <= 0) throw new UsageError(`${option} ${JSON.stringify(text)} is not a positive duration; write it like 15s, 30m or 1h`);
   return ms;
+}
+
+/** `--selector app=voice-server,track=canary`: a Deployment's matchLabels, for per-target queries. */
+export function parseSelector(text: string, option = '--selector'): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const part of text.split(',')) {
+    const i = part.indexOf('=');
+    const k = part.slice(0, i).trim();
+    if (i <= 0 || !k) throw new UsageError(`${option} ${JSON.stringify(text)}: ${JSON.stringify(part)} is not key=value; write it like app=voice-server,track=canary`);
+    out[k] = part.slice(i + 1).trim();
+  }
+  return out;
+}
+
+/**
+ * The target a command evaluates a rules file for: `--target NAMESPACE/DEPLOYMENT` (one of the file's targets;
+ * default its first) with `--selector` for {{selector}}, bound into the ruleset (TargetBindingError, exit 2, when a
+ * query needs a selector that was not given).
+ */
+export function targetOption(ruleset: Ruleset, flags: { target?: string; selector?: string; stableSelector?: string }, given?: BoundTarget): { target: BoundTarget; bound: Ruleset } {
+  let chosen: { namespace: string; deployment: string; selector?: Readonly<Record<string, string>>; stable?: BoundTarget['stable'] } = given ?? ruleset.target;
+  if (flags.target !== undefined) {
+    const t = ruleset.targets.find((x) => `${x.namespace}/${x.deployment}` === flags.target);
+    if (!t) throw new UsageError(`--target ${flags.target} is not guarded by ${ruleset.file}; its targets: ${ruleset.targets.map((x) => `${x.namespace}/${x.deployment}`).join(', ')}`);
+    chosen = t;
+  }
+  // A canary's stable Deployment: as recorded, else its `compareTo` in the file, with --stable-selector.
+  const compareTo = ruleset.targets.find((x) => x.namespace === chosen.namespace && x.deployment === chosen.deployment)?.compareTo;
+  const stable = chosen.stable ?? (compareTo ? { namespace: chosen.namespace, deployment: compareTo } : undefined);
+  const target: BoundTarget = {
+    namespace: chosen.namespace,
+    deployment: chosen.deployment,
+    ...(flags.selector !== undefined ? { selector: parseSelector(flags.selector) } : chosen.selector ? { selector: chosen.selector } : {}),
+    ...(stable ? { stable: { ...stable, ...(flags.stableSelector !== undefined ? { selector: parseSelector(flags.stableSelector, '--stable-selector') } : {}) } } : {}),
+  };
+  return { target, bound: bindRuleset(ruleset, target) };
 }

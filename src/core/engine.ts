@@ -14,10 +14,11 @@ export type RuleState = 'inactive' | 'pending' | 'firing';
  * - no-data: empty result or NaN (a breach instead when the rule says `noData: breach`).
  * - no-traffic: the rule's `when` traffic floor was not met.
  * - no-baseline: the threshold refers to a baseline that has no value.
+ * - no-stable: the threshold is relative to the stable Deployment, which has no value (or none is named).
  * - error: the query (or its traffic floor) could not be answered.
  * Only breach and pass move a rule; the others hold its state (see docs/adr/0002).
  */
-export type Verdict = 'breach' | 'pass' | 'no-data' | 'no-traffic' | 'no-baseline' | 'error';
+export type Verdict = 'breach' | 'pass' | 'no-data' | 'no-traffic' | 'no-baseline' | 'no-stable' | 'error';
 
 export type Action = 'rollback' | 'page' | 'escalate' | 'resolve' | 'promote';
 
@@ -49,6 +50,8 @@ export interface Observation {
   value: QueryOutcome;
   /** The `when` traffic floor's result, for rules that have one. */
   guard?: QueryOutcome;
+  /** A `stable` threshold's reading: the same query for the stable Deployment, at the same instant. */
+  stable?: QueryOutcome;
 }
 
 export interface Evaluation {
@@ -70,6 +73,8 @@ export interface Evidence {
   value: number | null;
   threshold: number | null;
   baseline?: { name: string; value: number; factor: number };
+  /** A canary's threshold: the stable Deployment's value of the same query then, x factor + plus. */
+  stable?: { query: string; value: number; factor: number; plus: number };
   labels?: Labels;
   /** The run of breaches that made the rule fire: from `activeAt` to the decision. */
   breachingSince?: number;
@@ -254,6 +259,7 @@ export interface Judgement {
   labels?: Labels;
   detail?: string;
   baseline?: { name: string; value: number; factor: number };
+  stable?: { value: number; factor: number; plus: number };
   guardValue?: number | null;
 }
 
@@ -261,8 +267,17 @@ export interface Judgement {
 export function judge(ctx: EngineContext, rule: Rule, obs: Observation | undefined): Judgement {
   let threshold: number;
   let baseline: Judgement['baseline'];
+  let stable: Judgement['stable'];
   if (rule.threshold.kind === 'static') threshold = rule.threshold.value;
-  else {
+  else if (rule.threshold.kind === 'stable') {
+    // A canary against the stable Deployment at this same instant. Without a stable value the rule cannot be
+    // judged: an explicit state that holds it, like a missing baseline (never healthy, never a breach).
+    const { factor, plus } = rule.threshold;
+    const reading = readScalar(obs?.stable ?? { kind: 'error', error: rule.stableProblem ?? (rule.stableQuery === undefined ? 'this target names no stable Deployment (compareTo)' : 'stable query was not run') });
+    if (reading.kind !== 'value') return { verdict: 'no-stable', value: null, threshold: null, detail: `stable: ${describeReading(reading)}` };
+    threshold = reading.value * factor + plus;
+    stable = { value: reading.value, factor, plus };
+  } else {
     const { baseline: name, factor } = rule.threshold;
     const reading = ctx.baselines[name];
     if (!reading || reading.kind !== 'value') {
@@ -273,6 +288,7 @@ export function judge(ctx: EngineContext, rule: Rule, obs: Observation | undefin
   }
   const j: Judgement = { verdict: 'error', value: null, threshold };
   if (baseline) j.baseline = baseline;
+  if (stable) j.stable = stable;
   if (!obs) {
     j.detail = 'query was not run';
     return j;
@@ -364,6 +380,7 @@ function makeEvidence(ctx: EngineContext, rule: Rule, j: Judgement, mem: RuleMem
     rulesHash: ctx.ruleset.hash,
   };
   if (j.baseline) e.baseline = j.baseline;
+  if (j.stable && rule.stableQuery) e.stable = { query: rule.stableQuery, ...j.stable };
   if (j.labels) e.labels = j.labels;
   if (mem.activeAt !== undefined) e.breachingSince = mem.activeAt;
   if (rule.when) e.guard = { query: rule.when.query, value: j.guardValue ?? null, comparison: rule.when.comparison, bound: rule.when.bound };

@@ -55,6 +55,7 @@ function compile(f: RulesFile, text: string, file: string, position: (path: (str
     namespace: t.namespace,
     deployment: t.deployment,
     rollback: t.rollback.strategy === 'previous-version-annotation' ? { strategy: t.rollback.strategy, ...(t.rollback.container ? { container: t.rollback.container } : {}) } : { strategy: 'undo' },
+    ...(t.compareTo ? { compareTo: t.compareTo } : {}),
   }));
   const intervalAt = position(['interval']);
   return {
@@ -85,7 +86,7 @@ function compile(f: RulesFile, text: string, file: string, position: (path: (str
     rules: f.rules.map((r, i): Rule => {
       const comparison = r.above !== undefined ? 'above' : 'below';
       const t = r[comparison]!;
-      const threshold: Threshold = typeof t === 'number' ? { kind: 'static', value: t } : { kind: 'baseline', baseline: t.baseline, factor: t.factor };
+      const threshold: Threshold = typeof t === 'number' ? { kind: 'static', value: t } : 'stable' in t ? { kind: 'stable', factor: t.factor, plus: t.plus } : { kind: 'baseline', baseline: t.baseline, factor: t.factor };
       const rule: Rule = withPosition({ name: r.name, tier: r.tier, query: r.query, comparison, threshold, forMs: ms(r.for), noData: r.noData, mode: r.mode }, position(['rules', i, 'query']));
       if (r.description !== undefined) rule.description = r.description;
       if (r.when) {

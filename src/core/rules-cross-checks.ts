@@ -1,6 +1,7 @@
 // Checks that span several fields of a rules file (unique names, one threshold side, baselines that exist,
 // a ladder that climbs). They run on the raw parsed YAML even when the schema found other problems, so one
 // `check` run reports everything at once. JSON Schema cannot express them; they live here instead.
+import { PLACEHOLDERS, unknownPlaceholders } from './bind-ruleset.js';
 import { parseDuration } from './duration.js';
 
 export interface CrossIssue {
@@ -44,11 +45,25 @@ export function crossFieldIssues(raw: unknown): CrossIssue[] {
     if (isObj(rule.when) && [rule.when.above, rule.when.below].filter((v) => v !== undefined).length !== 1) {
       issues.push({ path: ['rules', i, 'when'], message: '`when:` needs exactly one of `above:` or `below:`' });
     }
+    placeholderIssues(issues, ['rules', i, 'query'], rule.query);
+    if (isObj(rule.when)) placeholderIssues(issues, ['rules', i, 'when', 'query'], rule.when.query);
   });
+  if (isObj(raw.baselines)) for (const [name, b] of Object.entries(raw.baselines)) if (isObj(b)) placeholderIssues(issues, ['baselines', name, 'query'], b.query);
+  const summary = isObj(raw.notifications) && isObj(raw.notifications.summary) ? raw.notifications.summary : {};
+  for (const [name, q] of Object.entries(summary)) if (isObj(q)) placeholderIssues(issues, ['notifications', 'summary', name, 'query'], q.query);
 
   if ((raw.target === undefined) === (raw.targets === undefined)) {
     issues.push({ path: [], message: raw.target === undefined ? 'no Deployment to guard: give `target:` (one Deployment) or `targets:` (a list)' : 'has both `target:` and `targets:`; give one of them' });
   }
+  const listed = Array.isArray(raw.targets) ? (raw.targets as unknown[]) : raw.target !== undefined ? [raw.target] : [];
+  listed.forEach((t, i) => {
+    if (!isObj(t) || typeof t.compareTo !== 'string') return;
+    const where = Array.isArray(raw.targets) ? ['targets', i, 'compareTo'] : ['target', 'compareTo'];
+    if (t.compareTo === t.deployment) issues.push({ path: where, message: '`compareTo` names the Deployment itself; name its stable counterpart' });
+    else if (!listed.some((o) => isObj(o) && o.namespace === t.namespace && o.deployment === t.compareTo)) {
+      issues.push({ path: where, message: `\`compareTo: ${t.compareTo}\` is not one of this file's targets in namespace ${String(t.namespace)}; list the stable Deployment under \`targets:\` too (it is watched for its pod selector, and guarded)` });
+    }
+  });
   if (Array.isArray(raw.targets)) {
     const names = new Map<string, number>();
     (raw.targets as unknown[]).forEach((t, i) => {
@@ -132,4 +147,12 @@ function emailIssues(email: Record<string, unknown>): CrossIssue[] {
     issues.push({ path: [...path, 'smtp', 'port'], message: `\`notifications.email.smtp\`: port ${String(smtp!.port)} is ${known.name}, but \`tls\` is ${tls}; set ${known.use}, or give the port your server uses for ${tls}` });
   }
   return issues;
+}
+
+/** A `{{name}}` in a query that is not one of the per-target placeholders (a typo would reach Prometheus). */
+function placeholderIssues(issues: CrossIssue[], path: (string | number)[], query: unknown): void {
+  if (typeof query !== 'string') return;
+  for (const name of unknownPlaceholders(query)) {
+    issues.push({ path, message: `\`{{${name}}}\` is not a placeholder; a query can name its target with ${PLACEHOLDERS.map((p) => `{{${p}}}`).join(', ')}` });
+  }
 }

@@ -18,7 +18,7 @@ const duration = z
 const query = z
   .string({ error: 'must be a PromQL expression in quotes' })
   .refine((s) => s.trim() !== '', { error: 'is empty: write the PromQL expression to evaluate' })
-  .describe('A PromQL expression. Quote it in YAML (single quotes keep backslashes and braces literal).');
+  .describe('A PromQL expression. Quote it in YAML (single quotes keep backslashes and braces literal). It may name the Deployment it is evaluated for: `{{namespace}}` and `{{deployment}}` inside a string literal, `{{selector}}` as label matchers (see *Per-target queries*).');
 
 const baselineThreshold = z
   .strictObject({
@@ -27,11 +27,19 @@ const baselineThreshold = z
   })
   .describe('A threshold relative to a baseline: baseline value x factor.');
 
-const threshold = z
-  .union([z.number(), baselineThreshold], {
-    error: 'must be a number, or { baseline: <name>, factor: <number> }',
+const stableThreshold = z
+  .strictObject({
+    stable: z.literal(true, { error: 'must be true' }).describe("`true`: relative to the stable Deployment's value of the same query at the same instant (the target's `compareTo`)."),
+    factor: z.number().positive({ error: 'must be greater than 0 (a multiplier of the stable value, e.g. 2)' }).default(1).describe('Multiplier applied to the stable value.'),
+    plus: z.number().default(0).describe('Added after the factor, so a stable value near 0 still leaves room (e.g. 0.01 for one percentage point).'),
   })
-  .describe('Threshold: a number, or a baseline reference.');
+  .describe("A threshold relative to the stable Deployment, for a canary: stable value x factor + plus.");
+
+const threshold = z
+  .union([z.number(), baselineThreshold, stableThreshold], {
+    error: 'must be a number, { baseline: <name>, factor: <number> }, or { stable: true, factor: <number>, plus: <number> }',
+  })
+  .describe('Threshold: a number, a baseline reference, or relative to the stable Deployment.');
 
 const guard = z
   .strictObject({
@@ -56,6 +64,11 @@ const targetSchema = z
     namespace: z.string().min(1).describe('Namespace of the guarded Deployment.'),
     deployment: z.string().min(1).describe('Name of the guarded Deployment.'),
     rollback: rollbackSettings.default({ strategy: 'undo' }),
+    compareTo: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("The stable Deployment this one is a canary of (same namespace, one of this file's targets): rules with a `stable` threshold judge this target against that Deployment's value of the same query at the same instant. Default none: those rules do not apply to it."),
   })
   .describe('A guarded Deployment.');
 

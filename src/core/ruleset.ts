@@ -8,7 +8,9 @@ export type RuleMode = 'enforce' | 'page-only' | 'shadow';
 
 export type Threshold =
   | { kind: 'static'; value: number }
-  | { kind: 'baseline'; baseline: string; factor: number };
+  | { kind: 'baseline'; baseline: string; factor: number }
+  /** A canary's: the stable Deployment's value of the same query at the same instant, x factor + plus. */
+  | { kind: 'stable'; factor: number; plus: number };
 
 /** Where something was written in the rules file (1-based), for messages about it. */
 export interface SourcePosition {
@@ -35,6 +37,10 @@ export interface Rule {
   noData: 'ignore' | 'breach';
   when?: TrafficGuard;
   mode: RuleMode;
+  /** A `stable` threshold's query, bound for the stable Deployment (set by bindRuleset). */
+  stableQuery?: string;
+  /** Why the stable query could not be bound (its selector is not known): the rule reads no-stable. */
+  stableProblem?: string;
 }
 
 export interface Baseline {
@@ -55,6 +61,8 @@ export interface Target {
   namespace: string;
   deployment: string;
   rollback: RollbackSettings;
+  /** The stable Deployment (same namespace) this target is a canary of. */
+  compareTo?: string;
 }
 
 /** Who is reached at one escalation level: a routing-key *name* (the key is a secret, read elsewhere) and a mention. */
@@ -149,6 +157,7 @@ export function rulesetQueries(ruleset: Ruleset): QueryUse[] {
   for (const r of ruleset.rules) {
     out.push({ what: `rule ${r.name}`, field: 'query', rule: r.name, query: r.query, ...pos(r.queryAt) });
     if (r.when) out.push({ what: `rule ${r.name} (when)`, field: 'when.query', rule: r.name, query: r.when.query, ...pos(r.when.queryAt) });
+    if (r.stableQuery !== undefined) out.push({ what: `rule ${r.name} (stable)`, field: 'query', rule: r.name, query: r.stableQuery, ...pos(r.queryAt) });
   }
   return out;
 }

@@ -6,6 +6,7 @@ import { failpoint } from '../adapters/failpoint/failpoint.js';
 import { formatDuration } from '../core/duration.js';
 import { DEFAULT_TEMPLATES } from '../core/notification-templates.js';
 import type { EngineContext, Evaluation } from '../core/engine.js';
+import { bindRuleset } from '../core/bind-ruleset.js';
 import { comparisonText } from '../core/comparison-text.js';
 import { checksRecovery } from '../core/recovery.js';
 import { readScalar, type QueryOutcome } from '../core/query-outcome.js';
@@ -17,7 +18,7 @@ import { ReleaseGuard } from '../guard/release-guard.js';
 import type { ActionJournal } from '../ports/action-journal.js';
 import type { Actuator, RollbackOutcome } from '../ports/actuator.js';
 import type { Clock } from '../ports/clock.js';
-import type { DecisionStore, StoredDecision } from '../ports/decision-store.js';
+import type { DecisionStore, StableTarget, StoredDecision } from '../ports/decision-store.js';
 import type { LeaderElector } from '../ports/leader.js';
 import type { MetricSource } from '../ports/metric-source.js';
 import type { ObservedRelease, ReleaseSource } from '../ports/release-source.js';
@@ -75,6 +76,8 @@ export class Daemon {
   private readonly guards = new Map<string, ReleaseGuard>();
   /** The revision each guarded release was judged on: a rollback of anything else is refused. */
   private readonly revisions = new Map<string, string>();
+  /** Each target's pod selector as last seen (its per-target queries' {{selector}}), for reads outside a release. */
+  private readonly selectors = new Map<string, Record<string, string>>();
   /** Rollbacks that rolled out, per target, whose recovery is being judged (checklist 5.3). */
   private readonly recoveries = new Map<string, Recovery>();
   /** Targets this process is rolling back right now: the watcher's sight of that rollback is its caller's to handle. */
@@ -111,6 +114,7 @@ export class Daemon {
       this.guards.set(key(open), ReleaseGuard.resume({ ruleset, open, source: this.deps.source, store }));
       // A rollback is only of the revision judged: restored, so a resumed release keeps that check.
       if (open.revision !== undefined) this.revisions.set(key(open), open.revision);
+      if (open.selector) this.selectors.set(key(open), open.selector);
       log.info({ releaseId: open.id, target: key(open), startedAt: toRfc3339(open.startedAt) }, 'resumed release from the decision log');
     }
     this.deps.metrics.activeReleases.set(this.guards.size);
@@ -176,9 +180,9 @@ export class Daemon {
     if (!journal?.unjudgedRecoveries || !store.releaseContext || !store.decision) return;
     for (const u of journal.unjudgedRecoveries(clock.now() - RECONCILE_WINDOW_MS)) {
       const target = key(u);
-      const ruleset = this.rulesets.get(target);
       if ([...this.recoveries.values()].some((r) => r.rollbackId === u.rollbackId)) continue;
       const context = store.releaseContext(u.releaseId);
+      const ruleset = this.boundRuleset(target, context?.selector, context?.stable);
       const decision = store.decision(u.decisionId);
       if (!ruleset || !context || !decision || !checksRecovery(ruleset, decision.rule)) continue;
       // Long past its deadline (the daemon was down): a verdict on today's data would speak for then. Left unjudged.
@@ -270,6 +274,7 @@ export class Daemon {
       return;
     }
     if (r.severityProblem) log.warn({ target, problem: r.severityProblem }, 'release severity annotation not understood; guarding as minor');
+    if (r.selector) this.selectors.set(target, r.selector);
     const existing = this.guards.get(target);
     const guardedRevision = this.revisions.get(target);
     // The revision already guarded, found again (adoption after a restart, a relist): resumed, not restarted.
@@ -299,6 +304,8 @@ export class Daemon {
       ruleset,
       release: { startedAt: r.startedAt, severity: r.severity, windowMs },
       target: { namespace: r.namespace, deployment: r.deployment },
+      ...(r.selector ? { selector: r.selector } : {}),
+      ...(this.stableOf(target) ? { stable: this.stableOf(target)! } : {}),
       source: this.deps.source,
       store,
       sourceName: 'live',
@@ -499,8 +506,8 @@ export class Daemon {
     // A newer release started while the rollout was verified: its version is the question now.
     const current = this.guards.get(target);
     if (current && current.stored.id !== decision.releaseId) return;
-    const ruleset = this.rulesets.get(target);
     const stored = ctx ? undefined : this.deps.store.releaseContext?.(decision.releaseId);
+    const ruleset = stored ? this.boundRuleset(target, stored.selector, stored.stable) : undefined;
     const context = ctx ?? (ruleset && stored ? { ruleset, ...stored } : undefined);
     if (!context || !checksRecovery(context.ruleset, decision.rule)) return;
     this.recoveries.set(target, { check: new RecoveryCheck(context, decision.rule, this.deps.clock.now()), decision, rollbackId });
@@ -531,7 +538,7 @@ export class Daemon {
    * decision is logged, within the query's own timeout; a failed query reads "n/a (query failed)".
    */
   private async readSummary(target: string, now: number, template: 'DEPLOY_SUCCESS' | 'ROLLBACK_COMPLETE'): Promise<Record<string, string> | undefined> {
-    const ruleset = this.rulesets.get(target);
+    const ruleset = this.boundRuleset(target, this.selectors.get(target), this.stableOf(target));
     const notifications = ruleset?.notifications;
     const text = notifications?.templates[template] ?? DEFAULT_TEMPLATES[template];
     const entries = Object.entries(notifications?.summary ?? {}).filter(([name]) => text.includes(`{${name}}`));
@@ -539,6 +546,30 @@ export class Daemon {
     const asOf = now - (ruleset?.evaluationOffsetMs ?? 0);
     const read = await Promise.all(entries.map(async ([name, s]) => [name, formatSummary(readScalar(await this.read(s.query, asOf)), s.format)] as const));
     return Object.fromEntries(read);
+  }
+
+  /**
+   * The rules in force for a target, its per-target queries bound with `selector` (the release's); undefined for a
+   * target no file guards, or when a query needs a selector that is not known (the caller then has nothing to read).
+   */
+  private boundRuleset(target: string, selector: Record<string, string> | undefined, stable: StableTarget | undefined): Ruleset | undefined {
+    const ruleset = this.rulesets.get(target);
+    if (!ruleset) return undefined;
+    const [namespace, deployment] = target.split('/') as [string, string];
+    try {
+      return bindRuleset(ruleset, { namespace, deployment, ...(selector ? { selector } : {}), ...(stable ? { stable } : {}) });
+    } catch (err) {
+      this.deps.log.warn({ target, error: (err as Error).message }, 'per-target queries cannot be bound');
+      return undefined;
+    }
+  }
+
+  /** A canary's stable Deployment (its target's `compareTo`), with that Deployment's pod selector as last seen. */
+  private stableOf(target: string): StableTarget | undefined {
+    const t = this.rulesets.get(target)?.targets.find((x) => key(x) === target);
+    if (!t?.compareTo) return undefined;
+    const selector = this.selectors.get(`${t.namespace}/${t.compareTo}`);
+    return { namespace: t.namespace, deployment: t.compareTo, ...(selector ? { selector } : {}) };
   }
 
   /** A query outside a release's tick: a source that throws (it should not) is an error outcome, never a crash. */

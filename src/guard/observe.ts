@@ -17,8 +17,8 @@ export async function observe(source: MetricSource, rules: readonly Rule[], asOf
   };
   const observed = await Promise.all(
     rules.map(async (rule) => {
-      const [value, guard] = await Promise.all([fetch(rule.query), rule.when ? fetch(rule.when.query) : undefined]);
-      const obs: Observation = guard ? { value, guard } : { value };
+      const [value, guard, stable] = await Promise.all([fetch(rule.query), rule.when ? fetch(rule.when.query) : undefined, rule.stableQuery !== undefined ? fetch(rule.stableQuery) : undefined]);
+      const obs: Observation = { value, ...(guard ? { guard } : {}), ...(stable ? { stable } : {}) };
       return [rule.name, obs] as const;
     }),
   );

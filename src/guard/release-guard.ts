@@ -1,12 +1,13 @@
 // Guards one release: reads baselines at its start, then at each tick(now) fetches what the due rules need,
 // runs the engine and writes the instant to the decision log. Replay and the live daemon both call tick(now),
 // so what replay decides on some data is what the daemon decides on it.
+import { bindRuleset } from '../core/bind-ruleset.js';
 import { firstLevel } from '../core/escalation.js';
 import { initialState, rulesDue, step, type Decision, type EngineContext, type Evaluation, type ReleaseState } from '../core/engine.js';
 import { readScalar, type ScalarReading } from '../core/query-outcome.js';
 import type { Release } from '../core/release.js';
 import type { RuleMode, Ruleset, Tier } from '../core/ruleset.js';
-import type { DecisionStore, OpenRelease, StoredDecision, StoredRelease } from '../ports/decision-store.js';
+import type { DecisionStore, OpenRelease, StableTarget, StoredDecision, StoredRelease } from '../ports/decision-store.js';
 import type { MetricSource } from '../ports/metric-source.js';
 import { observe } from './observe.js';
 
@@ -64,7 +65,9 @@ export class ReleaseGuard {
    * clocks and open pages. Nothing is re-read or reset.
    */
   static resume(options: { ruleset: Ruleset; open: OpenRelease; source: MetricSource; store: DecisionStore }): ReleaseGuard {
-    const { ruleset, open } = options;
+    const { open } = options;
+    // Bound again with the selector it was judged with: the same queries as before the restart.
+    const ruleset = bindRuleset(options.ruleset, open);
     const release: Release = { startedAt: open.startedAt, severity: open.severity, windowMs: open.windowMs };
     const state = withRules(ruleset, open.state);
     const guard = new ReleaseGuard({ ruleset, release, baselines: open.baselines }, open, options.source, options.store, state);
@@ -77,7 +80,8 @@ export class ReleaseGuard {
    * inactive; removed rules are dropped, and the open page of one is resolved at the next tick. The decisions
    * that follow carry the new file's hash.
    */
-  reload(ruleset: Ruleset): void {
+  reload(file: Ruleset): void {
+    const ruleset = bindRuleset(file, this.stored);
     this.orphans.push(...orphanedPages(this.state, this.ctxRef.ruleset, ruleset));
     this.ctxRef = { ...this.ctxRef, ruleset };
     this.state = withRules(ruleset, this.state);
@@ -88,12 +92,18 @@ export class ReleaseGuard {
     ruleset: Ruleset;
     release: Release;
     target?: { namespace: string; deployment: string };
+    /** The Deployment's pod selector, for per-target queries that use {{selector}}. */
+    selector?: Record<string, string>;
+    /** A canary's stable Deployment (with its selector), which `stable` thresholds read. */
+    stable?: StableTarget;
     source: MetricSource;
     store: DecisionStore;
     sourceName: string;
   }): Promise<ReleaseGuard> {
-    const { ruleset, release, source, store } = options;
-    const target = options.target ?? ruleset.target;
+    const { release, source, store } = options;
+    const target = { namespace: (options.target ?? options.ruleset.target).namespace, deployment: (options.target ?? options.ruleset.target).deployment };
+    // Its per-target queries bound once, for this Deployment (a TargetBindingError when a needed selector is unknown).
+    const ruleset = bindRuleset(options.ruleset, { ...target, ...(options.selector ? { selector: options.selector } : {}), ...(options.stable ? { stable: options.stable } : {}) });
     // As of the release start, less the evaluation offset like every other reading.
     const asOf = release.startedAt - ruleset.evaluationOffsetMs;
     const readings = await Promise.all(ruleset.baselines.map(async (b) => [b, readScalar(await source.instant(b.query, asOf))] as const));
@@ -103,7 +113,7 @@ export class ReleaseGuard {
       baselines[b.name] = reading;
       forStore[b.name] = { query: b.query, reading };
     }
-    const stored = store.startRelease({ ...release, ...target, source: options.sourceName }, ruleset, forStore);
+    const stored = store.startRelease({ ...release, ...target, source: options.sourceName, ...(options.selector ? { selector: options.selector } : {}), ...(options.stable ? { stable: options.stable } : {}) }, ruleset, forStore);
     return new ReleaseGuard({ ruleset, release, baselines }, stored, source, store);
   }
 

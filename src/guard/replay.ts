@@ -5,7 +5,7 @@ import { firstInstant } from '../core/interval-grid.js';
 import { checksRecovery, type RecoveryOutcome, type RecoveryReading } from '../core/recovery.js';
 import type { Release } from '../core/release.js';
 import type { Ruleset } from '../core/ruleset.js';
-import type { DecisionStore, StoredDecision } from '../ports/decision-store.js';
+import type { DecisionStore, StableTarget, StoredDecision } from '../ports/decision-store.js';
 import type { MetricSource } from '../ports/metric-source.js';
 import { RecoveryCheck } from './recovery-check.js';
 import type { ReplayInput } from './replay-inputs.js';
@@ -14,6 +14,11 @@ import { ReleaseGuard } from './release-guard.js';
 export interface ReplayOptions {
   ruleset: Ruleset;
   release: Release;
+  /** The Deployment replayed (default the rules file's first target) and its pod selector ({{selector}}). */
+  target?: { namespace: string; deployment: string };
+  selector?: Record<string, string>;
+  /** A canary's stable Deployment, which `stable` thresholds read. */
+  stable?: StableTarget;
   source: MetricSource;
   store: DecisionStore;
   sourceName: string;

@@ -13,12 +13,25 @@ export interface StoredRelease extends Release {
   rulesHash: string;
   state: ReleaseState;
   lastEvaluatedAt?: number;
+  /** The pod selector its per-target queries were bound with. */
+  selector?: Record<string, string>;
+  stable?: StableTarget;
 }
 
 export interface NewRelease extends Release {
   namespace: string;
   deployment: string;
   source: string;
+  /** The Deployment's pod selector (matchLabels) its per-target queries were bound with. */
+  selector?: Record<string, string>;
+  /** A canary's stable Deployment, which its `stable` thresholds read. */
+  stable?: StableTarget;
+}
+
+export interface StableTarget {
+  namespace: string;
+  deployment: string;
+  selector?: Record<string, string>;
 }
 
 /** A release still being guarded (no outcome yet), with what a restart needs to resume it exactly. */
@@ -47,7 +60,7 @@ export interface DecisionStore {
   /** A stored decision by id (approvals act on it). */
   decision?(decisionId: number): StoredDecision | undefined;
   /** A release's window and its baselines as read at its start, open or not (a resumed recovery check). */
-  releaseContext?(releaseId: number): { release: Release; baselines: Record<string, ScalarReading> } | undefined;
+  releaseContext?(releaseId: number): { release: Release; baselines: Record<string, ScalarReading>; selector?: Record<string, string>; stable?: StableTarget } | undefined;
   /** Stores a rules file's text by hash (new decisions refer to it), e.g. after a hot reload. */
   recordRules(ruleset: Ruleset): void;
   close(): void;

@@ -18,6 +18,8 @@ export interface ObservedRelease extends DeploymentRef {
   kind: 'release' | 'own-rollback';
   /** Found already in progress at start-up (or after a relist), not seen advancing. */
   adopted: boolean;
+  /** The Deployment's spec.selector.matchLabels: what a per-target query's {{selector}} stands for. */
+  selector?: Record<string, string>;
   /** Adopted, and the decision log already ended this revision's release (its outcome): it is not guarded again. */
   ended?: string;
 }

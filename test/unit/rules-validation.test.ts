@@ -62,7 +62,7 @@ describe('validation errors name the file, line, column, rule, what was found an
   const cases: { name: string; text: string; want: Omit<Partial<RulesProblem>, 'message'> & { message: RegExp } }[] = [
     { name: 'unknown key in a rule', text: HEAD + 'rules:\n' + OK_RULE + '    treshold: 3\n', want: { line: 8, column: 5, rule: 'ok', message: /unknown key "treshold".*expected one of: name, description, tier/ } },
     { name: 'unknown top-level key', text: HEAD + 'rulez: []\nrules:\n' + OK_RULE, want: { line: 3, column: 1, message: /unknown key "rulez" at the top level/ } },
-    { name: 'wrong type', text: HEAD + 'rules:\n' + OK_RULE.replace('above: 1', 'above: lots'), want: { line: 7, column: 12, rule: 'ok', message: /`above` must be a number, or \{ baseline.*found string "lots"/ } },
+    { name: 'wrong type', text: HEAD + 'rules:\n' + OK_RULE.replace('above: 1', 'above: lots'), want: { line: 7, column: 12, rule: 'ok', message: /`above` must be a number, \{ baseline: <name>, factor: <number> \}, or \{ stable: true.*found string "lots"/ } },
     { name: 'infinite threshold', text: HEAD + 'rules:\n' + OK_RULE.replace('above: 1', 'above: .inf'), want: { line: 7, column: 12, rule: 'ok', message: /found \.inf \(not a finite number\)/ } },
     { name: 'baseline factor of zero', text: HEAD + 'baselines:\n  ttfa: { query: up }\nrules:\n' + OK_RULE.replace('above: 1', 'above: { baseline: ttfa, factor: 0 }'), want: { line: 9, rule: 'ok', message: /`above.factor` must be greater than 0 \(a multiplier of the baseline/ } },
     { name: 'bad duration', text: HEAD + 'rules:\n' + OK_RULE + '    for: 5 min\n', want: { line: 8, column: 10, rule: 'ok', message: /`for` is not a duration.*found string "5 min"/ } },

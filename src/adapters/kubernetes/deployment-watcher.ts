@@ -122,18 +122,15 @@ export class DeploymentWatcher implements ReleaseSource {
     const adopted = previous === undefined || via === 'read';
     const known = adopted ? this.o.knownRelease?.(s.ref, revision) : undefined;
     const progressing = d.status?.conditions?.find((c) => c.type === 'Progressing')?.lastUpdateTime;
+    const kind = (await this.isOwnRollback(d, previous)) ? 'own-rollback' : 'release';
+    // Taken after the await and handed over at once: a release is never seen before an instant yet given to the
+    // daemon after it (that instant's tick would skip it, and a replay would not).
     const startedAt = known?.startedAt ?? (adopted && progressing ? new Date(progressing).getTime() : this.now());
     const ann = d.metadata?.annotations ?? {};
     const { severity, problem } = parseSeverity(ann[ANNOTATIONS.severity]);
-    const release: ObservedRelease = {
-      ...s.ref,
-      revision,
-      images: imagesOf(d.spec?.template),
-      severity,
-      startedAt,
-      kind: (await this.isOwnRollback(d, previous)) ? 'own-rollback' : 'release',
-      adopted,
-    };
+    const release: ObservedRelease = { ...s.ref, revision, images: imagesOf(d.spec?.template), severity, startedAt, kind, adopted };
+    const matchLabels = d.spec?.selector?.matchLabels;
+    if (matchLabels && Object.keys(matchLabels).length) release.selector = { ...matchLabels };
     if (ann[ANNOTATIONS.changeCause] !== undefined) release.changeCause = ann[ANNOTATIONS.changeCause];
     if (ann[ANNOTATIONS.releaseManager]) release.manager = ann[ANNOTATIONS.releaseManager];
     if (ann[ANNOTATIONS.tracking]) release.tracking = ann[ANNOTATIONS.tracking];

@@ -152,4 +152,9 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE rollbacks ADD COLUMN recovery_at TEXT;
   ALTER TABLE rollbacks ADD COLUMN recovery_detail TEXT;   -- JSON: each rule's last verdict, value and threshold
   `,
+  `
+  -- The pod selector a release was judged with (per-target queries' {{selector}}): a restart or a replay binds the same.
+  ALTER TABLE releases ADD COLUMN selector TEXT;           -- JSON of spec.selector.matchLabels; NULL: not known
+  ALTER TABLE releases ADD COLUMN stable TEXT;             -- a canary's stable Deployment: JSON {namespace, deployment, selector}
+  `,
 ];

@@ -3,6 +3,7 @@
 // recorded times, so a replay of a past release reproduces them instead of dropping them.
 import type { Severity } from '../../core/rules-schema.js';
 import type { ReplayInput } from '../../guard/replay-inputs.js';
+import type { StableTarget } from '../../ports/decision-store.js';
 import { DecisionLogError } from '../../errors/decision-log-error.js';
 import { DecisionLogReader } from './decision-log-reader.js';
 
@@ -13,6 +14,10 @@ export interface RecordedRelease {
   startedAt: number;
   severity: Severity;
   windowMs: number;
+  /** The pod selector its per-target queries were bound with, when the log recorded one. */
+  selector?: Record<string, string>;
+  /** A canary's stable Deployment, as it was bound. */
+  stable?: StableTarget;
   /** The last moment the log speaks for this release: its end, its recovery verdict, or its last evaluation. */
   lastAt: number | undefined;
   /** When each of its rollbacks rolled out (verified), with the decision it carried out. */
@@ -49,9 +54,12 @@ export function readRecordedRelease(file: string, releaseId: number): RecordedRe
     }
     inputs.sort((a, b) => a.at - b.at);
     const last = times.filter((t): t is string => typeof t === 'string').map(Date.parse);
+    const bound = log.hasColumn('releases', 'selector') ? (log.db.prepare(`SELECT selector, stable FROM releases WHERE id = ?`).get(releaseId) as { selector: string | null; stable: string | null }) : undefined;
     return {
       id: r.id, namespace: r.namespace, deployment: r.deployment, startedAt: Date.parse(r.started_at), severity: r.severity as Severity, windowMs: r.window_seconds * 1000,
       lastAt: last.length ? Math.max(...last) : undefined, rollouts, inputs,
+      ...(bound?.selector ? { selector: JSON.parse(bound.selector) as Record<string, string> } : {}),
+      ...(bound?.stable ? { stable: JSON.parse(bound.stable) as StableTarget } : {}),
     };
   } finally {
     log.close();

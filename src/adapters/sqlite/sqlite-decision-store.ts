@@ -9,7 +9,7 @@ import type { Release } from '../../core/release.js';
 import type { Ruleset } from '../../core/ruleset.js';
 import { DecisionLogError } from '../../errors/decision-log-error.js';
 import type { Severity } from '../../core/rules-schema.js';
-import type { DecisionStore, NewRelease, OpenRelease, StoredDecision, StoredRelease } from '../../ports/decision-store.js';
+import type { DecisionStore, NewRelease, OpenRelease, StableTarget, StoredDecision, StoredRelease } from '../../ports/decision-store.js';
 import type { DecisionRow } from './rows.js';
 import { statementCache } from './statement-cache.js';
 import { MIGRATIONS } from './migrations.js';
@@ -147,8 +147,8 @@ export class SqliteDecisionStore implements DecisionStore {
 
   openReleases(): OpenRelease[] {
     const rows = this.db
-      .prepare(`SELECT id, namespace, deployment, started_at, severity, window_seconds, source, rules_hash, engine_state, last_evaluated_at, revision FROM releases WHERE outcome IS NULL AND source = 'live' ORDER BY id`)
-      .all() as { id: number; namespace: string; deployment: string; started_at: string; severity: Severity; window_seconds: number; source: string; rules_hash: string; engine_state: string; last_evaluated_at: string | null; revision: string | null }[];
+      .prepare(`SELECT id, namespace, deployment, started_at, severity, window_seconds, source, rules_hash, engine_state, last_evaluated_at, revision, selector, stable FROM releases WHERE outcome IS NULL AND source = 'live' ORDER BY id`)
+      .all() as { id: number; namespace: string; deployment: string; started_at: string; severity: Severity; window_seconds: number; source: string; rules_hash: string; engine_state: string; last_evaluated_at: string | null; revision: string | null; selector: string | null; stable: string | null }[];
     const baselines = this.db.prepare(`SELECT name, value, status, detail FROM baselines WHERE release_id = ?`);
     return rows.map((r) => {
       const open: OpenRelease = {
@@ -165,19 +165,23 @@ export class SqliteDecisionStore implements DecisionStore {
           (baselines.all(r.id) as { name: string; value: number | null; status: string; detail: string | null }[]).map((b): [string, ScalarReading] => [b.name, readingOf(b)]),
         ),
         ...(r.revision !== null ? { revision: r.revision } : {}),
+        ...(r.selector !== null ? { selector: JSON.parse(r.selector) as Record<string, string> } : {}),
+        ...(r.stable !== null ? { stable: JSON.parse(r.stable) as StableTarget } : {}),
       };
       if (r.last_evaluated_at) open.lastEvaluatedAt = Date.parse(r.last_evaluated_at);
       return open;
     });
   }
 
-  releaseContext(releaseId: number): { release: Release; baselines: Record<string, ScalarReading> } | undefined {
-    const r = this.db.prepare(`SELECT started_at, severity, window_seconds FROM releases WHERE id = ?`).get(releaseId) as { started_at: string; severity: Severity; window_seconds: number } | undefined;
+  releaseContext(releaseId: number): { release: Release; baselines: Record<string, ScalarReading>; selector?: Record<string, string>; stable?: StableTarget } | undefined {
+    const r = this.db.prepare(`SELECT started_at, severity, window_seconds, selector, stable FROM releases WHERE id = ?`).get(releaseId) as { started_at: string; severity: Severity; window_seconds: number; selector: string | null; stable: string | null } | undefined;
     if (!r) return undefined;
     const baselines = this.db.prepare(`SELECT name, value, status, detail FROM baselines WHERE release_id = ?`).all(releaseId) as { name: string; value: number | null; status: string; detail: string | null }[];
     return {
       release: { startedAt: Date.parse(r.started_at), severity: r.severity, windowMs: r.window_seconds * 1000 },
       baselines: Object.fromEntries(baselines.map((b): [string, ScalarReading] => [b.name, readingOf(b)])),
+      ...(r.selector !== null ? { selector: JSON.parse(r.selector) as Record<string, string> } : {}),
+      ...(r.stable !== null ? { stable: JSON.parse(r.stable) as StableTarget } : {}),
     };
   }
 
@@ -211,10 +215,10 @@ export class SqliteDecisionStore implements DecisionStore {
       this.recordRules(ruleset);
       const info = this.db
         .prepare(
-          `INSERT INTO releases (namespace, deployment, started_at, severity, window_seconds, window_ends_at, source, rules_hash, engine_state)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          `INSERT INTO releases (namespace, deployment, started_at, severity, window_seconds, window_ends_at, source, rules_hash, engine_state, selector, stable)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
-        .run(release.namespace, release.deployment, iso(release.startedAt), release.severity, release.windowMs / 1000, iso(release.startedAt + release.windowMs), release.source, ruleset.hash, JSON.stringify(state));
+        .run(release.namespace, release.deployment, iso(release.startedAt), release.severity, release.windowMs / 1000, iso(release.startedAt + release.windowMs), release.source, ruleset.hash, JSON.stringify(state), release.selector ? JSON.stringify(release.selector) : null, release.stable ? JSON.stringify(release.stable) : null);
       const id = Number(info.lastInsertRowid);
       const insert = this.db.prepare(`INSERT INTO baselines (release_id, name, query, value, status, detail) VALUES (?, ?, ?, ?, ?, ?)`);
       for (const [name, { query, reading }] of Object.entries(baselines)) {

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { PrometheusClient } from '../../adapters/prometheus/prometheus-client.js';
 import { intervalProblem } from '../../core/interval-grid.js';
+import { bindRuleset } from '../../core/bind-ruleset.js';
 import { rulesetQueries, type Ruleset } from '../../core/ruleset.js';
 import { PrometheusError } from '../../errors/prometheus-error.js';
 import { formatProblem, RulesInvalidError, type RulesProblem } from '../../errors/rules-invalid-error.js';
@@ -44,7 +45,8 @@ export function registerCheck(program: Command, io: Io): void {
 async function rejectedQueries(client: PrometheusClient, rs: Ruleset): Promise<RulesProblem[]> {
   const now = Date.now();
   const results = await Promise.all(
-    rulesetQueries(rs).map(async (q) => {
+    // Per-target queries are sent as evaluated for the first target, with a stand-in for its pod selector.
+    rulesetQueries(bindRuleset(rs, { ...rs.target, selector: { rollback_guard_check: 'selector' } })).map(async (q) => {
       try {
         await client.query(q.query, now);
         return undefined;

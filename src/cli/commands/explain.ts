@@ -87,7 +87,8 @@ function explainDecision(reader: DecisionLogReader, id: number): Explanation {
 }
 
 function describeRule(r: Rule): Record<string, unknown> {
-  const threshold = r.threshold.kind === 'static' ? r.threshold.value : { baseline: r.threshold.baseline, factor: r.threshold.factor };
+  const t = r.threshold;
+  const threshold = t.kind === 'static' ? t.value : t.kind === 'stable' ? { stable: true, factor: t.factor, plus: t.plus } : { baseline: t.baseline, factor: t.factor };
   return {
     name: r.name,
     ...(r.description !== undefined ? { description: r.description } : {}),
@@ -114,6 +115,8 @@ function formatExplanation(x: Explanation): string {
     out.push(`  value      ${comparisonText({ ...d, comparison: ev.comparison as 'above' | 'below' | undefined })} (value ${comparisonOperator(ev.comparison as 'above' | 'below' | undefined)} threshold)`);
     const b = ev.baseline as { name: string; value: number; factor: number } | undefined;
     if (b) out.push(`  baseline   ${b.name} = ${formatValue(b.value)} x ${b.factor} = ${formatValue(b.value * b.factor)}`);
+    const st = ev.stable as { query: string; value: number; factor: number; plus: number } | undefined;
+    if (st) out.push(`  stable     ${formatValue(st.value)} x ${st.factor} + ${st.plus} = ${formatValue(st.value * st.factor + st.plus)} (${st.query}, at the same instant)`);
     out.push(`  series     ${labelText(ev.labels as Record<string, string> | undefined)}`);
     if (typeof ev.breachingSince === 'string') out.push(`  breaching  since ${ev.breachingSince}${typeof ev.forMs === 'number' ? `, hold ${formatDuration(ev.forMs)}` : ''}`);
   }

@@ -8,7 +8,7 @@ import { toRfc3339 } from '../../core/time-format.js';
 import { UsageError } from '../../errors/usage-error.js';
 import type { Io } from '../io.js';
 import { loadRulesFile } from '../load-rules-file.js';
-import { parseDurationOption, parseTime } from '../option-parsers.js';
+import { parseDurationOption, parseTime, targetOption } from '../option-parsers.js';
 import { addPrometheusOptions, prometheusConnection, type PrometheusFlags } from '../prometheus-options.js';
 
 interface RecordFlags extends PrometheusFlags {
@@ -17,6 +17,9 @@ interface RecordFlags extends PrometheusFlags {
   to: string;
   step: string;
   out?: string;
+  target?: string;
+  selector?: string;
+  stableSelector?: string;
 }
 
 /** `record`: save every query of a rules file over a time range as a recording, for replay and for tests. */
@@ -28,13 +31,17 @@ export function registerRecord(program: Command, io: Io): void {
     .requiredOption('--from <time>', 'start, RFC 3339')
     .requiredOption('--to <time>', 'end, RFC 3339')
     .option('--step <duration>', 'resolution', '15s')
-    .option('--out <file>', 'write the recording here (default: standard output)');
+    .option('--out <file>', 'write the recording here (default: standard output)')
+    .option('--target <namespace/deployment>', "for per-target queries: the Deployment recorded, one of the file's targets (default: its first)")
+    .option('--selector <key=value,...>', "the Deployment's pod selector, for queries that use {{selector}}")
+    .option('--stable-selector <key=value,...>', "for a canary (compareTo): the stable Deployment's pod selector");
   addPrometheusOptions(cmd).action(async (flags: RecordFlags) => {
     const from = parseTime('--from', flags.from);
     const to = parseTime('--to', flags.to);
     if (to < from) throw new UsageError('--to is before --from');
     const stepMs = parseDurationOption('--step', flags.step);
-    const ruleset = loadRulesFile(flags.rules);
+    // Per-target queries are recorded as evaluated for one Deployment: replay finds them as the daemon sent them.
+    const { bound: ruleset } = targetOption(loadRulesFile(flags.rules), flags);
     const conn = prometheusConnection(flags);
     if (!conn) throw new UsageError('--prometheus URL (or PROMETHEUS_URL) is required: where to record from');
     const client = new PrometheusClient(conn);

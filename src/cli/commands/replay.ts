@@ -20,7 +20,7 @@ import { readRecordedRelease, type RecordedRelease } from '../../adapters/sqlite
 import { formatTimeline } from '../format-timeline.js';
 import type { Io } from '../io.js';
 import { loadRulesFile } from '../load-rules-file.js';
-import { parseDurationOption, parseSeverity, parseTime } from '../option-parsers.js';
+import { parseDurationOption, parseSeverity, parseTime, targetOption } from '../option-parsers.js';
 import { addPrometheusOptions, prometheusConnection, type PrometheusFlags } from '../prometheus-options.js';
 
 interface ReplayFlags extends PrometheusFlags {
@@ -29,6 +29,9 @@ interface ReplayFlags extends PrometheusFlags {
   releaseAt?: string;
   fromLog?: string;
   release?: string;
+  target?: string;
+  selector?: string;
+  stableSelector?: string;
   severity: string;
   from?: string;
   to?: string;
@@ -49,6 +52,9 @@ export function registerReplay(program: Command, io: Io): void {
     .option('--release-at <time>', 'release start, RFC 3339 (e.g. 2026-11-20T14:00:00Z); required unless --from-log gives it')
     .option('--from-log <file>', "replay a release a daemon guarded, from its decision log (with --release): its start, severity and window, when its rollback rolled out, and the manual triggers, approvals and declines it received, at their recorded times")
     .option('--release <id>', 'with --from-log: the id of the release to replay (rollback-guard log lists them)')
+    .option('--target <namespace/deployment>', "the Deployment replayed, one of the rules file's targets (default: its first; with --from-log: the release's)")
+    .option('--selector <key=value,...>', "the Deployment's pod selector, for queries that use {{selector}} (with --from-log: the one recorded)")
+    .option('--stable-selector <key=value,...>', "for a canary (compareTo): the stable Deployment's pod selector, for its {{selector}} (with --from-log: the one recorded)")
     .option('--severity <severity>', 'release severity: hotfix | minor | major | infrastructure (sets the guard window)', 'minor')
     .option('--from <time>', 'with --prometheus: start of the history to read (default: --release-at)')
     .option('--to <time>', 'with --prometheus: end of the history to read (required with --prometheus)')
@@ -64,10 +70,12 @@ export function registerReplay(program: Command, io: Io): void {
     const severity: Severity = recorded && cmd.getOptionValueSource('severity') === 'default' ? recorded.severity : parseSeverity(flags.severity);
     const until = flags.until !== undefined ? parseTime('--until', flags.until) : undefined;
     const windowOverride = flags.window !== undefined ? parseDurationOption('--window', flags.window) : undefined;
-    const ruleset = loadRulesFile(flags.rules);
-    if (recorded && !ruleset.targets.some((t) => t.namespace === recorded.namespace && t.deployment === recorded.deployment)) {
+    const file = loadRulesFile(flags.rules);
+    if (recorded && !file.targets.some((t) => t.namespace === recorded.namespace && t.deployment === recorded.deployment)) {
       throw new UsageError(`release ${recorded.id} in ${flags.fromLog} is of ${recorded.namespace}/${recorded.deployment}, which ${flags.rules} does not guard; give the rules file of that Deployment`);
     }
+    // Per-target queries bound for the Deployment replayed: what the daemon sent for it, and what is recorded.
+    const { target, bound: ruleset } = targetOption(file, flags, recorded && { namespace: recorded.namespace, deployment: recorded.deployment, ...(recorded.selector ? { selector: recorded.selector } : {}), ...(recorded.stable ? { stable: recorded.stable } : {}) });
     // The log speaks for the release up to its end (and its recovery verdict): read Prometheus up to then.
     if (recorded && flags.recording === undefined && flags.to === undefined && recorded.lastAt !== undefined) flags.to = toRfc3339(recorded.lastAt);
     const { source, pinned, label } = await loadData(flags, ruleset, releaseAt, io);
@@ -97,14 +105,15 @@ export function registerReplay(program: Command, io: Io): void {
     try {
       const sourceName = flags.recording !== undefined ? 'replay:recording' : 'replay:prometheus';
       const rolloutAt = (d: StoredDecision) => recorded?.rollouts.find((r) => r.decision.at === d.at && r.decision.rule === d.rule)?.at;
-      const result = await replay({ ruleset, release, source: pinned, store, sourceName, stepMs: source.stepMs, until: until ?? span.end, rolloutAt, ...(recorded ? { inputs: recorded.inputs } : {}) });
+      const replayed = { namespace: target.namespace, deployment: target.deployment };
+      const result = await replay({ ruleset, release, target: replayed, ...(target.selector ? { selector: { ...target.selector } } : {}), ...(target.stable ? { stable: { namespace: target.stable.namespace, deployment: target.stable.deployment, ...(target.stable.selector ? { selector: { ...target.stable.selector } } : {}) } } : {}), source: pinned, store, sourceName, stepMs: source.stepMs, until: until ?? span.end, rolloutAt, ...(recorded ? { inputs: recorded.inputs } : {}) });
       if (flags.json) {
         io.out(
           toJson(
             {
               release: {
                 id: flags.db !== undefined ? result.guard.stored.id : null,
-                target: `${ruleset.target.namespace}/${ruleset.target.deployment}`,
+                target: `${target.namespace}/${target.deployment}`,
                 startedAt: toRfc3339(releaseAt),
                 severity,
                 window: formatDuration(release.windowMs),

@@ -321,19 +321,22 @@ export class Daemon {
     });
   }
 
-  /** One scheduled evaluation of every active release. Never overlaps itself; only the leader ticks. */
-  async tick(now = this.deps.clock.now()): Promise<void> {
+  /**
+   * One scheduled evaluation of every active release. Never overlaps itself; only the leader ticks. False when it
+   * was skipped because the previous tick is still running (the schedule catches that instant up).
+   */
+  async tick(now = this.deps.clock.now()): Promise<boolean> {
     const { metrics, log } = this.deps;
     if (this.busy) {
       metrics.overruns.inc();
       log.warn('tick skipped: the previous tick is still running (overrun)');
-      return;
+      return false;
     }
     const leading = this.deps.leader.isLeader();
     metrics.leader.set(leading ? 1 : 0);
     const takingOver = leading && !this.wasLeader;
     this.wasLeader = leading;
-    if (!leading) return;
+    if (!leading) return true;
     this.busy = true;
     const end = metrics.tickDuration.startTimer();
     try {
@@ -381,6 +384,7 @@ export class Daemon {
       end();
       this.busy = false;
     }
+    return true;
   }
 
   /** Manual trigger for what no metric sees (a critical vulnerability; user complaints). */

@@ -26,7 +26,7 @@ import type { Agent } from 'node:https';
 import { startHttpServer, type RouteHandler } from './http-server.js';
 import { DaemonMetrics } from './metrics.js';
 import { noActuator, noReleases, soleLeader } from './null-ports.js';
-import { cronExpression, schedule, tickInstant } from './schedule.js';
+import { cronExpression, instantsDue, schedule } from './schedule.js';
 import { intervalProblem } from '../core/interval-grid.js';
 import { toRfc3339 } from '../core/time-format.js';
 
@@ -231,9 +231,18 @@ export async function runDaemon(config: DaemonConfig, o: RunOptions): Promise<Ru
     throw err;
   }
   const server = http;
+  // Every instant is judged, as replay judges it: a firing that comes late, or whose instant was skipped because the
+  // previous tick was still running (an overrun: tick() answers false), is caught up by the next firing, oldest
+  // first, at most MAX_CATCH_UP instants back.
+  let lastTicked: number | undefined;
   const task = schedule(intervalMs, async () => {
     try {
-      await daemon.tick(tickInstant(clock.now(), intervalMs));
+      const { instants, dropped } = instantsDue(lastTicked, clock.now(), intervalMs);
+      if (dropped) log.warn({ dropped, interval: intervalMs / 1000 }, `the schedule fell behind: ${dropped} instant${dropped === 1 ? '' : 's'} not evaluated`);
+      for (const at of instants) {
+        if (!(await daemon.tick(at))) break;
+        lastTicked = Math.max(lastTicked ?? at, at);
+      }
     } catch (err) {
       log.error({ err }, 'tick failed');
     }

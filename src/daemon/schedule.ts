@@ -25,3 +25,22 @@ export function schedule(intervalMs: number, run: () => Promise<void>): Schedule
 export function tickInstant(firedAt: number, intervalMs: number): number {
   return Math.round(firedAt / intervalMs) * intervalMs;
 }
+
+/** At most this many instants a late or skipped timer catches up on; older ones are let go (and logged). */
+export const MAX_CATCH_UP = 10;
+
+/**
+ * The instants a timer firing at `firedAt` evaluates: its own, and every instant since `lastTicked` that a late
+ * or skipped firing (a busy event loop, an overrun tick) left out, oldest first, at most MAX_CATCH_UP. Replay
+ * judges every instant, so the daemon must too.
+ */
+export function instantsDue(lastTicked: number | undefined, firedAt: number, intervalMs: number): { instants: number[]; dropped: number } {
+  const now = tickInstant(firedAt, intervalMs);
+  if (lastTicked === undefined) return { instants: [now], dropped: 0 };
+  if (now <= lastTicked) return { instants: [], dropped: 0 };
+  const missed = (now - lastTicked) / intervalMs; // including now
+  const from = missed > MAX_CATCH_UP ? now - (MAX_CATCH_UP - 1) * intervalMs : lastTicked + intervalMs;
+  const instants: number[] = [];
+  for (let at = from; at <= now; at += intervalMs) instants.push(at);
+  return { instants, dropped: Math.max(0, missed - MAX_CATCH_UP) };
+}

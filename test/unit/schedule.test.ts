@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cronExpression, tickInstant } from '../../src/daemon/schedule.js';
+import { cronExpression, instantsDue, tickInstant } from '../../src/daemon/schedule.js';
 
 describe('cronExpression', () => {
   it.each([
@@ -31,5 +31,18 @@ describe('tickInstant: a tick evaluates at its grid instant, not at its timer ji
     const instants = fired.map((f) => tickInstant(f, 1_000));
     expect(instants[2]! - instants[0]!).toBe(2_000);
     expect(fired[2]! - fired[0]!).toBeLessThan(2_000);
+  });
+});
+
+describe('instantsDue: every instant is judged, a late or skipped firing catches up', () => {
+  const t0 = Date.parse('2026-11-20T14:00:00Z');
+  it.each([
+    ['the first firing: its own instant', undefined, t0 + 4, [0], 0],
+    ['on time: the next instant', t0, t0 + 1_003, [1_000], 0],
+    ['a firing skipped (busy loop, overrun): the one left out first', t0, t0 + 2_010, [1_000, 2_000], 0],
+    ['a firing early, for an instant already judged: nothing', t0 + 2_000, t0 + 1_600, [], 0],
+    ['far behind: the last 10, the rest let go', t0, t0 + 15_000, [6_000, 7_000, 8_000, 9_000, 10_000, 11_000, 12_000, 13_000, 14_000, 15_000], 5],
+  ] as const)('%s', (_, last, fired, instants, dropped) => {
+    expect(instantsDue(last, fired, 1_000)).toEqual({ instants: instants.map((i) => t0 + i), dropped });
   });
 });

@@ -22,6 +22,8 @@ export interface PrometheusOptions {
   openMetrics?: string;
   /** host:port targets scraped as job "voice-server". */
   scrapeTargets?: string[];
+  /** Labels added to one scrape target's series (its own static_configs group), e.g. { deployment: 'voice-server-canary' }. */
+  targetLabels?: Record<string, Record<string, string>>;
   scrapeInterval?: string;
   evaluationInterval?: string;
   /** Prometheus alerting/recording rule files (YAML text). */
@@ -60,7 +62,15 @@ export async function startPrometheus(o: PrometheusOptions = {}): Promise<Promet
     `  evaluation_interval: ${o.evaluationInterval ?? '1s'}`,
     ...(ruleFiles.length ? ['rule_files:', ...ruleFiles.map((f) => `  - ${f}`)] : []),
     ...(o.scrapeTargets?.length
-      ? ['scrape_configs:', '  - job_name: voice-server', '    static_configs:', `      - targets: [${o.scrapeTargets.map((t) => `'${t}'`).join(', ')}]`]
+      ? [
+          'scrape_configs:',
+          '  - job_name: voice-server',
+          '    static_configs:',
+          ...o.scrapeTargets.flatMap((t) => {
+            const labels = o.targetLabels?.[t];
+            return [`      - targets: ['${t}']`, ...(labels ? [`        labels: { ${Object.entries(labels).map(([k, v]) => `${k}: '${v}'`).join(', ')} }`] : [])];
+          }),
+        ]
       : []),
   ].join('\n');
   const configFile = path.join(dir, 'prometheus.yml');

@@ -8,12 +8,10 @@ import { DEFAULT_TEMPLATES } from '../core/notification-templates.js';
 import type { EngineContext, Evaluation } from '../core/engine.js';
 import { bindRuleset } from '../core/bind-ruleset.js';
 import { comparisonText } from '../core/comparison-text.js';
-import { checksRecovery } from '../core/recovery.js';
 import { readScalar, type QueryOutcome } from '../core/query-outcome.js';
 import type { Ruleset } from '../core/ruleset.js';
 import { formatSummary } from '../core/summary-format.js';
 import { toRfc3339 } from '../core/time-format.js';
-import { RecoveryCheck } from '../guard/recovery-check.js';
 import { ReleaseGuard } from '../guard/release-guard.js';
 import type { ActionJournal } from '../ports/action-journal.js';
 import type { Actuator, RollbackOutcome } from '../ports/actuator.js';
@@ -23,6 +21,7 @@ import type { LeaderElector } from '../ports/leader.js';
 import type { MetricSource } from '../ports/metric-source.js';
 import type { ObservedRelease, ReleaseSource } from '../ports/release-source.js';
 import type { GuardEventSink } from './guard-events.js';
+import { RecoveryWatch } from './recovery-watch.js';
 import type { DaemonMetrics } from './metrics.js';
 
 export interface DaemonOptions {
@@ -62,11 +61,6 @@ export interface DaemonStatus {
 
 const key = (t: { namespace: string; deployment: string }) => `${t.namespace}/${t.deployment}`;
 
-interface Recovery {
-  check: RecoveryCheck;
-  decision: StoredDecision;
-  rollbackId: number | undefined;
-}
 const STATE_VALUE = { inactive: 0, pending: 1, firing: 2 } as const;
 /** How far back a restart looks for work a crash left undone (rollbacks to carry out, announcements to plan). */
 const RECONCILE_WINDOW_MS = 24 * 3600_000;
@@ -79,7 +73,7 @@ export class Daemon {
   /** Each target's pod selector as last seen (its per-target queries' {{selector}}), for reads outside a release. */
   private readonly selectors = new Map<string, Record<string, string>>();
   /** Rollbacks that rolled out, per target, whose recovery is being judged (checklist 5.3). */
-  private readonly recoveries = new Map<string, Recovery>();
+  private readonly recoveries: RecoveryWatch;
   /** Targets this process is rolling back right now: the watcher's sight of that rollback is its caller's to handle. */
   private readonly rollingBack = new Set<string>();
   /** Rollouts being verified in the background, and what follows them (recovery watch, announcement). */
@@ -98,6 +92,7 @@ export class Daemon {
 
   constructor(private readonly deps: DaemonDeps) {
     this.setRulesets(deps.rulesets);
+    this.recoveries = new RecoveryWatch({ ...deps, rulesFor: (target, selector, stable) => this.boundRuleset(target, selector, stable) });
   }
 
   /** Resumes the releases the decision log has open, then listens for new releases. */
@@ -119,7 +114,7 @@ export class Daemon {
     }
     this.deps.metrics.activeReleases.set(this.guards.size);
     await this.reconcile();
-    this.resumeRecoveries();
+    this.recoveries.resume(this.deps.clock.now() - RECONCILE_WINDOW_MS);
     // Not leading yet: the first tick as leader reconciles and resumes instead (a takeover after a crash).
     this.wasLeader = this.deps.leader.isLeader();
     await this.deps.releases.start((r) => this.onRelease(r));
@@ -168,27 +163,6 @@ export class Daemon {
       if (owed.kind === 'decision') await this.announce(owed.target, decision, clock.now());
       else if (owed.kind === 'rollback-finished') await this.rollbackFinished(owed.target, decision, owed.outcome, owed.verification);
       else await events.emit({ kind: 'recovery-judged', decision, target: owed.target, at: owed.at, since: owed.since, outcome: owed.outcome, readings: owed.readings });
-    }
-  }
-
-  /**
-   * Recovery checks a restart interrupted (a rollback that rolled out, with no verdict yet) carry on: rebuilt from
-   * the decision log with the release's own baselines. One past its deadline is judged at the next tick.
-   */
-  private resumeRecoveries(): void {
-    const { journal, store, log, clock } = this.deps;
-    if (!journal?.unjudgedRecoveries || !store.releaseContext || !store.decision) return;
-    for (const u of journal.unjudgedRecoveries(clock.now() - RECONCILE_WINDOW_MS)) {
-      const target = key(u);
-      if ([...this.recoveries.values()].some((r) => r.rollbackId === u.rollbackId)) continue;
-      const context = store.releaseContext(u.releaseId);
-      const ruleset = this.boundRuleset(target, context?.selector, context?.stable);
-      const decision = store.decision(u.decisionId);
-      if (!ruleset || !context || !decision || !checksRecovery(ruleset, decision.rule)) continue;
-      // Long past its deadline (the daemon was down): a verdict on today's data would speak for then. Left unjudged.
-      if (clock.now() > u.verifiedAt + ruleset.recoveryMs + 3600_000) continue;
-      this.recoveries.set(target, { check: new RecoveryCheck({ ruleset, ...context }, decision.rule, u.verifiedAt), decision, rollbackId: u.rollbackId });
-      log.info({ target, decisionId: u.decisionId, since: toRfc3339(u.verifiedAt) }, 'resumed the recovery check of a rollback from the decision log');
     }
   }
 
@@ -294,18 +268,19 @@ export class Daemon {
       return;
     }
     // A new version replaces the one rolled back to: its recovery is no longer the question.
-    if (this.recoveries.delete(target)) log.info({ target, revision: r.revision }, 'recovery check ended without a verdict: a new revision started');
+    if (this.recoveries.end(target)) log.info({ target, revision: r.revision }, 'recovery check ended without a verdict: a new revision started');
     const windowMs = ruleset.windowsMs[r.severity];
     if (r.startedAt + windowMs <= clock.now()) {
       log.info({ target, revision: r.revision, startedAt: toRfc3339(r.startedAt) }, 'release already past its guard window; not guarded');
       return;
     }
+    const stable = this.stableOf(target);
     const guard = await ReleaseGuard.begin({
       ruleset,
       release: { startedAt: r.startedAt, severity: r.severity, windowMs },
       target: { namespace: r.namespace, deployment: r.deployment },
       ...(r.selector ? { selector: r.selector } : {}),
-      ...(this.stableOf(target) ? { stable: this.stableOf(target)! } : {}),
+      ...(stable ? { stable } : {}),
       source: this.deps.source,
       store,
       sourceName: 'live',
@@ -344,7 +319,7 @@ export class Daemon {
       // (or left unjudged), carry on here.
       if (takingOver) {
         await this.reconcile();
-        this.resumeRecoveries();
+        this.recoveries.resume(this.deps.clock.now() - RECONCILE_WINDOW_MS);
       }
       // At the first tick as leader, not at start: by then the watcher has reported what the cluster runs, so a
       // release deployed while the daemon was down is in the log and its rollout is not taken for the rollback's.
@@ -376,7 +351,7 @@ export class Daemon {
         if (guard.over) this.guards.delete(target);
       }
       metrics.activeReleases.set(this.guards.size);
-      await this.checkRecoveries(now);
+      await this.recoveries.tick(now);
       await this.trackBlindness(now, evaluated, failed);
       this.ticks++;
       metrics.ticks.inc();
@@ -503,40 +478,6 @@ export class Daemon {
   }
 
   /**
-   * A rollback that rolled out: judge whether the service recovered, on the release's own rules and baselines
-   * (`ctx`, or rebuilt from the decision log for a rollback reconciled after a restart).
-   */
-  private watchRecovery(target: string, decision: StoredDecision, rollbackId: number | undefined, ctx: EngineContext | undefined): void {
-    // A newer release started while the rollout was verified: its version is the question now.
-    const current = this.guards.get(target);
-    if (current && current.stored.id !== decision.releaseId) return;
-    const stored = ctx ? undefined : this.deps.store.releaseContext?.(decision.releaseId);
-    const ruleset = stored ? this.boundRuleset(target, stored.selector, stored.stable) : undefined;
-    const context = ctx ?? (ruleset && stored ? { ruleset, ...stored } : undefined);
-    if (!context || !checksRecovery(context.ruleset, decision.rule)) return;
-    this.recoveries.set(target, { check: new RecoveryCheck(context, decision.rule, this.deps.clock.now()), decision, rollbackId });
-    this.deps.log.info({ target, decisionId: decision.id, within: formatDuration(context.ruleset.recoveryMs) }, 'judging recovery after the rollback');
-  }
-
-  /** Each tick: every rollback under watch is judged once; a verdict is recorded, logged and announced. */
-  private async checkRecoveries(now: number): Promise<void> {
-    const { journal, log, events } = this.deps;
-    for (const [target, r] of [...this.recoveries]) {
-      // Undefined for a tick that began before the rollout was verified (in the background): it reads the old version.
-      const judged = await r.check.tick(now, this.deps.source);
-      const outcome = judged?.outcome;
-      if (!judged || !outcome || this.recoveries.get(target) !== r) continue;
-      const { readings } = judged;
-      this.recoveries.delete(target);
-      // Another replica may have judged it while this one was not the leader: its verdict stands, said once.
-      if (r.rollbackId !== undefined && journal && !journal.recoveryJudged(r.rollbackId, outcome, readings, now)) continue;
-      failpoint('after-recovery-commit');
-      log[outcome === 'recovered' ? 'info' : 'error']({ target, decisionId: r.decision.id, outcome, readings, after: formatDuration(now - r.check.since) }, `recovery after the rollback: ${outcome}`);
-      await events.emit({ kind: 'recovery-judged', decision: r.decision, target, at: now, since: r.check.since, outcome, readings });
-    }
-  }
-
-  /**
    * The `notifications.summary` placeholders a message's template uses (DEPLOY_SUCCESS's metrics at the promote,
    * ROLLBACK_COMPLETE's AFFECTED_COUNT when a rollback completes), one query each. Read concurrently, after the
    * decision is logged, within the query's own timeout; a failed query reads "n/a (query failed)".
@@ -633,7 +574,9 @@ export class Daemon {
       log[verification.kind === 'complete' ? 'info' : 'error']({ decisionId: decision?.id, target, verification }, `rollout ${verification.kind === 'complete' ? 'verified' : 'not verified'}: ${verification.detail}`);
     }
     if (!decision) return;
-    if (rolledOut && verification?.kind === 'complete') this.watchRecovery(target, decision, rollbackId, ctx);
+    // Unless a newer release started while the rollout was verified: its version is the question now.
+    const current = this.guards.get(target);
+    if (rolledOut && verification?.kind === 'complete' && (!current || current.stored.id === decision.releaseId)) this.recoveries.start(target, decision, rollbackId, ctx);
     await this.rollbackFinished(target, decision, outcome, verification);
   }
 

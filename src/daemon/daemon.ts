@@ -113,6 +113,14 @@ export class Daemon {
       log.info({ releaseId: open.id, target: key(open), startedAt: toRfc3339(open.startedAt) }, 'resumed release from the decision log');
     }
     this.deps.metrics.activeReleases.set(this.guards.size);
+    // Blind when it stopped, and nothing read since: still blind, already paged (a restart must not page again).
+    const blind = this.guards.size ? this.deps.events.blindSince?.() : undefined;
+    if (blind !== undefined) {
+      this.failingSince = blind;
+      this.blindPaged = true;
+      this.deps.metrics.blind.set(1);
+      log.warn({ since: toRfc3339(blind) }, 'guard blind before the restart, and nothing read since: not paged again');
+    }
     await this.reconcile();
     this.recoveries.resume(this.deps.clock.now() - RECONCILE_WINDOW_MS);
     // Not leading yet: the first tick as leader reconciles and resumes instead (a takeover after a crash).

@@ -25,6 +25,11 @@ export interface GuardEventSink {
    * commit and the outbox. A restart emits them again (ADR 0013). A sink that stores nothing owes nothing.
    */
   owed?(since: number): OwedAnnouncement[];
+  /**
+   * When this sink last paged "guard blind" if no successful reading has followed it (Unix ms): a restart that is
+   * still blind carries on from there instead of paging again.
+   */
+  blindSince?(): number | undefined;
 }
 
 /** A committed fact whose notifications were never planned, with what its announcement needs. */

@@ -63,6 +63,15 @@ export class PagingSink implements GuardEventSink {
     return this.paging ? owedAnnouncements(this.db, since) : [];
   }
 
+  /** The last "guard blind" page, when no live release has been read successfully since it (see GuardEventSink). */
+  blindSince(): number | undefined {
+    const key = this.db.prepare(`SELECT key FROM outbox WHERE key LIKE 'release-%:guard-blind:%' ORDER BY id DESC LIMIT 1`).pluck().get() as string | undefined;
+    const at = key ? Number(/:guard-blind:(\d+):/.exec(key)?.[1]) : Number.NaN;
+    if (!Number.isFinite(at)) return undefined;
+    const read = this.db.prepare(`SELECT 1 FROM evaluations e JOIN releases r ON r.id = e.release_id WHERE r.source = 'live' AND e.verdict <> 'error' AND e.at > ? LIMIT 1`).get(new Date(at).toISOString());
+    return read ? undefined : at;
+  }
+
   private release(id: number): NotifiedRelease | undefined {
     const r = this.db.prepare(`SELECT id, namespace, deployment, started_at, severity, window_seconds FROM releases WHERE id = ?`).get(id) as ReleaseRow | undefined;
     if (!r) return undefined;

@@ -35,14 +35,14 @@ export interface CrashWorld extends Pagers {
  * `failpoint` is ROLLBACK_GUARD_FAILPOINT's value. `startKilled`: the failpoint is reached while the daemon starts
  * (a migration), so it never becomes ready.
  */
-export async function crashWorld(o: { dir: string; rules: string; notifications?: string; prometheus: string; failpoint: string; env?: Record<string, string>; startKilled?: boolean }): Promise<CrashWorld> {
+export async function crashWorld(o: { dir: string; rules: string; notifications?: string; prometheus: string; failpoint: string; env?: Record<string, string>; args?: string[]; startKilled?: boolean }): Promise<CrashWorld> {
   const kube = await new KubeStandIn().start();
   kube.createDeployment(NS, NAME, OLD_IMAGE);
   const pagers = await startPagers(o.dir, { levels: 4 });
   const rules = path.join(o.dir, 'rules.yaml');
   fs.writeFileSync(rules, pagers.withNotifications(o.rules, o.notifications));
   const db = path.join(o.dir, 'decisions.db');
-  const args = ['--rules', rules, '--prometheus', o.prometheus, '--kube-server', kube.url, '--db', db, '--interval', '1s', '--verify-timeout', '10s'];
+  const args = ['--rules', rules, '--prometheus', o.prometheus, '--kube-server', kube.url, '--db', db, '--interval', '1s', '--verify-timeout', '10s', ...(o.args ?? [])];
   const env = { ...pagers.env, ...o.env };
   const armed = { ...env, ROLLBACK_GUARD_FAILPOINT: o.failpoint };
   let daemon: DaemonProcess | undefined;

@@ -63,6 +63,26 @@ describe('killed right after a decision that owes a message, then restarted on t
     expect(posts(w, /Deployment Starting/).map((m) => m.text.match(/Version: (\S+)/)?.[1])).toEqual(['v1.4.1', 'v1.4.2']);
   }, 180_000);
 
+  it('"guard blind": killed after the page, restarted still blind: not paged again; sighted once Prometheus is back', async () => {
+    const w = await newWorld({ rules: RULES, failpoint: '', args: ['--blind-after', '3s'] });
+    w.kube.setImage(NS, NAME, 'voice-server:1.5.0');
+    await w.daemon.waitForLog(/guarding release/);
+    const prom = live().prom;
+    await prom.stop();
+    try {
+      await until(w, 'the guard-blind page in Slack', () => posts(w, /metrics unreachable/).length > 0, 30_000);
+      await w.daemon.stop('SIGKILL');
+      const again = await w.restart();
+      await new Promise((r) => setTimeout(r, 9500)); // well past --blind-after, still blind, and a delivery pass
+      expect((await (await fetch(`${again.url}/health`)).json()) as { status: string }).toMatchObject({ status: 'blind' });
+    } finally {
+      await prom.restart();
+    }
+    await w.daemon.waitForLog(/Prometheus readable again/, 30_000);
+    expect(posts(w, /metrics unreachable/)).toHaveLength(1);
+    expect(w.pd.accepted.filter((e) => e.event_action === 'trigger' && e.dedup_key.endsWith('/guard-blind'))).toHaveLength(1);
+  }, 180_000);
+
   it('an approved rollback (after-approval-commit): carried out after the restart, announced once, the page acknowledged', async () => {
     const dir = tmp();
     fs.writeFileSync(path.join(dir, 'api-token'), 'approve-me');

@@ -224,7 +224,13 @@ export class Daemon {
       const rs = this.rulesets.get(target);
       if (rs && rs.hash !== guard.ctx.ruleset.hash) {
         this.deps.store.recordRules(rs);
-        guard.reload(rs);
+        try {
+          guard.reload(rs);
+        } catch (err) {
+          // A new per-target query this release cannot be bound for (a {{selector}} it was not judged with): the
+          // release keeps the rules it was judged with; the next release takes the new file.
+          this.deps.log.error({ target, error: (err as Error).message }, 'reloaded rules cannot be bound for the release in progress; it keeps its rules');
+        }
       }
     }
   }

@@ -67,3 +67,18 @@ rules:
     expect(problems).toMatchObject([{ line: 4, rule: 'r', message: expect.stringContaining('`{{deploymnet}}` is not a placeholder') }]);
   });
 });
+
+describe('a hot reload that adds a {{selector}} query a release in progress cannot bind', () => {
+  it('keeps that release on the rules it was judged with, and logs why', async () => {
+    const { setup, release, RULES } = await import('../helpers/daemon-harness.js');
+    const s = setup();
+    await s.daemon.start();
+    await s.releases.emit(release()); // no selector known for it
+    const reloaded = parseRules(RULES.source.replace(/query: 'sum\(up\{job="voice-server"\}\)'/, "query: 'sum(up{ {{selector}} })'"), 'reloaded.yaml');
+    expect(reloaded.hash).not.toBe(RULES.hash);
+    expect(() => s.daemon.setRulesets([reloaded])).not.toThrow();
+    expect(s.daemon.status().rulesHashes['voice-production/voice-server']).toBe(reloaded.hash);
+    await s.daemon.tick(s.clock.t);
+    expect(s.daemon.status().activeReleases).toHaveLength(1);
+  });
+});

@@ -10,6 +10,7 @@ import { startDaemon, type DaemonProcess } from '../helpers/daemon-process.js';
 import { waitFor } from '../helpers/free-port.js';
 import { KubeStandIn } from '../helpers/kube-stand-in.js';
 import { disposePrometheus, startPrometheus, type PrometheusServer } from '../helpers/prometheus-server.js';
+import { cliAsync } from '../helpers/run-cli-async.js';
 import { useTempDir } from '../helpers/temp-dir.js';
 import { startVoiceExporter, type VoiceExporter } from '../helpers/voice-exporter.js';
 
@@ -60,6 +61,12 @@ afterAll(async () => {
   await disposePrometheus(prom);
   await Promise.all([stable?.close(), canary?.close()]);
 });
+
+it('examples/canary/rules.yaml: every per-target query, bound, is PromQL that a real Prometheus accepts', async () => {
+  const r = await cliAsync(['check', '--prometheus', prom.url, 'examples/canary/rules.yaml']);
+  expect(r.code, r.stderr).toBe(0);
+  expect(r.stdout).toMatch(/OK: 4 rules \(3 immediate, 1 considered\), 1 baseline/);
+}, 60_000);
 
 it('a canary failing 40 % at 5 % of traffic: the service reads about 2 %, the canary is reverted on its own series', async () => {
   const dir = tmp();

@@ -45,8 +45,7 @@ export function registerCheck(program: Command, io: Io): void {
 async function rejectedQueries(client: PrometheusClient, rs: Ruleset): Promise<RulesProblem[]> {
   const now = Date.now();
   const results = await Promise.all(
-    // Per-target queries are sent as evaluated for the first target, with a stand-in for its pod selector.
-    rulesetQueries(bindRuleset(rs, { ...rs.target, selector: { rollback_guard_check: 'selector' } })).map(async (q) => {
+    boundQueries(rs).map(async (q) => {
       try {
         await client.query(q.query, now);
         return undefined;
@@ -63,6 +62,16 @@ async function rejectedQueries(client: PrometheusClient, rs: Ruleset): Promise<R
     }),
   );
   return results.filter((p): p is RulesProblem => p !== undefined);
+}
+
+/**
+ * Every query as the daemon would send it: per-target queries bound for each target (a stand-in for its pod
+ * selector; a canary's rules also for its stable Deployment), each distinct query once.
+ */
+function boundQueries(rs: Ruleset): ReturnType<typeof rulesetQueries> {
+  const selector = { rollback_guard_check: 'selector' };
+  const all = rs.targets.flatMap((t) => rulesetQueries(bindRuleset(rs, { ...t, selector, ...(t.compareTo ? { stable: { namespace: t.namespace, deployment: t.compareTo, selector } } : {}) })));
+  return [...new Map(all.map((q) => [q.query, q])).values()];
 }
 
 function plural(n: number, noun: string): string {

@@ -88,8 +88,12 @@ it('a canary failing 40 % at 5 % of traffic: the service reads about 2 %, the ca
   const service = log.prepare(`SELECT max(e.value) FROM evaluations e JOIN releases r ON r.id = e.release_id WHERE r.deployment = 'voice-server-canary' AND e.rule = 'service-error-rate-critical'`).pluck().get() as number;
   log.close();
   expect(rollback.map((r) => [r.deployment, r.rule])).toEqual([['voice-server-canary', 'canary-error-rate']]);
-  expect(rollback[0]!.value).toBeGreaterThan(0.2); // the 5 s rate still holds a healthy second or two
+  // How much of the 5 s rate window the failure fills at the decision depends on scrape timing (0.16-0.29 seen):
+  // what holds is that the canary's own rate is over the service-wide rule's 5 %, and its stable-relative
+  // threshold (stable x 2 + 0.01) far under it.
+  expect(rollback[0]!.value).toBeGreaterThan(0.05);
   expect(rollback[0]!.threshold).toBeLessThan(0.02);
+  expect(rollback[0]!.value).toBeGreaterThan(rollback[0]!.threshold);
   expect(service).toBeGreaterThan(0.01);
   expect(service).toBeLessThan(0.05);
   // Only the canary was written to: the stable Deployment is not touched.

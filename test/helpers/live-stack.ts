@@ -2,10 +2,9 @@
 // by a real Prometheus, and PagerDuty, Slack and SMTP stand-ins with the rules' `notifications:` that reach them.
 import fs from 'node:fs';
 import path from 'node:path';
-import { waitFor } from './free-port.js';
 import { PagerDutyStandIn } from './pagerduty-stand-in.js';
 import { ROUTING_KEYS } from './paging-fixture.js';
-import { disposePrometheus, startPrometheus, type PrometheusServer } from './prometheus-server.js';
+import { disposePrometheus, startPrometheus, waitForSeries, type PrometheusServer } from './prometheus-server.js';
 import { SlackStandIn } from './slack-stand-in.js';
 import { SmtpStandIn } from './smtp-stand-in.js';
 import { startVoiceExporter, type VoiceExporter } from './voice-exporter.js';
@@ -24,10 +23,7 @@ export interface LiveMetrics {
 export async function startLiveMetrics(): Promise<LiveMetrics> {
   const exporter = await startVoiceExporter({ errorRatio: 0, requestsPerSecond: 1000 });
   const prom = await startPrometheus({ scrapeTargets: [exporter.target], scrapeInterval: '1s' });
-  await waitFor('a 5s error rate from the live exporter', async () => {
-    const r = (await (await fetch(`${prom.url}/api/v1/query?query=${encodeURIComponent('sum(rate(voice_http_requests_total[5s]))')}`)).json()) as { data: { result: unknown[] } };
-    return r.data.result.length > 0;
-  }, 30_000, 250);
+  await waitForSeries(prom, 'sum(rate(voice_http_requests_total[5s]))');
   return {
     exporter,
     prom,

@@ -119,3 +119,14 @@ export async function disposePrometheus(p: PrometheusServer | undefined): Promis
   await p.stop();
   fs.rmSync(p.dir, { recursive: true, force: true });
 }
+
+/**
+ * Waits until `query` returns `series` series (default: at least one): the first samples of a scraped target arrive
+ * a few seconds after Prometheus starts, and a rate needs two.
+ */
+export async function waitForSeries(prom: PrometheusServer, query: string, series?: number): Promise<void> {
+  await waitFor(`${query} to return ${series ?? 'a'} series`, async () => {
+    const r = (await (await fetch(`${prom.url}/api/v1/query?query=${encodeURIComponent(query)}`)).json()) as { data: { result: unknown[] } };
+    return series === undefined ? r.data.result.length > 0 : r.data.result.length === series;
+  }, 30_000, 250);
+}

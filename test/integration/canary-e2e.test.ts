@@ -9,7 +9,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startDaemon, type DaemonProcess } from '../helpers/daemon-process.js';
 import { waitFor } from '../helpers/free-port.js';
 import { KubeStandIn } from '../helpers/kube-stand-in.js';
-import { disposePrometheus, startPrometheus, type PrometheusServer } from '../helpers/prometheus-server.js';
+import { disposePrometheus, startPrometheus, waitForSeries, type PrometheusServer } from '../helpers/prometheus-server.js';
 import { cliAsync } from '../helpers/run-cli-async.js';
 import { useTempDir } from '../helpers/temp-dir.js';
 import { startVoiceExporter, type VoiceExporter } from '../helpers/voice-exporter.js';
@@ -49,10 +49,7 @@ beforeAll(async () => {
   stable = await startVoiceExporter({ errorRatio: 0.002, requestsPerSecond: 950 });
   canary = await startVoiceExporter({ errorRatio: 0.002, requestsPerSecond: 50 });
   prom = await startPrometheus({ scrapeTargets: [stable.target, canary.target], targetLabels: { [stable.target]: { deployment: 'voice-server' }, [canary.target]: { deployment: 'voice-server-canary' } }, scrapeInterval: '1s' });
-  await waitFor('both exporters scraped with a 5s rate', async () => {
-    const r = (await (await fetch(`${prom.url}/api/v1/query?query=${encodeURIComponent('sum by (deployment) (rate(voice_http_requests_total[5s]))')}`)).json()) as { data: { result: unknown[] } };
-    return r.data.result.length === 2;
-  }, 30_000, 250);
+  await waitForSeries(prom, 'sum by (deployment) (rate(voice_http_requests_total[5s]))', 2); // both exporters
   kube = await new KubeStandIn().start();
 }, 60_000);
 afterAll(async () => {

@@ -11,7 +11,7 @@ import { DifferentialHistory, differentialRules, prng } from '../fixtures/differ
 import { startDaemon, type DaemonProcess } from '../helpers/daemon-process.js';
 import { waitFor } from '../helpers/free-port.js';
 import { KubeStandIn } from '../helpers/kube-stand-in.js';
-import { disposePrometheus, startPrometheus, type PrometheusServer } from '../helpers/prometheus-server.js';
+import { disposePrometheus, startPrometheus, waitForSeries, type PrometheusServer } from '../helpers/prometheus-server.js';
 import { PrometheusStandIn } from '../helpers/prometheus-stand-in.js';
 import { cliAsync } from '../helpers/run-cli-async.js';
 import { useTempDir } from '../helpers/temp-dir.js';
@@ -197,10 +197,7 @@ rules:
     const samples = Array.from({ length: 117 }, (_, i) => `voice_ttfa_p95_history_seconds ${(0.38 + (i % 5) * 0.01).toFixed(2)} ${now - 1800 + i * 15}`);
     exporter = await startVoiceExporter({ errorRatio: 0, requestsPerSecond: 1000 });
     real = await startPrometheus({ openMetrics: ['# TYPE voice_ttfa_p95_history_seconds gauge', ...samples, '# EOF', ''].join('\n'), scrapeTargets: [exporter.target], scrapeInterval: '1s' });
-    await waitFor('a 5s request rate from the live exporter', async () => {
-      const r = (await (await fetch(`${real.url}/api/v1/query?query=${encodeURIComponent('sum(rate(voice_http_requests_total[5s]))')}`)).json()) as { data: { result: unknown[] } };
-      return r.data.result.length > 0;
-    }, 30_000, 250);
+    await waitForSeries(real, 'sum(rate(voice_http_requests_total[5s]))');
     cluster = await new KubeStandIn().start();
   }, 60_000);
   afterAll(async () => {

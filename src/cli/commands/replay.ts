@@ -67,7 +67,9 @@ export function registerReplay(program: Command, io: Io): void {
     const recorded = fromLog(flags);
     if (flags.releaseAt === undefined && !recorded) throw new UsageError('--release-at is required (the release start), or --from-log FILE --release ID to replay a release a daemon guarded');
     const releaseAt = flags.releaseAt !== undefined ? parseTime('--release-at', flags.releaseAt) : recorded!.startedAt;
-    const severity: Severity = recorded && cmd.getOptionValueSource('severity') === 'default' ? recorded.severity : parseSeverity(flags.severity);
+    // From the log unless --severity says otherwise: its severity, and the window it was guarded with.
+    const logged = recorded && cmd.getOptionValueSource('severity') === 'default' ? recorded : undefined;
+    const severity: Severity = logged ? logged.severity : parseSeverity(flags.severity);
     const until = flags.until !== undefined ? parseTime('--until', flags.until) : undefined;
     const windowOverride = flags.window !== undefined ? parseDurationOption('--window', flags.window) : undefined;
     const file = loadRulesFile(flags.rules);
@@ -98,7 +100,7 @@ export function registerReplay(program: Command, io: Io): void {
       for (const m of missing) io.err(`  ${m.what}: ${m.query}`);
     }
 
-    const release = { startedAt: releaseAt, severity, windowMs: windowOverride ?? (recorded && cmd.getOptionValueSource('severity') === 'default' ? recorded.windowMs : ruleset.windowsMs[severity]) };
+    const release = { startedAt: releaseAt, severity, windowMs: windowOverride ?? logged?.windowMs ?? ruleset.windowsMs[severity] };
     const existed = flags.db !== undefined && decisionLogExists(flags.db);
     // Replay commits 500 instants at a time (each still atomic): a week replays in seconds, not minutes.
     const store: DecisionStore = flags.db !== undefined ? openDecisionLog(flags.db, { batchInstants: 500 }) : new MemoryDecisionStore();
@@ -171,10 +173,11 @@ async function loadData(flags: ReplayFlags, ruleset: Ruleset, releaseAt: number,
   if (from > releaseAt) throw new UsageError('--from must not be after --release-at');
   if (to < releaseAt) throw new UsageError('--to must not be before --release-at');
   const offset = ruleset.evaluationOffsetMs;
+  const range = { start: gridStart(from, stepMs) - offset, end: to - offset };
   const client = new PrometheusClient(conn!);
-  const { recording, warnings } = await recordRange(client, rulesetQueries(ruleset), gridStart(from, stepMs) - offset, to - offset, stepMs);
+  const { recording, warnings } = await recordRange(client, rulesetQueries(ruleset), range.start, range.end, stepMs);
   for (const w of warnings) io.err(`warning: Prometheus: ${w}`);
-  const source = RecordingSource.fromData(recording, client.baseUrl, { start: gridStart(from, stepMs) - offset, end: to - offset });
+  const source = RecordingSource.fromData(recording, client.baseUrl, range);
   const pinned = new PinnedInstants(source);
   const live = new PrometheusSource(client);
   await Promise.all(ruleset.baselines.map(async (b) => pinned.pin(b.query, releaseAt - offset, await live.instant(b.query, releaseAt - offset))));

@@ -15,7 +15,8 @@ export type QueryOutcome =
   /** The query ran and matched nothing. */
   | { kind: 'empty'; warnings?: readonly string[] }
   /** The query could not be answered: connection, timeout, bad query, missing from a recording. */
-  | { kind: 'error'; error: string };
+  /** `refused`: the backend rejected the query itself (bad_data), rather than failing to answer it. */
+  | { kind: 'error'; error: string; refused?: true };
 
 /** Prometheus writes sample values as strings: "1.5", "NaN", "+Inf", "-Inf". */
 export function parseSampleValue(text: string): number {

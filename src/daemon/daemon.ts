@@ -12,7 +12,8 @@ import { readScalar, type QueryOutcome } from '../core/query-outcome.js';
 import type { Ruleset } from '../core/ruleset.js';
 import { formatSummary } from '../core/summary-format.js';
 import { toRfc3339 } from '../core/time-format.js';
-import { ReleaseGuard } from '../guard/release-guard.js';
+import type { BatchOptions } from '../guard/query-batch.js';
+import { ReleaseGuard, tickGuards } from '../guard/release-guard.js';
 import type { ActionJournal } from '../ports/action-journal.js';
 import type { Actuator, RollbackOutcome } from '../ports/actuator.js';
 import type { Clock } from '../ports/clock.js';
@@ -89,6 +90,11 @@ export class Daemon {
   private failingSince: number | undefined;
   private blindPaged = false;
   private lastError = '';
+  /** Per-target queries found at run time not to keep their target labels are sent per target from then on. */
+  private readonly batch: BatchOptions = {
+    ungroupable: new Map(),
+    onUngroupable: (template, reason) => this.deps.log.warn({ query: template, reason }, 'per-target query sent per target, not once for all targets: its answer cannot be split by target'),
+  };
 
   constructor(private readonly deps: DaemonDeps) {
     this.setRulesets(deps.rulesets);
@@ -346,10 +352,13 @@ export class Daemon {
       await this.releaseChain;
       let evaluated = 0;
       let failed = 0;
-      for (const [target, guard] of [...this.guards]) {
-        // A manual page someone decided climbs no further (the engine cannot see approvals).
-        if (guard.releaseState.manual?.length && this.deps.journal?.decidedManualPages) guard.closeManualPages(this.deps.journal.decidedManualPages(guard.stored.id));
-        const result = await guard.tick(now);
+      const ticking = [...this.guards];
+      // A manual page someone decided climbs no further (the engine cannot see approvals).
+      for (const [, guard] of ticking) if (guard.releaseState.manual?.length && this.deps.journal?.decidedManualPages) guard.closeManualPages(this.deps.journal.decidedManualPages(guard.stored.id));
+      // Every target's queries in one batch (one query per rule for targets that share it), each instant committed.
+      const results = await tickGuards(this.deps.source, ticking.map(([, g]) => g), now, this.batch);
+      for (const [i, [target, guard]] of ticking.entries()) {
+        const result = results[i]!;
         if (result.decisions.length) failpoint('after-decision-commit', ...result.decisions.map((d) => d.action));
         if (this.guards.get(target) !== guard) {
           // A newer release replaced this one while its tick was in flight: its decisions are logged, not acted on.

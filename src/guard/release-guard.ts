@@ -1,7 +1,7 @@
 // Guards one release: reads baselines at its start, then at each tick(now) fetches what the due rules need,
 // runs the engine and writes the instant to the decision log. Replay and the live daemon both call tick(now),
 // so what replay decides on some data is what the daemon decides on it.
-import { bindRuleset } from '../core/bind-ruleset.js';
+import { bindRuleset, type BoundTarget } from '../core/bind-ruleset.js';
 import { firstLevel } from '../core/escalation.js';
 import { initialState, rulesDue, step, type Decision, type EngineContext, type Evaluation, type ReleaseState } from '../core/engine.js';
 import { readScalar, type ScalarReading } from '../core/query-outcome.js';
@@ -9,7 +9,9 @@ import type { Release } from '../core/release.js';
 import type { RuleMode, Ruleset, Tier } from '../core/ruleset.js';
 import type { DecisionStore, OpenRelease, StableTarget, StoredDecision, StoredRelease } from '../ports/decision-store.js';
 import type { MetricSource } from '../ports/metric-source.js';
-import { observe } from './observe.js';
+import type { Observation } from '../core/engine.js';
+import type { BatchOptions } from './query-batch.js';
+import { observeMany, type ObservationRequest } from './observe.js';
 
 function withRules(ruleset: Ruleset, state: ReleaseState): ReleaseState {
   const fresh = initialState(ruleset);
@@ -42,16 +44,38 @@ export interface TickResult {
   state: ReleaseState;
 }
 
+/** What one target's tick at `now` needs read; `ReleaseGuard.apply` takes the observations. */
+export interface TickPlan {
+  now: number;
+  request: ObservationRequest;
+}
+
+/**
+ * One instant of many releases: every guard's needs read in one batch (a per-target query several targets share is
+ * sent once for all of them, ADR 0015), then each guard's step applied. The daemon's tick; a guard's own `tick`
+ * is this for one.
+ */
+export async function tickGuards(source: MetricSource, guards: readonly ReleaseGuard[], now: number, options?: BatchOptions): Promise<TickResult[]> {
+  const plans = guards.map((g) => g.plan(now));
+  const observed = await observeMany(source, plans.map((p) => p.request), options);
+  return guards.map((g, i) => g.apply(plans[i]!, observed[i]!));
+}
+
 export class ReleaseGuard {
   readonly stored: StoredRelease;
   private state: ReleaseState;
+  /** The rules as the file writes them (before binding): what lets targets share a query. */
+  private file: Ruleset;
+  private readonly target: BoundTarget;
 
   private ctxRef: EngineContext;
   /** Closed at the next tick with a resolve decision, so no incident or Approve button is left open for good. */
   private orphans: OrphanedPage[] = [];
 
-  private constructor(ctx: EngineContext, stored: StoredRelease, private readonly source: MetricSource, private readonly store: DecisionStore, state?: ReleaseState) {
+  private constructor(ctx: EngineContext, file: Ruleset, target: BoundTarget, stored: StoredRelease, private readonly source: MetricSource, private readonly store: DecisionStore, state?: ReleaseState) {
     this.ctxRef = ctx;
+    this.file = file;
+    this.target = target;
     this.stored = stored;
     this.state = state ?? initialState(ctx.ruleset);
   }
@@ -70,7 +94,8 @@ export class ReleaseGuard {
     const ruleset = bindRuleset(options.ruleset, open);
     const release: Release = { startedAt: open.startedAt, severity: open.severity, windowMs: open.windowMs };
     const state = withRules(ruleset, open.state);
-    const guard = new ReleaseGuard({ ruleset, release, baselines: open.baselines }, open, options.source, options.store, state);
+    const target: BoundTarget = { namespace: open.namespace, deployment: open.deployment, ...(open.selector ? { selector: open.selector } : {}), ...(open.stable ? { stable: open.stable } : {}) };
+    const guard = new ReleaseGuard({ ruleset, release, baselines: open.baselines }, options.ruleset, target, open, options.source, options.store, state);
     guard.orphans = orphanedPages(open.state, undefined, ruleset);
     return guard;
   }
@@ -84,6 +109,7 @@ export class ReleaseGuard {
     const ruleset = bindRuleset(file, this.stored);
     this.orphans.push(...orphanedPages(this.state, this.ctxRef.ruleset, ruleset));
     this.ctxRef = { ...this.ctxRef, ruleset };
+    this.file = file;
     this.state = withRules(ruleset, this.state);
   }
 
@@ -103,7 +129,8 @@ export class ReleaseGuard {
     const { release, source, store } = options;
     const target = { namespace: (options.target ?? options.ruleset.target).namespace, deployment: (options.target ?? options.ruleset.target).deployment };
     // Its per-target queries bound once, for this Deployment (a TargetBindingError when a needed selector is unknown).
-    const ruleset = bindRuleset(options.ruleset, { ...target, ...(options.selector ? { selector: options.selector } : {}), ...(options.stable ? { stable: options.stable } : {}) });
+    const bound: BoundTarget = { ...target, ...(options.selector ? { selector: options.selector } : {}), ...(options.stable ? { stable: options.stable } : {}) };
+    const ruleset = bindRuleset(options.ruleset, bound);
     // As of the release start, less the evaluation offset like every other reading.
     const asOf = release.startedAt - ruleset.evaluationOffsetMs;
     const readings = await Promise.all(ruleset.baselines.map(async (b) => [b, readScalar(await source.instant(b.query, asOf))] as const));
@@ -114,7 +141,7 @@ export class ReleaseGuard {
       forStore[b.name] = { query: b.query, reading };
     }
     const stored = store.startRelease({ ...release, ...target, source: options.sourceName, ...(options.selector ? { selector: options.selector } : {}), ...(options.stable ? { stable: options.stable } : {}) }, ruleset, forStore);
-    return new ReleaseGuard({ ruleset, release, baselines }, stored, source, store);
+    return new ReleaseGuard({ ruleset, release, baselines }, options.ruleset, bound, stored, source, store);
   }
 
   get releaseState(): ReleaseState {
@@ -167,8 +194,18 @@ export class ReleaseGuard {
    * `evaluationOffset`; identical query strings run once.
    */
   async tick(now: number): Promise<TickResult> {
-    const due = rulesDue(this.ctx, this.state, now);
-    const observed = await observe(this.source, due, now - this.ctx.ruleset.evaluationOffsetMs);
+    return (await tickGuards(this.source, [this], now))[0]!;
+  }
+
+  /** What the rules due at `now` need read, as of `now` less the rules' `evaluationOffset`. */
+  plan(now: number): TickPlan {
+    const rules = rulesDue(this.ctx, this.state, now);
+    return { now, request: { rules, asOf: now - this.ctx.ruleset.evaluationOffsetMs, target: this.target, file: this.file } };
+  }
+
+  /** The engine's step on what `plan` asked for, committed to the decision log. */
+  apply(plan: TickPlan, observed: ReadonlyMap<string, Observation>): TickResult {
+    const { now } = plan;
     const result = step(this.ctx, this.state, now, observed);
     const decided = [...this.resolveOrphans(now), ...result.decisions];
     // Nothing evaluated and nothing decided (release over, or before its start): nothing to write.

@@ -15,7 +15,7 @@ export class PrometheusSource implements MetricSource {
       if (r.series.length === 0) return { kind: 'empty', ...warnings };
       return { kind: 'series', series: r.series.map((s) => ({ labels: s.labels, value: s.value })), ...warnings };
     } catch (err) {
-      if (err instanceof PrometheusError) return { kind: 'error', error: `${err.code}: ${err.message}` };
+      if (err instanceof PrometheusError) return { kind: 'error', error: `${err.code}: ${err.message}`, ...(err.code === 'RG_PROM_BAD_QUERY' ? { refused: true as const } : {}) };
       return { kind: 'error', error: err instanceof Error ? err.message : String(err) };
     }
   }

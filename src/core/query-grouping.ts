@@ -32,7 +32,7 @@ const MODIFIER = /\b(on|ignoring|without)\s*\(([^)]*)\)/g;
 export function groupingOf(template: string): { grouping: Grouping } | { reason: string } {
   const placeholders = [...template.matchAll(ANY_PLACEHOLDER)];
   if (placeholders.length === 0) return { reason: 'it names no target' };
-  if (placeholders.some((m) => m[1] === 'selector')) return { reason: 'it uses {{selector}} (sent per target: targets may have different selector labels)' };
+  if (placeholders.some((m) => m[1] === 'selector')) return { reason: "it uses {{selector}}, and targets' selector labels may differ" };
   const matchers = [...template.matchAll(TARGET_MATCHER)];
   if (matchers.length !== placeholders.length) return { reason: 'a placeholder is not the whole value of an equality matcher (label="{{deployment}}")' };
   const byLabel = new Map<string, TargetPlaceholder>();

@@ -17,13 +17,18 @@ function equalityLabels(query: string): Record<string, string> {
   return Object.fromEntries([...query.matchAll(/([a-zA-Z_]\w*)\s*=\s*"((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1]!, m[2]!.replace(/\\(.)/g, '$1')]));
 }
 
-/** A query with `label=~"a|b"` matchers as the queries of each combination of alternatives (itself when none). */
+/**
+ * A query with regex matchers over literal alternatives (`label=~"a|b"`, `label=~"a"`; `\\.` is a literal dot) as the
+ * queries of each combination of alternatives, each written as equalities; itself when it has none. A real regex
+ * (`status=~"5.."`) is left as written.
+ */
 function expand(query: string): string[] {
-  const m = /([a-zA-Z_]\w*)=~"((?:[^"\\]|\\.)*\|(?:[^"\\]|\\.)*)"/.exec(query);
+  const m = /([a-zA-Z_]\w*)=~"((?:[^"\\.*+?()[\]{}^$]|\\\\.)*)"/.exec(query);
   if (!m) return [query];
   // The regex's alternatives, unescaped twice (the PromQL string, then RE2).
   const values = m[2]!.replace(/\\\\/g, '\\').split('|').map((v) => v.replace(/\\(.)/g, '$1'));
-  return values.flatMap((v) => expand(query.slice(0, m.index) + `${m[1]}="${v.replace(/["\\]/g, (c) => `\\${c}`)}"` + query.slice(m.index + m[0].length)));
+  // Every occurrence of the same matcher takes the same value: a series has one value per label.
+  return values.flatMap((v) => expand(query.split(m[0]).join(`${m[1]}="${v.replace(/["\\]/g, (c) => `\\${c}`)}"`)));
 }
 
 const sample = (v: number) => (Number.isNaN(v) ? 'NaN' : v === Infinity ? '+Inf' : v === -Infinity ? '-Inf' : String(v));

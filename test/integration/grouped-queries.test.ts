@@ -12,6 +12,7 @@ import { openDecisionLog } from '../../src/adapters/sqlite/sqlite-decision-store
 import { ReleaseGuard, tickGuards, type TickResult } from '../../src/guard/release-guard.js';
 import type { MetricSource } from '../../src/ports/metric-source.js';
 import { disposePrometheus, startPrometheus, type PrometheusServer } from '../helpers/prometheus-server.js';
+import { cliAsync } from '../helpers/run-cli-async.js';
 import { useTempDir } from '../helpers/temp-dir.js';
 
 const tmp = useTempDir();
@@ -129,6 +130,13 @@ const comparable = (r: TickResult) => ({
 });
 
 describe('one query per rule per tick, not per target', () => {
+  it('check: examples/fleet/rules.yaml has every rule query sent once for all targets, and Prometheus accepts each form', async () => {
+    const r = await cliAsync(['check', '--prometheus', prom.url, 'examples/fleet/rules.yaml', 'examples/canary/rules.yaml']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('examples/fleet/rules.yaml: OK: 9 rules (4 immediate, 5 considered), 2 baselines, every query accepted by Prometheus\n  12 of 12 per-target rule queries sent once for all 2 targets\n');
+    expect(r.stdout).toContain("  sent per target: rule error-rate-critical: it uses {{selector}}, and targets' selector labels may differ\n");
+  }, 60_000);
+
   it('decides exactly what each target evaluated alone decides, on real PromQL, with one query per rule query', async () => {
     const dir = tmp();
     const ruleset = parseRules(RULES, 'fleet.yaml');

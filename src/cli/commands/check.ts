@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { PrometheusClient } from '../../adapters/prometheus/prometheus-client.js';
 import { intervalProblem } from '../../core/interval-grid.js';
 import { bindRuleset } from '../../core/bind-ruleset.js';
+import { groupedQuery, groupingOf } from '../../core/query-grouping.js';
 import { rulesetQueries, type Ruleset } from '../../core/ruleset.js';
 import { PrometheusError } from '../../errors/prometheus-error.js';
 import { formatProblem, RulesInvalidError, type RulesProblem } from '../../errors/rules-invalid-error.js';
@@ -27,6 +28,7 @@ export function registerCheck(program: Command, io: Io): void {
         if (rejected.length) throw new RulesInvalidError(file, rejected);
         const immediate = rs.rules.filter((r) => r.tier === 'immediate').length;
         io.out(`${file}: OK: ${plural(rs.rules.length, 'rule')} (${immediate} immediate, ${rs.rules.length - immediate} considered), ${plural(rs.baselines.length, 'baseline')}${client ? ', every query accepted by Prometheus' : ''}`);
+        for (const line of sharingLines(rs)) io.out(`  ${line}`);
       } catch (err) {
         if (!(err instanceof RulesInvalidError)) throw err;
         failed++;
@@ -71,9 +73,39 @@ async function rejectedQueries(client: PrometheusClient, rs: Ruleset): Promise<R
 function boundQueries(rs: Ruleset): ReturnType<typeof rulesetQueries> {
   const selector = { rollback_guard_check: 'selector' };
   const all = rs.targets.flatMap((t) => rulesetQueries(bindRuleset(rs, { ...t, selector, ...(t.compareTo ? { stable: { namespace: t.namespace, deployment: t.compareTo, selector } } : {}) })));
-  return [...new Map(all.map((q) => [q.query, q])).values()];
+  return [...new Map([...all, ...groupedQueries(rs)].map((q) => [q.query, q])).values()];
 }
 
-function plural(n: number, noun: string): string {
-  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+/** The rules' per-target queries (rule and `when:`), each distinct one once, with where it is written. */
+function perTargetQueries(rs: Ruleset): ReturnType<typeof rulesetQueries> {
+  const all = rulesetQueries(rs).filter((q) => q.rule !== undefined && q.query.includes('{{'));
+  return all.filter((q, i) => all.findIndex((o) => o.query === q.query) === i); // each named where first written
+}
+
+/**
+ * For a file guarding several Deployments: which per-target rule queries the daemon sends once for all of them
+ * (ADR 0015), and why the others are sent per target.
+ */
+function sharingLines(rs: Ruleset): string[] {
+  if (rs.targets.length < 2) return [];
+  const queries = perTargetQueries(rs);
+  if (queries.length === 0) return [];
+  const apart = queries.flatMap((q) => {
+    const g = groupingOf(q.query);
+    return 'reason' in g ? [`sent per target: ${q.what}: ${g.reason}`] : [];
+  });
+  return [`${queries.length - apart.length} of ${plural(queries.length, 'per-target rule query', 'per-target rule queries')} sent once for all ${rs.targets.length} targets`, ...apart];
+}
+
+/** The queries sent once for all targets, as sent (so Prometheus validates the widened form too). */
+function groupedQueries(rs: Ruleset): ReturnType<typeof rulesetQueries> {
+  if (rs.targets.length < 2) return [];
+  return perTargetQueries(rs).flatMap((q) => {
+    const g = groupingOf(q.query);
+    return 'grouping' in g ? [{ ...q, what: `${q.what} (for all targets)`, query: groupedQuery(g.grouping, rs.targets) }] : [];
+  });
+}
+
+function plural(n: number, noun: string, nouns = `${noun}s`): string {
+  return `${n} ${n === 1 ? noun : nouns}`;
 }

@@ -21,7 +21,7 @@ export function formatTimeline(o: {
 }): string {
   const { ruleset, release, result } = o;
   const lines: string[] = [];
-  const t = ruleset.target;
+  const t = result.guard.stored; // the Deployment replayed (a fleet's is named with --target)
   lines.push(`Replay of ${t.namespace}/${t.deployment}: release at ${toRfc3339(release.startedAt)}, severity ${release.severity}, guard window ${formatDuration(release.windowMs)}`);
   lines.push(`  rules      ${ruleset.file} (sha256 ${ruleset.hash.slice(0, 12)}, ${ruleset.rules.length} rules)`);
   lines.push(`  data       ${o.dataLabel} (step ${formatDuration(o.source.stepMs)}, ${toRfc3339(o.source.start ?? 0)} to ${toRfc3339(o.source.end ?? 0)})`);

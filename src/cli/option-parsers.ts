@@ -44,18 +44,31 @@ export function parseSelector(text: string, option = '--selector'): Record<strin
   return out;
 }
 
+/** `--target NS/NAME` for a fleet file: any Deployment its `select:` could choose (its namespace, if it names one). */
+function selectedOption(ruleset: Ruleset, text: string): { namespace: string; deployment: string } {
+  const m = /^([^/\s]+)\/([^/\s]+)$/.exec(text);
+  if (!m) throw new UsageError(`--target ${JSON.stringify(text)} is not NAMESPACE/NAME; write it like voice-production/voice-server`);
+  const ns = ruleset.select?.namespace;
+  if (ns !== undefined && m[1] !== ns) throw new UsageError(`--target ${text} is not in namespace ${ns}, the only one ${ruleset.file} selects Deployments in`);
+  return { namespace: m[1]!, deployment: m[2]! };
+}
+
 /**
  * The target a command evaluates a rules file for: `--target NAMESPACE/DEPLOYMENT` (one of the file's targets;
  * default its first) with `--selector` for {{selector}}, bound into the ruleset (TargetBindingError, exit 2, when a
  * query needs a selector that was not given).
  */
 export function targetOption(ruleset: Ruleset, flags: { target?: string; selector?: string; stableSelector?: string }, given?: BoundTarget): { target: BoundTarget; bound: Ruleset } {
-  let chosen: { namespace: string; deployment: string; selector?: Readonly<Record<string, string>>; stable?: BoundTarget['stable'] } = given ?? ruleset.target;
+  let chosen: { namespace: string; deployment: string; selector?: Readonly<Record<string, string>>; stable?: BoundTarget['stable'] } | undefined = given ?? ruleset.target;
   if (flags.target !== undefined) {
-    const t = ruleset.targets.find((x) => `${x.namespace}/${x.deployment}` === flags.target);
-    if (!t) throw new UsageError(`--target ${flags.target} is not guarded by ${ruleset.file}; its targets: ${ruleset.targets.map((x) => `${x.namespace}/${x.deployment}`).join(', ')}`);
-    chosen = t;
+    if (ruleset.select) chosen = selectedOption(ruleset, flags.target);
+    else {
+      const t = ruleset.targets.find((x) => `${x.namespace}/${x.deployment}` === flags.target);
+      if (!t) throw new UsageError(`--target ${flags.target} is not guarded by ${ruleset.file}; its targets: ${ruleset.targets.map((x) => `${x.namespace}/${x.deployment}`).join(', ')}`);
+      chosen = t;
+    }
   }
+  if (!chosen) throw new UsageError(`${ruleset.file} selects its Deployments by label (\`select:\`): name the one to evaluate with --target NAMESPACE/NAME`);
   // A canary's stable Deployment: as recorded, else its `compareTo` in the file, with --stable-selector.
   const compareTo = ruleset.targets.find((x) => x.namespace === chosen.namespace && x.deployment === chosen.deployment)?.compareTo;
   const stable = chosen.stable ?? (compareTo ? { namespace: chosen.namespace, deployment: compareTo } : undefined);

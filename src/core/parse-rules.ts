@@ -49,12 +49,16 @@ export function parseRules(text: string, file: string): Ruleset {
   return compile(result.data, text, file, position);
 }
 
+function rollbackOf(r: RulesFile['targets'] extends (infer T)[] | undefined ? T extends { rollback: infer R } ? R : never : never): Target['rollback'] {
+  return r.strategy === 'previous-version-annotation' ? { strategy: r.strategy, ...(r.container ? { container: r.container } : {}) } : { strategy: 'undo' };
+}
+
 function compile(f: RulesFile, text: string, file: string, position: (path: (string | number)[]) => SourcePosition | undefined): Ruleset {
   const ms = (d: string) => parseDuration(d) ?? 0; // already validated
   const targets = (f.targets ?? (f.target ? [f.target] : [])).map((t): Target => ({
     namespace: t.namespace,
     deployment: t.deployment,
-    rollback: t.rollback.strategy === 'previous-version-annotation' ? { strategy: t.rollback.strategy, ...(t.rollback.container ? { container: t.rollback.container } : {}) } : { strategy: 'undo' },
+    rollback: rollbackOf(t.rollback),
     ...(t.compareTo ? { compareTo: t.compareTo } : {}),
   }));
   const intervalAt = position(['interval']);
@@ -62,8 +66,9 @@ function compile(f: RulesFile, text: string, file: string, position: (path: (str
     file,
     hash: createHash('sha256').update(text).digest('hex'),
     source: text,
-    target: targets[0]!, // the cross-checks guarantee one
+    ...(targets[0] ? { target: targets[0] } : {}),
     targets,
+    ...(f.select ? { select: { ...(f.select.namespace ? { namespace: f.select.namespace } : {}), matchLabels: f.select.matchLabels, rollback: rollbackOf(f.select.rollback) } } : {}),
     intervalMs: ms(f.interval),
     ...(intervalAt ? { intervalAt } : {}),
     evaluationOffsetMs: ms(f.evaluationOffset),

@@ -52,8 +52,12 @@ export function crossFieldIssues(raw: unknown): CrossIssue[] {
   const summary = isObj(raw.notifications) && isObj(raw.notifications.summary) ? raw.notifications.summary : {};
   for (const [name, q] of Object.entries(summary)) if (isObj(q)) placeholderIssues(issues, ['notifications', 'summary', name, 'query'], q.query);
 
-  if ((raw.target === undefined) === (raw.targets === undefined)) {
-    issues.push({ path: [], message: raw.target === undefined ? 'no Deployment to guard: give `target:` (one Deployment) or `targets:` (a list)' : 'has both `target:` and `targets:`; give one of them' });
+  const given = (['target', 'targets', 'select'] as const).filter((k) => raw[k] !== undefined);
+  if (given.length !== 1) {
+    issues.push({ path: [], message: given.length === 0 ? 'no Deployment to guard: give `target:` (one Deployment), `targets:` (a list) or `select:` (a fleet, by label)' : `has ${given.map((k) => `\`${k}:\``).join(' and ')}; give one of them` });
+  }
+  if (isObj(raw.select) && isObj(raw.select.rollback) && raw.select.rollback.container !== undefined && raw.select.rollback.strategy !== 'previous-version-annotation') {
+    issues.push({ path: ['select', 'rollback', 'container'], message: '`rollback.container` only applies to `strategy: previous-version-annotation`' });
   }
   const listed = Array.isArray(raw.targets) ? (raw.targets as unknown[]) : raw.target !== undefined ? [raw.target] : [];
   listed.forEach((t, i) => {

@@ -72,6 +72,21 @@ const targetSchema = z
   })
   .describe('A guarded Deployment.');
 
+const selectSchema = z
+  .strictObject({
+    namespace: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Only Deployments in this namespace (the chart then needs a Role there). Default: every namespace the guard may read (the chart then renders a ClusterRole).'),
+    matchLabels: z
+      .record(z.string().min(1), z.string())
+      .refine((m) => Object.keys(m).length > 0, { error: 'must name at least one label: an empty selector would guard every Deployment' })
+      .describe('Every Deployment whose labels include all of these is guarded, as it appears and until it disappears (or loses a label), each with its own releases, hold clocks and pages.'),
+    rollback: rollbackSettings.default({ strategy: 'undo' }),
+  })
+  .describe('A fleet: the Deployments these rules guard, chosen by label at run time instead of listed.');
+
 export const ruleSchema = z
   .strictObject({
     name: z
@@ -219,12 +234,13 @@ const notifications = z
 export const rulesFileSchema = z
   .strictObject({
     version: z.literal(1, { error: 'must be 1 (the only version of the rules format so far)' }).describe('Format version; always 1.'),
-    target: targetSchema.optional().describe('The Deployment these rules guard. Give `target:` or `targets:`, not both.'),
+    target: targetSchema.optional().describe('The Deployment these rules guard. Give one of `target:`, `targets:` or `select:`.'),
     targets: z
       .array(targetSchema)
       .min(1, { error: 'must list at least one Deployment' })
       .optional()
       .describe('Several Deployments guarded by the same rules (e.g. voice-server and voice-server-canary), instead of `target:`.'),
+    select: selectSchema.optional().describe('A fleet chosen by label, instead of `target:` or `targets:`: see *Fleets*.'),
     interval: duration.default('15s').describe('How often the daemon evaluates the rules: at every multiple of it on the clock, from the first at or after the release start (replay judges the same instants).'),
     evaluationOffset: duration
       .default('0s')

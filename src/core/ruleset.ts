@@ -65,6 +65,31 @@ export interface Target {
   compareTo?: string;
 }
 
+/** `select:`: every Deployment (in `namespace`, or every namespace) whose labels include `matchLabels`. */
+export interface Selection {
+  namespace?: string;
+  matchLabels: Record<string, string>;
+  rollback: RollbackSettings;
+}
+
+/** `select:` as a Kubernetes label selector: `a=1,b=2`, sorted. */
+export function labelSelectorOf(s: Selection): string {
+  return Object.entries(s.matchLabels)
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
+}
+
+/** Whether a Deployment (namespace, labels) is one `s` selects. */
+export function selects(s: Selection, namespace: string, labels: Readonly<Record<string, string>>): boolean {
+  return (s.namespace === undefined || s.namespace === namespace) && Object.entries(s.matchLabels).every(([k, v]) => labels[k] === v);
+}
+
+/** A Deployment a fleet selected, as a target of its file (the fleet's rollback settings). */
+export function selectedTarget(s: Selection, namespace: string, deployment: string): Target {
+  return { namespace, deployment, rollback: s.rollback };
+}
+
 /** Who is reached at one escalation level: a routing-key *name* (the key is a secret, read elsewhere) and a mention. */
 export interface NotificationLevel {
   level: number;
@@ -116,10 +141,15 @@ export interface Ruleset {
   hash: string;
   /** The file's text, kept so the decision log can store the rules exactly as they were. */
   source: string;
-  /** The first of `targets` (the only one with `target:`): what replay and single-target code use. */
-  target: Target;
-  /** Every guarded Deployment, each with its rollback settings. */
+  /**
+   * The first of `targets` (the only one with `target:`): what replay and single-target code use. Undefined for a
+   * fleet (`select:`), whose Deployments are known only at run time: name one (`--target`).
+   */
+  target?: Target;
+  /** Every listed Deployment, each with its rollback settings; empty for a fleet (`select:`). */
   targets: Target[];
+  /** A fleet: Deployments chosen by label at run time. */
+  select?: Selection;
   intervalMs: number;
   /** Where `interval:` was written; undefined when it is the default. */
   intervalAt?: SourcePosition;

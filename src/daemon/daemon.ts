@@ -9,7 +9,8 @@ import type { EngineContext, Evaluation } from '../core/engine.js';
 import { bindRuleset } from '../core/bind-ruleset.js';
 import { comparisonText } from '../core/comparison-text.js';
 import { readScalar, type QueryOutcome } from '../core/query-outcome.js';
-import type { Ruleset } from '../core/ruleset.js';
+import type { Ruleset, Target } from '../core/ruleset.js';
+import { formatProblem, RulesInvalidError } from '../errors/rules-invalid-error.js';
 import { formatSummary } from '../core/summary-format.js';
 import { toRfc3339 } from '../core/time-format.js';
 import type { BatchOptions } from '../guard/query-batch.js';
@@ -17,12 +18,13 @@ import { ReleaseGuard, tickGuards } from '../guard/release-guard.js';
 import type { ActionJournal } from '../ports/action-journal.js';
 import type { Actuator, RollbackOutcome } from '../ports/actuator.js';
 import type { Clock } from '../ports/clock.js';
-import type { DecisionStore, StableTarget, StoredDecision } from '../ports/decision-store.js';
+import type { DecisionStore, OpenRelease, StableTarget, StoredDecision } from '../ports/decision-store.js';
 import type { LeaderElector } from '../ports/leader.js';
 import type { MetricSource } from '../ports/metric-source.js';
-import type { ObservedRelease, ReleaseSource } from '../ports/release-source.js';
+import type { ObservedRelease, ReleaseSource, TargetChange } from '../ports/release-source.js';
 import type { GuardEventSink } from './guard-events.js';
 import { RecoveryWatch } from './recovery-watch.js';
+import { TargetRegistry, targetKey as key } from './target-registry.js';
 import type { DaemonMetrics } from './metrics.js';
 
 export interface DaemonOptions {
@@ -57,17 +59,20 @@ export interface DaemonStatus {
   lastSuccessfulPoll: string | null;
   blindSince: string | null;
   rulesHashes: Record<string, string>;
+  /** Deployments two rules files claim (each not guarded by the second), named. */
+  conflicts?: string[];
   ticks: number;
 }
 
-const key = (t: { namespace: string; deployment: string }) => `${t.namespace}/${t.deployment}`;
 
 const STATE_VALUE = { inactive: 0, pending: 1, firing: 2 } as const;
 /** How far back a restart looks for work a crash left undone (rollbacks to carry out, announcements to plan). */
 const RECONCILE_WINDOW_MS = 24 * 3600_000;
 
 export class Daemon {
-  private rulesets = new Map<string, Ruleset>();
+  private readonly targets = new TargetRegistry();
+  /** Open releases of Deployments not listed by any file, until the watcher says whether a fleet still selects them. */
+  private readonly unresumed = new Map<string, OpenRelease>();
   private readonly guards = new Map<string, ReleaseGuard>();
   /** The revision each guarded release was judged on: a rollback of anything else is refused. */
   private readonly revisions = new Map<string, string>();
@@ -103,35 +108,90 @@ export class Daemon {
 
   /** Resumes the releases the decision log has open, then listens for new releases. */
   async start(): Promise<void> {
-    const { store, log } = this.deps;
+    const { store } = this.deps;
+    const fleets = this.targets.hasFleets;
     for (const open of store.openReleases()) {
-      const ruleset = this.rulesets.get(key(open));
-      if (!ruleset) {
-        store.closeRelease(open.id, 'abandoned', this.deps.clock.now(), `target ${key(open)} is no longer in the rules`);
-        log.warn({ releaseId: open.id, target: key(open) }, 'open release of a target that is no longer guarded: abandoned');
-        continue;
-      }
-      if (ruleset.hash !== open.rulesHash) store.recordRules(ruleset);
-      this.guards.set(key(open), ReleaseGuard.resume({ ruleset, open, source: this.deps.source, store }));
-      // A rollback is only of the revision judged: restored, so a resumed release keeps that check.
-      if (open.revision !== undefined) this.revisions.set(key(open), open.revision);
-      if (open.selector) this.selectors.set(key(open), open.selector);
-      log.info({ releaseId: open.id, target: key(open), startedAt: toRfc3339(open.startedAt) }, 'resumed release from the decision log');
+      const ruleset = this.targets.rulesetFor(open);
+      // Perhaps a fleet's: resumed when the watcher finds it still selected, abandoned if it does not.
+      if (!ruleset && fleets) this.unresumed.set(key(open), open);
+      else if (!ruleset) this.abandon(open, `target ${key(open)} is no longer in the rules`);
+      else this.resume(ruleset, open);
     }
     this.deps.metrics.activeReleases.set(this.guards.size);
     // Blind when it stopped, and nothing read since: still blind, already paged (a restart must not page again).
-    const blind = this.guards.size ? this.deps.events.blindSince?.() : undefined;
+    const blind = this.guards.size || this.unresumed.size ? this.deps.events.blindSince?.() : undefined;
     if (blind !== undefined) {
       this.failingSince = blind;
       this.blindPaged = true;
       this.deps.metrics.blind.set(1);
-      log.warn({ since: toRfc3339(blind) }, 'guard blind before the restart, and nothing read since: not paged again');
+      this.deps.log.warn({ since: toRfc3339(blind) }, 'guard blind before the restart, and nothing read since: not paged again');
     }
     await this.reconcile();
     this.recoveries.resume(this.deps.clock.now() - RECONCILE_WINDOW_MS);
     // Not leading yet: the first tick as leader reconciles and resumes instead (a takeover after a crash).
     this.wasLeader = this.deps.leader.isLeader();
-    await this.deps.releases.start((r) => this.onRelease(r));
+    await this.deps.releases.start((r) => this.onRelease(r), (c) => this.onTarget(c));
+    for (const open of this.unresumed.values()) this.abandon(open, `target ${key(open)} is no longer selected by any rules file`);
+    this.unresumed.clear();
+    this.deps.metrics.activeReleases.set(this.guards.size);
+    // Found at start: two files claim one Deployment. Refused like a bad rules file, naming both.
+    const conflicts = [...this.targets.conflicts.values()];
+    if (conflicts.length) throw new RulesInvalidError(conflicts[0]!.file, conflicts);
+  }
+
+  private resume(ruleset: Ruleset, open: OpenRelease): void {
+    const { store, log } = this.deps;
+    if (ruleset.hash !== open.rulesHash) store.recordRules(ruleset);
+    this.guards.set(key(open), ReleaseGuard.resume({ ruleset, open, source: this.deps.source, store }));
+    // A rollback is only of the revision judged: restored, so a resumed release keeps that check.
+    if (open.revision !== undefined) this.revisions.set(key(open), open.revision);
+    if (open.selector) this.selectors.set(key(open), open.selector);
+    log.info({ releaseId: open.id, target: key(open), startedAt: toRfc3339(open.startedAt) }, 'resumed release from the decision log');
+  }
+
+  private abandon(open: { id: number; namespace: string; deployment: string }, note: string): void {
+    this.deps.store.closeRelease(open.id, 'abandoned', this.deps.clock.now(), note);
+    this.deps.log.warn({ releaseId: open.id, target: key(open) }, `open release abandoned: ${note}`);
+  }
+
+  /**
+   * A fleet's Deployment appeared (or gained its labels), or disappeared: guarded from now on with its file's rules,
+   * or no longer (a release in progress is abandoned: nothing is left to revert). One rules file per Deployment: a
+   * second file claiming it is refused, named (at start, the daemon does not start).
+   */
+  onTarget(c: TargetChange): void {
+    const { log } = this.deps;
+    const target = key(c);
+    if (c.kind === 'added') {
+      const found = this.targets.select(c);
+      if (found.kind === 'conflict' && found.first) log.error({ target, files: [found.other, c.selection] }, found.problem.message);
+      if (found.kind !== 'added') return;
+      log.info({ target, rules: c.selection }, 'Deployment selected: guarded from now on');
+      const open = this.unresumed.get(target);
+      const ruleset = this.targets.file(c.selection);
+      if (open && ruleset) {
+        this.unresumed.delete(target);
+        this.resume(ruleset, open);
+      }
+      return;
+    }
+    if (!this.targets.unselect(c)) return;
+    const guard = this.guards.get(target);
+    if (guard && !guard.over) this.abandon(guard.stored, `${target} is no longer selected by ${c.selection} (deleted, or its labels changed)`);
+    this.guards.delete(target);
+    this.revisions.delete(target);
+    this.deps.metrics.activeReleases.set(this.guards.size);
+    log.info({ target, rules: c.selection }, 'Deployment no longer selected: not guarded any more');
+  }
+
+  /** The rules in force for a Deployment: the file that lists it, or the fleet that selected it. */
+  rulesetFor(t: { namespace: string; deployment: string }): Ruleset | undefined {
+    return this.targets.rulesetFor(t);
+  }
+
+  /** A guarded Deployment's settings (its rollback strategy): as listed, or its fleet's. */
+  targetFor(t: { namespace: string; deployment: string }): Target | undefined {
+    return this.targets.targetFor(t);
   }
 
   /**
@@ -225,9 +285,9 @@ export class Daemon {
 
   /** A valid reloaded rules file takes effect at the next tick; active releases keep their rule states. */
   setRulesets(rulesets: readonly Ruleset[]): void {
-    this.rulesets = new Map(rulesets.flatMap((r) => (r.targets ?? [r.target]).map((t) => [key(t), r] as const)));
+    this.targets.set(rulesets);
     for (const [target, guard] of this.guards) {
-      const rs = this.rulesets.get(target);
+      const rs = this.targets.rulesetFor(guard.stored);
       if (rs && rs.hash !== guard.ctx.ruleset.hash) {
         this.deps.store.recordRules(rs);
         try {
@@ -253,7 +313,7 @@ export class Daemon {
   private async handleRelease(r: ObservedRelease): Promise<void> {
     const { log, store, clock } = this.deps;
     const target = key(r);
-    const ruleset = this.rulesets.get(target);
+    const ruleset = this.rulesetFor(r);
     if (!ruleset) return;
     if (r.kind === 'own-rollback') {
       log.info({ target, revision: r.revision }, 'observed our own rollback; verification follows the rollback itself');
@@ -436,7 +496,8 @@ export class Daemon {
       activeReleases: [...this.guards].map(([target, g]) => ({ releaseId: g.stored.id, target, startedAt: toRfc3339(g.ctx.release.startedAt), severity: g.ctx.release.severity })),
       lastSuccessfulPoll: this.lastSuccess !== undefined ? toRfc3339(this.lastSuccess) : null,
       blindSince: this.blindPaged && this.failingSince !== undefined ? toRfc3339(this.failingSince) : null,
-      rulesHashes: Object.fromEntries([...this.rulesets].map(([t, r]) => [t, r.hash])),
+      rulesHashes: this.targets.hashes(),
+      ...(this.targets.conflicts.size ? { conflicts: [...this.targets.conflicts.values()].map(formatProblem) } : {}),
       ticks: this.ticks,
     };
   }
@@ -521,9 +582,9 @@ export class Daemon {
    * target no file guards, or when a query needs a selector that is not known (the caller then has nothing to read).
    */
   private boundRuleset(target: string, selector: Record<string, string> | undefined, stable: StableTarget | undefined): Ruleset | undefined {
-    const ruleset = this.rulesets.get(target);
-    if (!ruleset) return undefined;
     const [namespace, deployment] = target.split('/') as [string, string];
+    const ruleset = this.rulesetFor({ namespace, deployment });
+    if (!ruleset) return undefined;
     try {
       return bindRuleset(ruleset, { namespace, deployment, ...(selector ? { selector } : {}), ...(stable ? { stable } : {}) });
     } catch (err) {
@@ -534,7 +595,8 @@ export class Daemon {
 
   /** A canary's stable Deployment (its target's `compareTo`), with that Deployment's pod selector as last seen. */
   private stableOf(target: string): StableTarget | undefined {
-    const t = this.rulesets.get(target)?.targets.find((x) => key(x) === target);
+    const [namespace, deployment] = target.split('/') as [string, string];
+    const t = this.targets.targetFor({ namespace, deployment }); // a fleet's Deployments have no compareTo
     if (!t?.compareTo) return undefined;
     const selector = this.selectors.get(`${t.namespace}/${t.compareTo}`);
     return { namespace: t.namespace, deployment: t.compareTo, ...(selector ? { selector } : {}) };
@@ -622,9 +684,8 @@ export class Daemon {
   }
 
   private strategyOf(target: string): string {
-    const rs = this.rulesets.get(target);
-    const t = (rs?.targets ?? []).find((x) => key(x) === target);
-    return t?.rollback.strategy ?? 'undo';
+    const [namespace, deployment] = target.split('/') as [string, string];
+    return this.targetFor({ namespace, deployment })?.rollback.strategy ?? 'undo';
   }
 }
 

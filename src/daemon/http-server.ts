@@ -60,7 +60,8 @@ export async function startHttpServer(daemon: Daemon, metrics: DaemonMetrics, o:
       const s = daemon.status();
       const { status: extraStatus, ...extra } = o.health?.() ?? {};
       // blind (cannot see) outranks degraded (cannot tell people), which outranks ok
-      const status = s.blindSince ? 'blind' : typeof extraStatus === 'string' ? extraStatus : 'ok';
+      // A Deployment two rules files claim is degraded too: one file's rules are not guarding it.
+      const status = s.blindSince ? 'blind' : typeof extraStatus === 'string' ? extraStatus : s.conflicts?.length ? 'degraded' : 'ok';
       json(res, 200, { status, version: o.version, ...s, ...extra });
       return;
     }

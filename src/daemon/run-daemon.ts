@@ -10,8 +10,9 @@ import type { KubeConnectionOptions } from '../adapters/kubernetes/kube-client.j
 import { SqliteActionJournal } from '../adapters/sqlite/sqlite-action-journal.js';
 import { findRelease } from '../adapters/sqlite/rollback-log.js';
 import { openDecisionLog } from '../adapters/sqlite/sqlite-decision-store.js';
-import type { NotificationSettings, Ruleset } from '../core/ruleset.js';
+import { labelSelectorOf, type NotificationSettings, type Ruleset } from '../core/ruleset.js';
 import { loadRulesFile } from '../cli/load-rules-file.js';
+import { UsageError } from '../errors/usage-error.js';
 import { RulesInvalidError } from '../errors/rules-invalid-error.js';
 import type { Actuator } from '../ports/actuator.js';
 import { systemClock, type Clock } from '../ports/clock.js';
@@ -106,6 +107,14 @@ function lineOf(source: string, key: string): number {
   return i + 1 || 1;
 }
 
+/** Where the Lease goes without POD_NAMESPACE: the first listed Deployment's namespace, or a fleet's. */
+function leaseNamespace(rulesets: readonly Ruleset[]): string {
+  const rs = rulesets.find((r) => r.target ?? r.select?.namespace);
+  const ns = rs?.target?.namespace ?? rs?.select?.namespace;
+  if (ns === undefined) throw new UsageError('the rules select Deployments in every namespace, so the Lease has no namespace to default to: set POD_NAMESPACE (the chart does)');
+  return ns;
+}
+
 export async function runDaemon(config: DaemonConfig, o: RunOptions): Promise<RunningDaemon> {
   const log = o.log ?? pino({ level: config.logLevel, redact: { paths: REDACT, censor: '[redacted]' }, base: { service: 'rollback-guard' } });
   const clock = o.clock ?? systemClock;
@@ -122,6 +131,8 @@ export async function runDaemon(config: DaemonConfig, o: RunOptions): Promise<Ru
   let leader = o.leader ?? soleLeader;
   let releases = o.releases ?? noReleases;
   let actuator = o.actuator ?? noActuator;
+  /** The daemon, once made: where the actuator finds a Deployment's rollback settings (a fleet's are its file's). */
+  let guarded: Daemon | undefined;
   if (o.kube) {
     // Loaded only here: @kubernetes/client-node is slow to import and only the daemon and `rollback` need it.
     const [{ kubeClients }, { DeploymentWatcher }, { KubeActuator }, { LeaseElector }] = await Promise.all([
@@ -134,7 +145,7 @@ export async function runDaemon(config: DaemonConfig, o: RunOptions): Promise<Ru
     const lease = o.kube.lease;
     if (lease) {
       leader = new LeaseElector(k, {
-        namespace: lease.namespace ?? rulesets[0]!.target.namespace, // default: beside the first guarded Deployment
+        namespace: lease.namespace ?? leaseNamespace(rulesets), // default: beside the first guarded Deployment
         name: lease.name,
         identity: lease.identity,
         onChange: (leading, holder) => log.warn({ leading, holder }, leading ? 'this replica is now the leader' : 'this replica is not the leader'),
@@ -144,13 +155,15 @@ export async function runDaemon(config: DaemonConfig, o: RunOptions): Promise<Ru
     const targets = rulesets.flatMap((r) => r.targets);
     releases = new DeploymentWatcher(k, {
       targets,
+      // Fleets: one list and watch per file's `select:` (changes to it take effect at restart).
+      selections: rulesets.flatMap((r) => (r.select ? [{ id: r.file, ...(r.select.namespace !== undefined ? { namespace: r.select.namespace } : {}), labelSelector: labelSelectorOf(r.select) }] : [])),
       knownRelease: (ref, revision) => findRelease(store.db, ref, revision),
       onError: (err) => log.warn({ error: err.message }, 'watching Deployments'),
     });
     const elected = leader;
     actuator = new KubeActuator(k, {
       strategyFor: (ref) => {
-        const t = targets.find((x) => x.namespace === ref.namespace && x.deployment === ref.deployment);
+        const t = guarded?.targetFor(ref);
         return t?.rollback.strategy === 'previous-version-annotation' ? { kind: 'previous-version-annotation', ...(t.rollback.container ? { container: t.rollback.container } : {}) } : { kind: 'undo' };
       },
       automaticRollbacks: (releaseId) => journal.automaticRollbacks(releaseId),
@@ -158,7 +171,7 @@ export async function runDaemon(config: DaemonConfig, o: RunOptions): Promise<Ru
     });
   }
   const sink = new PagingSink(store.db, log, config.dryRun);
-  const daemon = new Daemon({
+  const daemon: Daemon = (guarded = new Daemon({
     rulesets,
     journal,
     // A query may retry only within its tick: by default the retry budget is one interval (set
@@ -173,7 +186,7 @@ export async function runDaemon(config: DaemonConfig, o: RunOptions): Promise<Ru
     log,
     metrics,
     options: { dryRun: config.dryRun, blindAfterMs: config.blindAfterMs, verifyTimeoutMs: config.verifyTimeoutMs },
-  });
+  }));
   // Set when shutting down: approvals and triggers are then refused (503, like a replica that does not lead), so
   // none starts a rollback after the wait for those under way, with the decision log about to close.
   let stopping = false;
@@ -184,7 +197,7 @@ export async function runDaemon(config: DaemonConfig, o: RunOptions): Promise<Ru
   let reloadRejected: { at: string; error: string } | undefined;
   const paging = createPaging({
     db: store.db,
-    settingsFor: (t) => (current.find((rs) => t && rs.targets.some((x) => x.namespace === t.namespace && x.deployment === t.deployment)) ?? current[0]!).notifications,
+    settingsFor: (t) => ((t ? daemon.rulesetFor(t) : undefined) ?? current[0]!).notifications,
     now: () => clock.now(),
     act: (d) => daemon.actOnApproval(d.id),
     isLeader: () => !stopping && leader.isLeader(),
@@ -224,6 +237,8 @@ export async function runDaemon(config: DaemonConfig, o: RunOptions): Promise<Ru
     await daemon.start();
   } catch (err) {
     // Nothing half-started stays behind: the process can exit with the error.
+    await releases.stop().catch(() => {});
+    await paging.worker.stop().catch(() => {});
     await http?.close();
     await leader.stop().catch(() => {});
     metrics.close();

@@ -127,7 +127,9 @@ export class ReleaseGuard {
     sourceName: string;
   }): Promise<ReleaseGuard> {
     const { release, source, store } = options;
-    const target = { namespace: (options.target ?? options.ruleset.target).namespace, deployment: (options.target ?? options.ruleset.target).deployment };
+    const named = options.target ?? options.ruleset.target;
+    if (!named) throw new Error(`${options.ruleset.file} selects its Deployments by label: the release's Deployment must be given`);
+    const target = { namespace: named.namespace, deployment: named.deployment };
     // Its per-target queries bound once, for this Deployment (a TargetBindingError when a needed selector is unknown).
     const bound: BoundTarget = { ...target, ...(options.selector ? { selector: options.selector } : {}), ...(options.stable ? { stable: options.stable } : {}) };
     const ruleset = bindRuleset(options.ruleset, bound);

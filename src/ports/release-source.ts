@@ -24,7 +24,15 @@ export interface ObservedRelease extends DeploymentRef {
   ended?: string;
 }
 
+/** A Deployment a fleet (`select:` of the rules file `selection`) now selects, or no longer does. */
+export interface TargetChange extends DeploymentRef {
+  kind: 'added' | 'removed';
+  /** The rules file whose `select:` matched. */
+  selection: string;
+}
+
 export interface ReleaseSource {
-  start(onRelease: (r: ObservedRelease) => void | Promise<void>): Promise<void>;
+  /** `onTarget` hears of selected Deployments as they appear and disappear, before any release of theirs. */
+  start(onRelease: (r: ObservedRelease) => void | Promise<void>, onTarget?: (c: TargetChange) => void | Promise<void>): Promise<void>;
   stop(): Promise<void>;
 }

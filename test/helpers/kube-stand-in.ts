@@ -51,8 +51,11 @@ export interface Fault {
 
 interface Watcher {
   kind: 'deployments' | 'replicasets' | 'leases';
-  namespace: string;
+  /** Undefined: every namespace (a cluster-scoped watch, /apis/apps/v1/deployments). */
+  namespace?: string;
   name?: string;
+  /** A labelSelector: as the API server does, an object that starts matching is ADDED, one that stops, DELETED. */
+  selector?: (labels: Record<string, string>) => boolean;
   res: http.ServerResponse;
 }
 
@@ -147,12 +150,12 @@ export class KubeStandIn {
   }
 
   /** Creates a Deployment (revision 1, one owned ReplicaSet) from a container image. */
-  createDeployment(namespace: string, name: string, image: string, opts: { replicas?: number; annotations?: Record<string, string>; container?: string } = {}): Obj {
+  createDeployment(namespace: string, name: string, image: string, opts: { replicas?: number; annotations?: Record<string, string>; container?: string; /** metadata labels besides app */ labels?: Record<string, string> } = {}): Obj {
     const labels = { app: name };
     const d: Obj = {
       apiVersion: 'apps/v1',
       kind: 'Deployment',
-      metadata: { name, namespace, uid: randomUUID(), generation: 1, creationTimestamp: nowText(), labels, annotations: { ...opts.annotations } },
+      metadata: { name, namespace, uid: randomUUID(), generation: 1, creationTimestamp: nowText(), labels: { ...labels, ...opts.labels }, annotations: { ...opts.annotations } },
       spec: {
         replicas: opts.replicas ?? 3,
         selector: { matchLabels: labels },
@@ -205,6 +208,19 @@ export class KubeStandIn {
   deploymentWrites(): RecordedRequest[] {
     return this.requests.filter((r) => r.rbac?.resource === 'deployments' && (r.rbac.verb === 'patch' || r.rbac.verb === 'update'));
   }
+  /** Sets a Deployment's metadata labels (watches with a label selector see it arrive or leave). */
+  setLabels(namespace: string, name: string, labels: Record<string, string>): Obj {
+    const d = this.deployment(namespace, name);
+    d.metadata.labels = { ...labels };
+    this.write('deployments', d);
+    return this.deployment(namespace, name);
+  }
+  /** Deletes a Deployment (its ReplicaSets stay, as with `kubectl delete --cascade=orphan`). */
+  deleteDeployment(namespace: string, name: string): void {
+    const d = this.deployment(namespace, name);
+    this.store.deployments.delete(`${namespace}/${name}`);
+    this.emit('deployments', 'DELETED', d);
+  }
   /** Marks the current generation's rollout complete (for rollouts left incomplete with rolloutsComplete = false). */
   completeRollout(namespace: string, name: string): void {
     const d = this.deployment(namespace, name);
@@ -216,16 +232,23 @@ export class KubeStandIn {
 
   private write(kind: Kind, o: Obj): void {
     const key = `${o.metadata.namespace}/${o.metadata.name}`;
-    const existed = this.store[kind].has(key);
+    const before = this.store[kind].get(key);
     o.metadata.resourceVersion = String(++this.rv);
     this.store[kind].set(key, clone(o));
-    this.emit(kind, existed ? 'MODIFIED' : 'ADDED', o);
+    this.emit(kind, before ? 'MODIFIED' : 'ADDED', o, before);
   }
 
-  private emit(kind: Kind, type: string, o: Obj): void {
+  private emit(kind: Kind, type: string, o: Obj, before?: Obj): void {
     for (const w of this.watchers) {
-      if (w.kind !== kind || w.namespace !== o.metadata.namespace || (w.name && w.name !== o.metadata.name)) continue;
-      w.res.write(JSON.stringify({ type, object: o }) + '\n');
+      if (w.kind !== kind || (w.namespace !== undefined && w.namespace !== o.metadata.namespace) || (w.name && w.name !== o.metadata.name)) continue;
+      let sent = type;
+      if (w.selector) {
+        const now = w.selector(o.metadata.labels ?? {});
+        const was = before !== undefined && w.selector(before.metadata.labels ?? {});
+        if (type === 'DELETED' ? !now : !now && !was) continue;
+        if (type === 'MODIFIED') sent = now && !was ? 'ADDED' : !now ? 'DELETED' : 'MODIFIED';
+      }
+      w.res.write(JSON.stringify({ type: sent, object: o }) + '\n');
     }
   }
 
@@ -310,11 +333,13 @@ export class KubeStandIn {
     } catch {
       return this.status(res, 400, 'BadRequest', 'body is not JSON');
     }
-    const m = url.pathname.match(/^\/(?:api\/v1|apis\/(apps|coordination\.k8s\.io)\/v1)\/namespaces\/([^/]+)\/(deployments|replicasets|leases)(?:\/([^/]+))?$/);
+    // Cluster-scoped list and watch of Deployments (every namespace), as a fleet selected by label uses it.
+    const all = url.pathname === '/apis/apps/v1/deployments' ? (['', 'apps', undefined, 'deployments', undefined] as const) : undefined;
+    const m = all ?? url.pathname.match(/^\/(?:api\/v1|apis\/(apps|coordination\.k8s\.io)\/v1)\/namespaces\/([^/]+)\/(deployments|replicasets|leases)(?:\/([^/]+))?$/);
     const rec: RecordedRequest = { method, path: url.pathname, query: url.searchParams, ...(contentType ? { contentType } : {}), ...(body !== undefined ? { body } : {}) };
     if (m) {
       const verb = method === 'GET' ? (m[4] ? 'get' : url.searchParams.get('watch') === 'true' ? 'watch' : 'list') : ({ PATCH: 'patch', PUT: 'update', POST: 'create', DELETE: 'delete' } as Record<string, string>)[method] ?? method;
-      rec.rbac = { group: m[1] ?? '', resource: m[3]!, verb };
+      rec.rbac = { group: m[1] ?? '', resource: m[3], verb };
     }
     this.requests.push(rec);
     this.recordOf.set(res, rec);
@@ -345,8 +370,9 @@ export class KubeStandIn {
     const group = m[1] ?? '';
     const kind = m[3] as Kind;
     if (kinds[kind].group !== group) return this.status(res, 404, 'NotFound', `the server could not find the requested resource`);
-    const ns = m[2]!;
+    const ns = m[2];
     const name = m[4];
+    if (ns === undefined) return method === 'GET' ? this.list(kind, undefined, url.searchParams, res) : this.status(res, 405, 'MethodNotAllowed', `${method} is not allowed`);
     const key = `${ns}/${name}`;
     const found = name ? this.store[kind].get(key) : undefined;
     try {
@@ -400,18 +426,18 @@ export class KubeStandIn {
     }
   }
 
-  private list(kind: Kind, ns: string, q: URLSearchParams, res: http.ServerResponse): void {
+  private list(kind: Kind, ns: string | undefined, q: URLSearchParams, res: http.ServerResponse): void {
     const selector = parseSelector(q.get('labelSelector') ?? '');
     const field = q.get('fieldSelector')?.match(/^metadata\.name=(.+)$/)?.[1];
     if (q.get('watch') === 'true') {
       res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
-      const w: Watcher = { kind, namespace: ns, res, ...(field ? { name: field } : {}) };
+      const w: Watcher = { kind, res, ...(ns !== undefined ? { namespace: ns } : {}), ...(field ? { name: field } : {}), ...(q.get('labelSelector') ? { selector } : {}) };
       this.watchers.add(w);
       res.on('close', () => this.watchers.delete(w));
       res.flushHeaders();
       return;
     }
-    const items = [...this.store[kind].values()].filter((o) => o.metadata.namespace === ns && (!field || o.metadata.name === field) && selector(o.metadata.labels ?? {}));
+    const items = [...this.store[kind].values()].filter((o) => (ns === undefined || o.metadata.namespace === ns) && (!field || o.metadata.name === field) && selector(o.metadata.labels ?? {}));
     const k = kinds[kind];
     this.send(res, 200, { apiVersion: k.group ? `${k.group}/${k.version}` : 'v1', kind: `${k.kind}List`, metadata: { resourceVersion: String(this.rv) }, items });
   }

@@ -50,7 +50,7 @@ export function writeSyntheticLog(file: string, releases: readonly SyntheticRele
   try {
     for (const r of releases) {
       const ruleset = r.ruleset ?? syntheticRules();
-      const target = r.target ?? ruleset.target;
+      const target = r.target ?? ruleset.target!;
       const release = { startedAt: r.startedAt, severity: 'minor' as const, windowMs: r.windowMs ?? ruleset.windowsMs.minor };
       const baselines = { latency: { kind: 'value' as const, value: 0.4, labels: {} } };
       const stored = store.startRelease({ ...release, ...target, source: 'test:synthetic' }, ruleset, { latency: { query: 'base_latency', reading: baselines.latency } });

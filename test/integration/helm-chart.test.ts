@@ -47,6 +47,8 @@ async function validateObject(o: Obj): Promise<void> {
     PersistentVolumeClaim: 'v1/PersistentVolumeClaim',
     Role: 'rbac.authorization.k8s.io/v1/Role',
     RoleBinding: 'rbac.authorization.k8s.io/v1/RoleBinding',
+    ClusterRole: 'rbac.authorization.k8s.io/v1/ClusterRole',
+    ClusterRoleBinding: 'rbac.authorization.k8s.io/v1/ClusterRoleBinding',
     PodDisruptionBudget: 'policy/v1/PodDisruptionBudget',
   };
   const model = models[o.kind as string];
@@ -125,6 +127,33 @@ describe('the objects the templates make', () => {
     const role = (values: Obj) => (helm.render(values) as Obj[]).find((o) => o.kind === 'Role')!.rules as { apiGroups: string[]; resources: string[]; verbs: string[] }[];
     expect(triples(role(example('ha-with-monitoring.yaml')))).toEqual(declared);
     expect(triples(role(defaults))).toEqual(declared.filter((t) => !t.startsWith('coordination.k8s.io/')));
+  });
+
+  it('fleets (README: RBAC): rbac.namespace puts the Role beside the Deployments, rbac.clusterWide renders a ClusterRole; the Lease keeps its Role', async () => {
+    const triples = (rules: { apiGroups: string[]; resources: string[]; verbs: string[] }[]) =>
+      rules.flatMap((r) => r.apiGroups.flatMap((g) => r.resources.flatMap((res) => r.verbs.map((v) => `${g}/${res}:${v}`)))).sort();
+    const declared = triples([...RBAC_RULES]);
+    const ha = example('ha-with-monitoring.yaml');
+    const rbacObjects = (values: Obj) => (helm.render(values) as Obj[]).filter((o) => /Role/.test(o.kind as string));
+    const summary = (objs: Obj[]) => objs.map((o) => `${o.kind} ${(o.metadata as Obj).namespace ?? '(cluster)'}${o.rules ? ` ${triples(o.rules as never).join(' ')}` : ''}`).sort();
+
+    const elsewhere = rbacObjects({ ...ha, rbac: { namespace: 'shop', clusterWide: false } });
+    expect(summary(elsewhere)).toEqual([
+      `Role shop ${declared.filter((t) => !t.startsWith('coordination')).join(' ')}`,
+      `Role voice-production ${declared.filter((t) => t.startsWith('coordination')).join(' ')}`,
+      'RoleBinding shop',
+      'RoleBinding voice-production',
+    ]);
+    const cluster = rbacObjects({ ...ha, rbac: { namespace: '', clusterWide: true } });
+    expect(summary(cluster)).toEqual([
+      `ClusterRole (cluster) ${declared.filter((t) => !t.startsWith('coordination')).join(' ')}`,
+      'ClusterRoleBinding (cluster)',
+      `Role voice-production ${declared.filter((t) => t.startsWith('coordination')).join(' ')}`,
+      'RoleBinding voice-production',
+    ]);
+    for (const o of [...elsewhere, ...cluster]) await validateObject(o);
+    // Without leader election, cluster-wide is the ClusterRole and its binding only.
+    expect(summary(rbacObjects({ ...defaults, rbac: { namespace: '', clusterWide: true } }))).toEqual([`ClusterRole (cluster) ${declared.filter((t) => !t.startsWith('coordination')).join(' ')}`, 'ClusterRoleBinding (cluster)']);
   });
 
   it('the PrometheusRule passes the real `promtool check rules`', () => {

@@ -32,8 +32,13 @@ describe('rules file: targets and rollback settings', () => {
   });
 
   it('refuses neither or both of target/targets, duplicates, a bad strategy, and a container without the annotation strategy', () => {
-    expect(problems(`version: 1\n${RULES}`)).toEqual(['1:1: no Deployment to guard: give `target:` (one Deployment) or `targets:` (a list)']);
-    expect(problems(`version: 1\ntarget: { namespace: a, deployment: b }\ntargets: [{ namespace: a, deployment: b }]\n${RULES}`)).toEqual(['1:1: has both `target:` and `targets:`; give one of them']);
+    expect(problems(`version: 1\n${RULES}`)).toEqual(['1:1: no Deployment to guard: give `target:` (one Deployment), `targets:` (a list) or `select:` (a fleet, by label)']);
+    expect(problems(`version: 1\ntarget: { namespace: a, deployment: b }\ntargets: [{ namespace: a, deployment: b }]\n${RULES}`)).toEqual(['1:1: has `target:` and `targets:`; give one of them']);
+    expect(problems(`version: 1\ntarget: { namespace: a, deployment: b }\nselect: { matchLabels: { team: voice } }\n${RULES}`)).toEqual(['1:1: has `target:` and `select:`; give one of them']);
+    // A fleet needs at least one label (an empty selector would guard every Deployment), and only known keys.
+    expect(problems(`version: 1\nselect: { matchLabels: {} }\n${RULES}`)).toEqual([expect.stringMatching(/^2:\d+: .*must name at least one label/)]);
+    expect(problems(`version: 1\nselect: { labels: { a: b } }\n${RULES}`)).toEqual(expect.arrayContaining([expect.stringMatching(/labels/)]));
+    expect(problems(`version: 1\nselect: { matchLabels: { a: b }, rollback: { container: app } }\n${RULES}`)).toEqual([expect.stringMatching(/rollback.container. only applies/)]);
     expect(problems(`version: 1\ntargets: [{ namespace: a, deployment: b }, { namespace: a, deployment: b }]\n${RULES}`)).toEqual([expect.stringContaining('`targets[1]` repeats a/b (targets[0] has it already)')]);
     expect(problems(`version: 1\ntarget: { namespace: a, deployment: b, rollback: { strategy: revert } }\n${RULES}`)).toEqual([expect.stringContaining('expected "undo" or "previous-version-annotation", found string "revert"')]);
     expect(problems(`version: 1\ntarget: { namespace: a, deployment: b, rollback: { container: x } }\n${RULES}`)).toEqual([expect.stringContaining('`rollback.container` only applies to `strategy: previous-version-annotation`')]);

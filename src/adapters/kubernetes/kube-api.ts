@@ -9,7 +9,7 @@ import { mergeConfiguration, type Configuration } from '@kubernetes/client-node/
 import type { RequestContext, ResponseContext } from '@kubernetes/client-node/dist/gen/http/http.js';
 
 /** The AppsV1Api methods the guard calls, with the client's own signatures. */
-export type AppsApi = Pick<AppsV1Api, 'readNamespacedDeployment' | 'listNamespacedReplicaSet' | 'patchNamespacedDeployment'>;
+export type AppsApi = Pick<AppsV1Api, 'readNamespacedDeployment' | 'listNamespacedDeployment' | 'listDeploymentForAllNamespaces' | 'listNamespacedReplicaSet' | 'patchNamespacedDeployment'>;
 /** The CoordinationV1Api methods the guard calls, with the client's own signatures. */
 export type CoordinationApi = Pick<CoordinationV1Api, 'readNamespacedLease' | 'createNamespacedLease' | 'replaceNamespacedLease'>;
 
@@ -34,6 +34,21 @@ export function appsApi(config: Configuration): AppsApi {
   return {
     readNamespacedDeployment: (p, o) =>
       send(config, o, (c) => f.readNamespacedDeployment(p.name, p.namespace, p.pretty, c), (res) => r.readNamespacedDeploymentWithHttpInfo(res)),
+    // A fleet's Deployments, by label selector: in one namespace, or in every namespace.
+    listNamespacedDeployment: (p, o) =>
+      send(
+        config,
+        o,
+        (c) => f.listNamespacedDeployment(p.namespace, p.pretty, p.allowWatchBookmarks, p._continue, p.fieldSelector, p.labelSelector, p.limit, p.resourceVersion, p.resourceVersionMatch, p.sendInitialEvents, p.timeoutSeconds, p.watch, c),
+        (res) => r.listNamespacedDeploymentWithHttpInfo(res),
+      ),
+    listDeploymentForAllNamespaces: (p = {}, o) =>
+      send(
+        config,
+        o,
+        (c) => f.listDeploymentForAllNamespaces(p.allowWatchBookmarks, p._continue, p.fieldSelector, p.labelSelector, p.limit, p.pretty, p.resourceVersion, p.resourceVersionMatch, p.sendInitialEvents, p.timeoutSeconds, p.watch, c),
+        (res) => r.listDeploymentForAllNamespacesWithHttpInfo(res),
+      ),
     listNamespacedReplicaSet: (p, o) =>
       send(
         config,

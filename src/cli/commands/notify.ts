@@ -25,7 +25,9 @@ export function registerNotify(program: Command, io: Io): void {
       if (!Number.isInteger(level) || level < 1 || level > 4) throw new UsageError(`--level ${flags.level}: use 1, 2, 3 or 4`);
       const rs = loadRulesFile(flags.rules);
       const s = rs.notifications;
-      const release = { id: 0, namespace: rs.target.namespace, deployment: rs.target.deployment, startedAt: Date.now(), severity: 'minor', windowMs: 0 };
+      // A fleet (`select:`) has no Deployment until one is selected: the test message says so.
+      const t = rs.target ?? { namespace: rs.select?.namespace ?? '(any namespace)', deployment: '(selected by label)' };
+      const release = { id: 0, namespace: t.namespace, deployment: t.deployment, startedAt: Date.now(), severity: 'minor', windowMs: 0 };
       const planned = planNotifications(s, release, { kind: 'test', at: Date.now(), level });
       const agent = pagerDutyAgentFromEnv();
       const pagerduty = new PagerDutyNotifier({ server: s.pagerdutyServer, ...(agent ? { agent } : {}) });

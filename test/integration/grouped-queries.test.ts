@@ -3,6 +3,7 @@
 // needs in one batch: each shared query sent once, grouped by its target labels and split per target) and once
 // target by target (each its own bound queries, as replay does). Every evaluation and decision must be the same,
 // while the batch sends one query per rule query instead of one per target.
+import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseRules } from '../../src/core/parse-rules.js';
@@ -135,6 +136,19 @@ describe('one query per rule per tick, not per target', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('examples/fleet/rules.yaml: OK: 9 rules (4 immediate, 5 considered), 2 baselines, every query accepted by Prometheus\n  12 of 12 per-target rule queries sent once for all 2 targets\n');
     expect(r.stdout).toContain("  sent per target: rule error-rate-critical: it uses {{selector}}, and targets' selector labels may differ\n");
+    // A fleet (select:) is checked bound for a stand-in Deployment of it, and in the form sent for all of them.
+    const fleet = path.join(tmp(), 'fleet.yaml');
+    fs.writeFileSync(fleet, fs.readFileSync('examples/fleet/rules.yaml', 'utf8').replace(/^targets:\n(?: {2}- .*\n)+/m, 'select:\n  namespace: voice-production\n  matchLabels: { rollback-guard.io/guard: "true" }\n'));
+    const f = await cliAsync(['check', '--prometheus', prom.url, fleet]);
+    expect(f.code, f.stderr).toBe(0);
+    expect(f.stdout).toBe(`${fleet}: OK: 9 rules (4 immediate, 5 considered), 2 baselines, every query accepted by Prometheus\n  12 of 12 per-target rule queries sent once for all the Deployments it selects\n`);
+    fs.writeFileSync(fleet, fs.readFileSync(fleet, 'utf8').replace('deployment="{{deployment}}"})', 'deployment="{{deployment}}"}) +'));
+    const bad = await cliAsync(['check', '--prometheus', prom.url, fleet]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr.trim().split('\n').map((l) => l.replace(/^.*fleet\.yaml:(\d+:\d+: rule "[^"]+": `query`[^:]*):.*$/, '$1'))).toEqual([
+      '56:12: rule "complete-outage": `query`',
+      '56:12: rule "complete-outage": `query` (as sent once for all targets)',
+    ]);
   }, 60_000);
 
   it('decides exactly what each target evaluated alone decides, on real PromQL, with one query per rule query', async () => {

@@ -53,7 +53,7 @@ async function rejectedQueries(client: PrometheusClient, rs: Ruleset): Promise<R
         return undefined;
       } catch (err) {
         if (err instanceof PrometheusError && err.code === 'RG_PROM_BAD_QUERY') {
-          const p: RulesProblem = { file: rs.file, line: q.at?.line ?? 1, column: q.at?.column ?? 1, message: `\`${q.field}\`: ${err.message}` };
+          const p: RulesProblem = { file: rs.file, line: q.at?.line ?? 1, column: q.at?.column ?? 1, message: `\`${q.field}\`${q.what.endsWith('(for all targets)') ? ' (as sent once for all targets)' : ''}: ${err.message}` };
           if (q.rule) p.rule = q.rule;
           return p;
         }
@@ -72,8 +72,14 @@ async function rejectedQueries(client: PrometheusClient, rs: Ruleset): Promise<R
  */
 function boundQueries(rs: Ruleset): ReturnType<typeof rulesetQueries> {
   const selector = { rollback_guard_check: 'selector' };
-  const all = rs.targets.flatMap((t) => rulesetQueries(bindRuleset(rs, { ...t, selector, ...(t.compareTo ? { stable: { namespace: t.namespace, deployment: t.compareTo, selector } } : {}) })));
+  const all = targetsToCheck(rs).flatMap((t) => rulesetQueries(bindRuleset(rs, { ...t, selector, ...(t.compareTo ? { stable: { namespace: t.namespace, deployment: t.compareTo, selector } } : {}) })));
   return [...new Map([...all, ...groupedQueries(rs)].map((q) => [q.query, q])).values()];
+}
+
+/** A file's listed targets, or for a fleet (`select:`) a stand-in Deployment of it: its queries bound all the same. */
+function targetsToCheck(rs: Ruleset): Ruleset['targets'] {
+  if (!rs.select) return rs.targets;
+  return [{ namespace: rs.select.namespace ?? 'rollback-guard-check', deployment: 'rollback-guard-check', rollback: rs.select.rollback }];
 }
 
 /** The rules' per-target queries (rule and `when:`), each distinct one once, with where it is written. */
@@ -87,22 +93,24 @@ function perTargetQueries(rs: Ruleset): ReturnType<typeof rulesetQueries> {
  * (ADR 0015), and why the others are sent per target.
  */
 function sharingLines(rs: Ruleset): string[] {
-  if (rs.targets.length < 2) return [];
+  if (rs.targets.length < 2 && !rs.select) return [];
   const queries = perTargetQueries(rs);
   if (queries.length === 0) return [];
   const apart = queries.flatMap((q) => {
     const g = groupingOf(q.query);
     return 'reason' in g ? [`sent per target: ${q.what}: ${g.reason}`] : [];
   });
-  return [`${queries.length - apart.length} of ${plural(queries.length, 'per-target rule query', 'per-target rule queries')} sent once for all ${rs.targets.length} targets`, ...apart];
+  const all = rs.select ? 'the Deployments it selects' : `${rs.targets.length} targets`;
+  return [`${queries.length - apart.length} of ${plural(queries.length, 'per-target rule query', 'per-target rule queries')} sent once for all ${all}`, ...apart];
 }
 
 /** The queries sent once for all targets, as sent (so Prometheus validates the widened form too). */
 function groupedQueries(rs: Ruleset): ReturnType<typeof rulesetQueries> {
-  if (rs.targets.length < 2) return [];
+  const targets = rs.select ? [...targetsToCheck(rs), { namespace: rs.select.namespace ?? 'rollback-guard-check-2', deployment: 'rollback-guard-check-2' }] : rs.targets;
+  if (targets.length < 2) return [];
   return perTargetQueries(rs).flatMap((q) => {
     const g = groupingOf(q.query);
-    return 'grouping' in g ? [{ ...q, what: `${q.what} (for all targets)`, query: groupedQuery(g.grouping, rs.targets) }] : [];
+    return 'grouping' in g ? [{ ...q, what: `${q.what} (for all targets)`, query: groupedQuery(g.grouping, targets) }] : [];
   });
 }
 

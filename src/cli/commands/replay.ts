@@ -73,7 +73,8 @@ export function registerReplay(program: Command, io: Io): void {
     const until = flags.until !== undefined ? parseTime('--until', flags.until) : undefined;
     const windowOverride = flags.window !== undefined ? parseDurationOption('--window', flags.window) : undefined;
     const file = loadRulesFile(flags.rules);
-    if (recorded && !file.targets.some((t) => t.namespace === recorded.namespace && t.deployment === recorded.deployment)) {
+    const selects = (ns: string) => file.select !== undefined && (file.select.namespace === undefined || file.select.namespace === ns);
+    if (recorded && !file.targets.some((t) => t.namespace === recorded.namespace && t.deployment === recorded.deployment) && !selects(recorded.namespace)) {
       throw new UsageError(`release ${recorded.id} in ${flags.fromLog} is of ${recorded.namespace}/${recorded.deployment}, which ${flags.rules} does not guard; give the rules file of that Deployment`);
     }
     // Per-target queries bound for the Deployment replayed: what the daemon sent for it, and what is recorded.

@@ -30,7 +30,7 @@ describe('rollback-guard CLI (built binary)', () => {
     it('exit 0 and one summary line per valid file', () => {
       const r = cli('check', RULES);
       expect(r.code).toBe(0);
-      expect(r.stdout.trim()).toBe(`${RULES}: OK: 9 rules (4 immediate, 5 considered), 2 baselines`);
+      expect(r.stdout.trim()).toBe(`${RULES}: OK: 11 rules (5 immediate, 6 considered), 2 baselines\n  12 of 12 per-target rule queries sent once for all 2 targets`);
     });
     it('exit 1, a FAILED line, and each problem with file:line:column', () => {
       const bad = path.join(tmp(), 'bad.yaml');
@@ -139,7 +139,7 @@ describe('rollback-guard CLI (built binary)', () => {
 
     it('queries missing from the recording are warned about and evaluate as errors, not as healthy', () => {
       const rec = JSON.parse(fs.readFileSync(REC, 'utf8')) as { queries: Record<string, unknown> };
-      const q = 'sum(up{job="voice-server"})';
+      const q = 'sum by (namespace, deployment) (up{namespace="voice-production", deployment="voice-server"})'; // complete-outage, bound for voice-server
       delete rec.queries[q];
       const f = path.join(tmp(), 'partial.json');
       fs.writeFileSync(f, JSON.stringify(rec));

@@ -10,6 +10,7 @@ import { startDaemon, type DaemonProcess } from '../helpers/daemon-process.js';
 import { waitFor } from '../helpers/free-port.js';
 import { BIN, cli } from '../helpers/run-cli.js';
 import { cliAsync } from '../helpers/run-cli-async.js';
+import { shippedRules } from '../helpers/shipped-rules.js';
 import { useTempDir } from '../helpers/temp-dir.js';
 
 const tmp = useTempDir();
@@ -21,7 +22,7 @@ afterEach(async () => {
 
 function rulesCopy(): string {
   const f = path.join(tmp(), 'rules.yaml');
-  fs.copyFileSync('rules/voice-server.yaml', f);
+  fs.writeFileSync(f, shippedRules());
   return f;
 }
 
@@ -53,7 +54,7 @@ describe('rollback-guard run', () => {
     running = await startDaemon(['--rules', 'rules/voice-server.yaml', '--prometheus', 'http://127.0.0.1:9', '--db', db, '--interval', '1s', '--no-kubernetes']);
     const health = (await (await fetch(`${running.url}/health`)).json()) as Record<string, unknown>;
     expect(health).toMatchObject({ status: 'ok', version: (JSON.parse(fs.readFileSync('package.json', 'utf8')) as { version: string }).version, leader: true, activeReleases: [], lastSuccessfulPoll: null });
-    expect(Object.keys(health.rulesHashes as object)).toEqual(['voice-production/voice-server']);
+    expect(Object.keys(health.rulesHashes as object)).toEqual(['voice-production/voice-server', 'voice-production/voice-server-canary']);
     const metrics = await (await fetch(`${running.url}/metrics`)).text();
     for (const m of ['rollback_guard_ticks_total', 'rollback_guard_tick_duration_seconds_bucket', 'rollback_guard_active_releases 0', 'rollback_guard_process_resident_memory_bytes']) expect(metrics).toContain(m);
     expect((await fetch(`${running.url}/nope`)).status).toBe(404);
@@ -125,11 +126,8 @@ describe('rollback-guard run', () => {
   it('two rules files naming different PagerDuty servers: exit 2 naming the file, the line and both values', () => {
     const a = path.join(tmp(), 'voice.yaml');
     const b = path.join(tmp(), 'text.yaml');
-    fs.copyFileSync('rules/voice-server.yaml', a);
-    const text = fs
-      .readFileSync('rules/voice-server.yaml', 'utf8')
-      .replace('deployment: voice-server }', 'deployment: text-server }')
-      .concat("notifications:\n  pagerduty: { server: 'events.eu.pagerduty.com' }\n");
+    fs.writeFileSync(a, shippedRules());
+    const text = shippedRules('text-server').concat("notifications:\n  pagerduty: { server: 'events.eu.pagerduty.com' }\n");
     fs.writeFileSync(b, text);
     const line = text.split('\n').findIndex((l) => l.includes('events.eu.pagerduty.com')) + 1;
     const r = cli('run', '--rules', a, '--rules', b, '--prometheus', 'http://127.0.0.1:9', '--no-kubernetes', '--db', path.join(tmp(), 'd.db'));

@@ -1,6 +1,7 @@
 // Rollback emails through the outbox and real nodemailer to a loopback SMTP server (smtp-server) that keeps a real
 // server's contract: STARTTLS, AUTH, 4xx / 5xx replies, unknown mailboxes. Delivered, retried, or dead with the
 // Slack fallback saying who was not told.
+import { shippedRules } from '../helpers/shipped-rules.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -219,7 +220,7 @@ describe('the SMTP server across rules files', () => {
   const file = (name: string, deployment: string, smtpHost?: string) => {
     const f = path.join(tempDir(), name);
     const email = smtpHost ? `notifications:\n  email:\n    to: [${deployment}@example.com]\n    from: rollback-guard@example.com\n    smtp: { host: ${smtpHost} }\n` : '';
-    fs.writeFileSync(f, fs.readFileSync('rules/voice-server.yaml', 'utf8').replace('deployment: voice-server }', `deployment: ${deployment} }`).concat(email));
+    fs.writeFileSync(f, shippedRules(deployment).concat(email));
     return f;
   };
 

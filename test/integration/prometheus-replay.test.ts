@@ -108,10 +108,12 @@ describe('replay --prometheus over real history', () => {
     const s = byName('healthy');
     const r = cli('record', '--rules', RULES, '--prometheus', prom.url, '--from', iso(s.releaseAt), '--to', iso(s.releaseAt + 120));
     expect(r.code, r.stderr).toBe(0);
-    const rec = JSON.parse(r.stdout) as { version: number; step: number; queries: Record<string, { result: { values: unknown[] }[] }> };
+    const rec = JSON.parse(r.stdout) as { version: number; step: number; target: unknown; queries: Record<string, { result: { values: unknown[] }[] }> };
     expect(rec.version).toBe(1);
     expect(rec.step).toBe(15);
-    expect(rec.queries['sum(up{job="voice-server"})']!.result[0]!.values).toHaveLength(9);
+    // Bound for the first target (voice-server), which the recording names, so replay binds the same queries.
+    expect(rec.queries['sum by (namespace, deployment) (up{namespace="voice-production", deployment="voice-server"})']!.result[0]!.values).toHaveLength(9);
+    expect(rec.target).toEqual({ namespace: 'voice-production', deployment: 'voice-server' });
   });
 });
 
@@ -140,9 +142,10 @@ describe('check --prometheus', () => {
 
   it('reports a query Prometheus rejects, by file, line, column and rule; exit 1', () => {
     const bad = path.join(tmp(), 'bad.yaml');
-    const text = fs.readFileSync(RULES, 'utf8').replace("query: 'sum(up{job=\"voice-server\"})'", "query: 'sum(up{job=\"voice-server\"}'");
+    const outage = "query: 'sum by (namespace, deployment) (up{namespace=\"{{namespace}}\", deployment=\"{{deployment}}\"})'";
+    const text = fs.readFileSync(RULES, 'utf8').replace(outage, outage.slice(0, -2) + "'");
     fs.writeFileSync(bad, text);
-    const line = text.split('\n').findIndex((l) => l.includes("query: 'sum(up{job=\"voice-server\"}'")) + 1;
+    const line = text.split('\n').findIndex((l) => l.includes(outage.slice(0, -2) + "'")) + 1;
     const r = cli('check', '--prometheus', prom.url, bad);
     expect(r.code).toBe(1);
     expect(r.stdout).toContain(`${bad}: FAILED: 1 problem`);

@@ -1,6 +1,7 @@
 // runDaemon in this process, for what a child process cannot time: an edit of the rules file while the daemon
 // starts (before its file watch begins) is still taken; a shutdown while an approved rollback is being patched
 // still records and announces its verification.
+import { shippedRules } from '../helpers/shipped-rules.js';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -87,11 +88,10 @@ describe('runDaemon', () => {
   it('an approval arriving while the shutdown waits for a rollout is refused (503), never patched unrecorded', async () => {
     await withEmptyPrometheus(async (promUrl) => {
       const dir = tmp();
-      const text = fs.readFileSync('rules/voice-server.yaml', 'utf8');
       const a = path.join(dir, 'a.yaml');
       const b = path.join(dir, 'b.yaml');
-      fs.writeFileSync(a, text);
-      fs.writeFileSync(b, text.replace('deployment: voice-server }', 'deployment: voice-edge }'));
+      fs.writeFileSync(a, shippedRules());
+      fs.writeFileSync(b, shippedRules('voice-edge'));
       let emit!: (r: ObservedRelease) => void | Promise<void>;
       const releases: ReleaseSource = { start: (on) => Promise.resolve(void (emit = on)), stop: () => Promise.resolve() };
       const patched: string[] = [];

@@ -74,7 +74,7 @@ describe('a hot reload that adds a {{selector}} query a release in progress cann
     const s = setup();
     await s.daemon.start();
     await s.releases.emit(release()); // no selector known for it
-    const reloaded = parseRules(RULES.source.replace(/query: 'sum\(up\{job="voice-server"\}\)'/, "query: 'sum(up{ {{selector}} })'"), 'reloaded.yaml');
+    const reloaded = parseRules(RULES.source.replace(/query: 'sum by \(namespace, deployment\) \(up\{[^']*\}\)'/, "query: 'sum(up{ {{selector}} })'"), 'reloaded.yaml');
     expect(reloaded.hash).not.toBe(RULES.hash);
     expect(() => s.daemon.setRulesets([reloaded])).not.toThrow();
     expect(s.daemon.status().rulesHashes['voice-production/voice-server']).toBe(reloaded.hash);

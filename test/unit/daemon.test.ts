@@ -1,5 +1,6 @@
 // The daemon's behaviour over simulated time: the bundled bad release played through the live tick loop with
 // test doubles for the cluster-facing ports, the real SQLite decision log and the real engine.
+import { shippedRules } from '../helpers/shipped-rules.js';
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { SqliteActionJournal } from '../../src/adapters/sqlite/sqlite-action-journal.js';
@@ -291,10 +292,12 @@ describe('daemon: the live loop decides what replay decides', () => {
 describe('daemon: rollouts are verified in the background', () => {
   it("one target's slow rollout (verified for up to 5 minutes) holds up no other target's rollback", async () => {
     const two = parseRules(
-      fs.readFileSync('rules/voice-server.yaml', 'utf8').replace('target: { namespace: voice-production, deployment: voice-server }', 'targets:\n  - { namespace: voice-production, deployment: voice-server }\n  - { namespace: voice-production, deployment: voice-gateway }'),
+      shippedRules('voice-server', 'voice-gateway'),
       'two.yaml',
     );
-    const s = setup({ rulesets: [two] });
+    // voice-gateway misbehaves exactly as voice-server does: its queries are answered from voice-server's recording.
+    const source: MetricSource = { instant: (q, at) => RECORDING.instant(q.replaceAll('deployment="voice-gateway"', 'deployment="voice-server"'), at) };
+    const s = setup({ rulesets: [two], source });
     const rollouts: (() => void)[] = [];
     s.actuator.verify = () => new Promise((r) => rollouts.push(() => r({ kind: 'complete', detail: '3/3 updated and available' })));
     const calledAt: string[] = [];

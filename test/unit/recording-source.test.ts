@@ -74,3 +74,18 @@ describe('recording source: malformed recordings say where', () => {
     expect(() => RecordingSource.fromFile('/nonexistent/r.json')).toThrowError(/recording \/nonexistent\/r.json does not exist/);
   });
 });
+
+describe('RecordingSource: the Deployment the queries were bound for', () => {
+  const base = { version: 1, step: 15, queries: {} };
+  it('reads `target` (with its selector and a canary stable), and refuses a malformed one naming the path', () => {
+    const target = { namespace: 'p', deployment: 'c', selector: { app: 'c' }, stable: { namespace: 'p', deployment: 's' } };
+    expect(RecordingSource.fromData({ ...base, target }, 'r.json').target).toEqual(target);
+    expect(RecordingSource.fromData(base, 'r.json').target).toBeUndefined();
+    expect(() => RecordingSource.fromData({ ...base, target: { namespace: 'p' } }, 'r.json')).toThrow(/recording r\.json: target: expected \{"namespace": string, "deployment": string\}/);
+    expect(() => RecordingSource.fromData({ ...base, target: { namespace: 'p', deployment: 'c', selector: { app: 1 } } }, 'r.json')).toThrow(/target: selector: expected \{"label": "value", \.\.\.\}/);
+  });
+
+  it('a query not in the recording is refused (so one sent for several targets is asked per target)', async () => {
+    expect(await RecordingSource.fromData(base, 'r.json').instant('up', 0)).toMatchObject({ kind: 'error', refused: true });
+  });
+});

@@ -18,7 +18,19 @@ export interface RecordingFile {
   step: number;
   /** The span that was read (Unix seconds), which an empty stretch at either end belongs to; `record` writes it. */
   range?: { start: number; end: number };
+  /**
+   * The Deployment the queries were bound for (`record` writes it): `replay --recording` evaluates per-target rules
+   * for it, with its pod selector (and a canary's stable Deployment), unless `--target` says otherwise.
+   */
+  target?: RecordedTarget;
   queries: Record<string, { resultType: 'matrix'; result: { metric: Record<string, string>; values: [number, string][] }[] }>;
+}
+
+export interface RecordedTarget {
+  namespace: string;
+  deployment: string;
+  selector?: Record<string, string>;
+  stable?: { namespace: string; deployment: string; selector?: Record<string, string> };
 }
 
 export class RecordingSource implements MetricSource {
@@ -32,10 +44,13 @@ export class RecordingSource implements MetricSource {
    */
   readonly covers: { start: number; end: number } | undefined;
   private readonly series: Map<string, IndexedSeries[]>;
+  /** The Deployment the queries were bound for, when the recording says. */
+  readonly target: RecordedTarget | undefined;
 
-  private constructor(stepMs: number, series: Map<string, IndexedSeries[]>, covers?: { start: number; end: number }) {
+  private constructor(stepMs: number, series: Map<string, IndexedSeries[]>, covers?: { start: number; end: number }, target?: RecordedTarget) {
     this.stepMs = stepMs;
     this.series = series;
+    this.target = target;
     let start = Infinity;
     let end = -Infinity;
     for (const list of series.values()) {
@@ -82,6 +97,7 @@ export class RecordingSource implements MetricSource {
       covers ??= { start: Math.round(r.start * 1000), end: Math.round(r.end * 1000) };
     }
     if (!isObject(data.queries)) return fail('queries', 'expected an object keyed by query string');
+    const target = data.target === undefined ? undefined : recordedTarget(data.target, (what) => fail('target', what));
 
     const series = new Map<string, IndexedSeries[]>();
     for (const [query, body] of Object.entries(data.queries)) {
@@ -115,7 +131,7 @@ export class RecordingSource implements MetricSource {
       });
       series.set(query, list);
     }
-    return new RecordingSource(step * 1000, series, covers);
+    return new RecordingSource(step * 1000, series, covers, target);
   }
 
   /** Recorded queries, for "is everything the rules need in here?" checks. */
@@ -133,7 +149,9 @@ export class RecordingSource implements MetricSource {
    */
   instantSync(query: string, at: number): QueryOutcome {
     const list = this.series.get(query);
-    if (!list) return { kind: 'error', error: 'query is not in the recording (record again with the current rules)' };
+    // Refused, as Prometheus refuses a query it cannot run: a query sent once for several targets is then asked per
+    // target (guard/query-batch.ts), which a recording of each target's own queries can answer.
+    if (!list) return { kind: 'error', error: 'query is not in the recording (record again with the current rules)', refused: true };
     // Before the first sample or after the last, nothing was recorded: unknown, not an empty answer (which a
     // `noData: breach` outage rule would take for an outage).
     const c = this.covers;
@@ -165,4 +183,18 @@ function lastAtOrBefore(times: Float64Array, at: number): number {
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+const isLabels = (v: unknown): v is Record<string, string> => isObject(v) && Object.values(v).every((x) => typeof x === 'string');
+
+/** `target`: {"namespace", "deployment", "selector"?: {label: value}, "stable"?: the same without stable}. */
+function recordedTarget(v: unknown, fail: (what: string) => never): RecordedTarget {
+  const ref = (o: unknown, what: string): { namespace: string; deployment: string; selector?: Record<string, string> } => {
+    if (!isObject(o) || typeof o.namespace !== 'string' || typeof o.deployment !== 'string') return fail(`${what}expected {"namespace": string, "deployment": string}, found ${JSON.stringify(o)}`);
+    if (o.selector !== undefined && !isLabels(o.selector)) return fail(`${what}selector: expected {"label": "value", ...}`);
+    return { namespace: o.namespace, deployment: o.deployment, ...(o.selector ? { selector: o.selector } : {}) };
+  };
+  const t = ref(v, '');
+  const stable = isObject(v) && v.stable !== undefined ? ref(v.stable, 'stable: ') : undefined;
+  return { ...t, ...(stable ? { stable } : {}) };
 }

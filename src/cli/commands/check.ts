@@ -63,7 +63,9 @@ async function rejectedQueries(client: PrometheusClient, rs: Ruleset): Promise<R
       }
     }),
   );
-  return results.filter((p): p is RulesProblem => p !== undefined);
+  // One problem per query as written: bound for each target (and as sent for all), a bad query fails the same way.
+  const found = results.filter((p): p is RulesProblem => p !== undefined);
+  return found.filter((p, i) => found.findIndex((o) => o.line === p.line && o.column === p.column) === i);
 }
 
 /**

@@ -9,6 +9,8 @@ import { UsageError } from '../../errors/usage-error.js';
 import type { Io } from '../io.js';
 import { loadRulesFile } from '../load-rules-file.js';
 import { parseDurationOption, parseTime, targetOption } from '../option-parsers.js';
+import type { RecordedTarget } from '../../adapters/recording/recording-source.js';
+import type { BoundTarget } from '../../core/bind-ruleset.js';
 import { addPrometheusOptions, prometheusConnection, type PrometheusFlags } from '../prometheus-options.js';
 
 interface RecordFlags extends PrometheusFlags {
@@ -41,7 +43,7 @@ export function registerRecord(program: Command, io: Io): void {
     if (to < from) throw new UsageError('--to is before --from');
     const stepMs = parseDurationOption('--step', flags.step);
     // Per-target queries are recorded as evaluated for one Deployment: replay finds them as the daemon sent them.
-    const { bound: ruleset } = targetOption(loadRulesFile(flags.rules), flags);
+    const { bound: ruleset, target } = targetOption(loadRulesFile(flags.rules), flags);
     const conn = prometheusConnection(flags);
     if (!conn) throw new UsageError('--prometheus URL (or PROMETHEUS_URL) is required: where to record from');
     const client = new PrometheusClient(conn);
@@ -50,7 +52,9 @@ export function registerRecord(program: Command, io: Io): void {
     const offset = ruleset.evaluationOffsetMs;
     const { recording, warnings } = await recordRange(client, rulesetQueries(ruleset), gridStart(from, stepMs) - offset, to - offset, stepMs);
     for (const w of warnings) io.err(`warning: Prometheus: ${w}`);
-    const text = JSON.stringify(recording) + '\n';
+    // With the Deployment it was bound for: replay evaluates per-target rules for it without being told again.
+    const { queries, ...head } = recording;
+    const text = JSON.stringify({ ...head, target: recordedTarget(target), queries }) + '\n';
     if (flags.out === undefined) io.out(text.trimEnd());
     else {
       // Write beside and rename: an interrupted run never leaves half a recording under the final name.
@@ -61,4 +65,9 @@ export function registerRecord(program: Command, io: Io): void {
       io.err(`recorded ${Object.keys(recording.queries).length} queries, ${samples} samples, ${toRfc3339(from)} to ${toRfc3339(to)} at ${flags.step} into ${flags.out}`);
     }
   });
+}
+
+function recordedTarget(t: BoundTarget): RecordedTarget {
+  const ref = (r: { namespace: string; deployment: string; selector?: Readonly<Record<string, string>> }) => ({ namespace: r.namespace, deployment: r.deployment, ...(r.selector ? { selector: { ...r.selector } } : {}) });
+  return { ...ref(t), ...(t.stable ? { stable: ref(t.stable) } : {}) };
 }

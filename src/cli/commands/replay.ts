@@ -77,11 +77,17 @@ export function registerReplay(program: Command, io: Io): void {
     if (recorded && !file.targets.some((t) => t.namespace === recorded.namespace && t.deployment === recorded.deployment) && !selects(recorded.namespace)) {
       throw new UsageError(`release ${recorded.id} in ${flags.fromLog} is of ${recorded.namespace}/${recorded.deployment}, which ${flags.rules} does not guard; give the rules file of that Deployment`);
     }
+    // A recording says which Deployment its queries were bound for (as the decision log does for --from-log).
+    const recording = flags.recording !== undefined ? RecordingSource.fromFile(flags.recording) : undefined;
+    const bound = recorded ?? recording?.target;
+    if (bound && !recorded && flags.target === undefined && !file.targets.some((t) => t.namespace === bound.namespace && t.deployment === bound.deployment) && !selects(bound.namespace)) {
+      throw new UsageError(`recording ${flags.recording} was made for ${bound.namespace}/${bound.deployment}, which ${flags.rules} does not guard; give the rules file of that Deployment, or --target`);
+    }
     // Per-target queries bound for the Deployment replayed: what the daemon sent for it, and what is recorded.
-    const { target, bound: ruleset } = targetOption(file, flags, recorded && { namespace: recorded.namespace, deployment: recorded.deployment, ...(recorded.selector ? { selector: recorded.selector } : {}), ...(recorded.stable ? { stable: recorded.stable } : {}) });
+    const { target, bound: ruleset } = targetOption(file, flags, bound && { namespace: bound.namespace, deployment: bound.deployment, ...(bound.selector ? { selector: bound.selector } : {}), ...(bound.stable ? { stable: bound.stable } : {}) });
     // The log speaks for the release up to its end (and its recovery verdict): read Prometheus up to then.
     if (recorded && flags.recording === undefined && flags.to === undefined && recorded.lastAt !== undefined) flags.to = toRfc3339(recorded.lastAt);
-    const { source, pinned, label } = await loadData(flags, ruleset, releaseAt, io);
+    const { source, pinned, label } = await loadData(flags, ruleset, releaseAt, io, recording);
     // The span the data speaks for: a range read from Prometheus (or recorded with one) ends at --to even when
     // its last stretch is empty, which a live daemon would have seen as empty too.
     // In evaluation time: the data is read as of each instant less `evaluationOffset`.
@@ -157,14 +163,14 @@ export function registerReplay(program: Command, io: Io): void {
  * multiple of the step, as of each instant less `evaluationOffset`) and held in memory as a recording, with the
  * baselines read as the daemon reads them: one instant query at the release start (`pinned`).
  */
-async function loadData(flags: ReplayFlags, ruleset: Ruleset, releaseAt: number, io: Io): Promise<{ source: RecordingSource; pinned: MetricSource; label: string }> {
+async function loadData(flags: ReplayFlags, ruleset: Ruleset, releaseAt: number, io: Io, preloaded?: RecordingSource): Promise<{ source: RecordingSource; pinned: MetricSource; label: string }> {
   const conn = prometheusConnection(flags);
   if ((flags.recording === undefined) === (conn === undefined)) {
     throw new UsageError('give exactly one of --recording FILE or --prometheus URL (or PROMETHEUS_URL) as the data to replay');
   }
   if (flags.recording !== undefined) {
     for (const f of ['from', 'to', 'step'] as const) if (flags[f] !== undefined) throw new UsageError(`--${f} is for --prometheus; a recording has its own range and step`);
-    const source = RecordingSource.fromFile(flags.recording);
+    const source = preloaded ?? RecordingSource.fromFile(flags.recording);
     return { source, pinned: source, label: `recording ${flags.recording}` };
   }
   if (flags.to === undefined) throw new UsageError('--to is required with --prometheus: the end of the history to read');

@@ -111,6 +111,21 @@ describe('fleets: Deployments selected by label', () => {
     expect(rows(db, `SELECT outcome_note AS note FROM releases WHERE deployment = 'cart' AND revision = '3'`)).toEqual([{ note: `${NS}/cart is no longer selected by ${path.join(dir, 'fleet.yaml')} (deleted, or its labels changed)` }]);
     await daemon.stop('SIGTERM');
     daemon = undefined;
+
+    // replay and record take the fleet file: from the log (the release names its Deployment) the same decisions;
+    // a recording for --target names that Deployment.
+    const [search] = rows(db, `SELECT id FROM releases WHERE deployment = 'search' AND revision = '2'`) as { id: number }[];
+    const replayed = await cliAsync(['replay', '--rules', path.join(dir, 'fleet.yaml'), '--prometheus', prom.url, '--from-log', db, '--release', String(search!.id), '--db', path.join(dir, 'replay.db'), '--json']);
+    expect(replayed.code, replayed.stderr).toBe(0);
+    const decided = (file: string, id: number) => rows(file, `SELECT at, action, rule, value FROM decisions WHERE release_id = ? ORDER BY id`, id);
+    expect(decided(path.join(dir, 'replay.db'), (JSON.parse(replayed.stdout) as { release: { id: number } }).release.id)).toEqual(decided(db, search!.id));
+    const now = new Date().toISOString();
+    const recorded = await cliAsync(['record', '--rules', path.join(dir, 'fleet.yaml'), '--target', `${NS}/search`, '--prometheus', prom.url, '--from', new Date(Date.now() - 60_000).toISOString(), '--to', now]);
+    expect(recorded.code, recorded.stderr).toBe(0);
+    expect(JSON.parse(recorded.stdout)).toMatchObject({ target: { namespace: NS, deployment: 'search' }, queries: { [`fleet_errors{namespace="${NS}", deployment="search"}`]: expect.anything() } });
+    const unnamed = await cliAsync(['record', '--rules', path.join(dir, 'fleet.yaml'), '--prometheus', prom.url, '--from', now, '--to', now]);
+    expect(unnamed.code).toBe(2);
+    expect(unnamed.stderr).toContain('selects its Deployments by label (`select:`): name the one to evaluate with --target NAMESPACE/NAME');
     failing.clear();
   }, 120_000);
 

@@ -80,7 +80,7 @@ export async function crashWorld(o: { dir: string; rules: string; notifications?
         ...pagers.slack.messages.map((m) => `slack: ${m.text.split('\n')[0]!}`),
         ...pagers.pd.accepted.map((e) => `pagerduty: ${e.event_action} ${e.routing_key} ${e.payload?.severity ?? ''}`),
       ].join('\n'),
-    image: () => (kube.deployment(NS, NAME) as { spec: { template: { spec: { containers: { image: string }[] } } } }).spec.template.spec.containers[0]!.image,
+    image: () => kube.image(NS, NAME),
     async close() {
       await daemon?.stop('SIGKILL');
       await Promise.allSettled([kube.stop(), pagers.stop()]);

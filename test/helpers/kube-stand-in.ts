@@ -190,6 +190,10 @@ export class KubeStandIn {
     if (!d) throw new Error(`stand-in: no deployment ${namespace}/${name}`);
     return clone(d);
   }
+  /** The image of a Deployment's first container: what a release or a rollback changed. */
+  image(namespace: string, name: string): string {
+    return String(this.deployment(namespace, name).spec.template.spec.containers[0].image);
+  }
   replicaSets(namespace: string): Obj[] {
     return [...this.store.replicasets.values()].filter((r) => r.metadata.namespace === namespace).map(clone);
   }

@@ -75,7 +75,7 @@ it('a canary failing 40 % at 5 % of traffic: the service reads about 2 %, the ca
   kube.setImage(NS, 'voice-server-canary', 'voice-server:1.5.0');
   await waitFor('the canary release guarded', () => daemon!.logs.some((l) => l.msg === 'guarding release' && l.target === `${NS}/voice-server-canary` && l.adopted === false), 20_000, 50);
   canary.errorRatio = 0.4;
-  const image = (name: string) => (kube.deployment(NS, name) as { spec: { template: { spec: { containers: { image: string }[] } } } }).spec.template.spec.containers[0]!.image;
+  const image = (name: string) => kube.image(NS, name);
   await waitFor('the canary reverted', () => image('voice-server-canary') === 'voice-server:1.4.1', 45_000, 100);
   await daemon.stop('SIGTERM');
   daemon = undefined;

@@ -123,7 +123,7 @@ async function withPagers(dir: string, body: (p: { pd: PagerDutyStandIn; slack: 
   }
 }
 
-const image = () => (kube.deployment(NS, NAME) as { spec: { template: { spec: { containers: { image: string }[] } } } }).spec.template.spec.containers[0]!.image;
+const image = () => kube.image(NS, NAME);
 
 describe('rollback-guard run, end to end', () => {
   it('a release whose error rate jumps to 8 % is reverted, with the decision and the rollback in the decision log', async () => {

@@ -57,7 +57,7 @@ afterAll(async () => {
   await prom?.stop();
 });
 
-const image = (name: string) => (kube.deployment(NS, name) as { spec: { template: { spec: { containers: { image: string }[] } } } }).spec.template.spec.containers[0]!.image;
+const image = (name: string) => kube.image(NS, name);
 function rows(db: string, sql: string, ...args: unknown[]): unknown[] {
   const log = new Database(db, { readonly: true });
   try {

@@ -64,7 +64,7 @@ afterAll(async () => {
   await prom?.stop();
 });
 
-const image = (name: string) => (kube.deployment(NS, name) as { spec: { template: { spec: { containers: { image: string }[] } } } }).spec.template.spec.containers[0]!.image;
+const image = (name: string) => kube.image(NS, name);
 
 describe('per-target queries', () => {
   it('one rule, bound per Deployment: the failing canary is reverted on its own series, the stable release promoted', async () => {

@@ -146,6 +146,24 @@ describe('fleets: Deployments selected by label', () => {
     daemon = undefined;
   }, 60_000);
 
+  it('a Deployment a second file selects at run time stays with the first; /health is degraded and names both until one lets go', async () => {
+    kube.createDeployment(NS, 'queue', 'queue:1', { labels: GUARD });
+    const other = path.join(dir, 'team.yaml');
+    fs.writeFileSync(other, RULES.replace('matchLabels: { rollback-guard.io/guard: "true" }', 'matchLabels: { team: payments }'));
+    daemon = await startDaemon(['--rules', path.join(dir, 'fleet.yaml'), '--rules', other, '--prometheus', prom.url, '--kube-server', kube.url, '--db', path.join(dir, 'd.db'), '--interval', '1s']);
+    const health = async () => (await (await fetch(`${daemon!.url}/health`)).json()) as { status: string; conflicts?: string[]; rulesHashes: Record<string, string> };
+    expect((await health()).status).toBe('ok');
+    kube.setLabels(NS, 'queue', { app: 'queue', ...GUARD, team: 'payments' });
+    await waitFor('the conflict', async () => (await health()).status === 'degraded', 10_000, 50);
+    const h = await health();
+    expect(h.conflicts).toEqual([`${other}:2:1: \`select:\` matches Deployment ${NS}/queue, which ${path.join(dir, 'fleet.yaml')} guards already: one rules file per Deployment (it stays with ${path.join(dir, 'fleet.yaml')}); narrow one file's \`select:\` or take it out of \`targets:\``]);
+    expect(Object.keys(h.rulesHashes)).toContain(`${NS}/queue`);
+    kube.setLabels(NS, 'queue', { app: 'queue', ...GUARD });
+    await waitFor('the conflict gone', async () => (await health()).status === 'ok', 10_000, 50);
+    await daemon.stop('SIGTERM');
+    daemon = undefined;
+  }, 60_000);
+
   it('a Deployment two files claim is a load error naming both files: the daemon does not start', async () => {
     kube.createDeployment(NS, 'checkout', 'checkout:1', { labels: GUARD });
     const listed = path.join(dir, 'checkout.yaml');

@@ -17,6 +17,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   schema: async () => (await import('./commands/schema.js')).registerSchema,
   replay: async () => (await import('./commands/replay.js')).registerReplay,
   record: async () => (await import('./commands/record.js')).registerRecord,
+  backtest: async () => (await import('./commands/backtest.js')).registerBacktest,
   run: async () => (await import('./commands/run.js')).registerRun,
   rollback: async () => (await import('./commands/rollback.js')).registerRollback,
   log: async () => (await import('./commands/log.js')).registerLog,

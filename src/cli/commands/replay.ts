@@ -1,10 +1,6 @@
 import type { Command } from 'commander';
 import { PrometheusClient } from '../../adapters/prometheus/prometheus-client.js';
-import { recordRange } from '../../adapters/prometheus/record-range.js';
-import { PinnedInstants } from '../../adapters/recording/pinned-instants.js';
 import { RecordingSource } from '../../adapters/recording/recording-source.js';
-import { PrometheusSource } from '../../adapters/prometheus/prometheus-source.js';
-import { gridStart } from '../../core/interval-grid.js';
 import type { MetricSource } from '../../ports/metric-source.js';
 import { MemoryDecisionStore } from '../../adapters/memory/memory-decision-store.js';
 import { decisionLogExists, openDecisionLog } from '../../adapters/sqlite/sqlite-decision-store.js';
@@ -20,6 +16,7 @@ import { readRecordedRelease, type RecordedRelease } from '../../adapters/sqlite
 import { formatTimeline } from '../format-timeline.js';
 import type { Io } from '../io.js';
 import { loadRulesFile } from '../load-rules-file.js';
+import { readReleaseHistory } from '../prometheus-history.js';
 import { parseDurationOption, parseSeverity, parseTime, targetOption } from '../option-parsers.js';
 import { addPrometheusOptions, prometheusConnection, type PrometheusFlags } from '../prometheus-options.js';
 
@@ -179,15 +176,9 @@ async function loadData(flags: ReplayFlags, ruleset: Ruleset, releaseAt: number,
   const to = parseTime('--to', flags.to);
   if (from > releaseAt) throw new UsageError('--from must not be after --release-at');
   if (to < releaseAt) throw new UsageError('--to must not be before --release-at');
-  const offset = ruleset.evaluationOffsetMs;
-  const range = { start: gridStart(from, stepMs) - offset, end: to - offset };
   const client = new PrometheusClient(conn!);
-  const { recording, warnings } = await recordRange(client, rulesetQueries(ruleset), range.start, range.end, stepMs);
+  const { source, pinned, warnings } = await readReleaseHistory(client, ruleset, releaseAt, from, to, stepMs);
   for (const w of warnings) io.err(`warning: Prometheus: ${w}`);
-  const source = RecordingSource.fromData(recording, client.baseUrl, range);
-  const pinned = new PinnedInstants(source);
-  const live = new PrometheusSource(client);
-  await Promise.all(ruleset.baselines.map(async (b) => pinned.pin(b.query, releaseAt - offset, await live.instant(b.query, releaseAt - offset))));
   return { source, pinned, label: `Prometheus ${client.baseUrl}` };
 }
 

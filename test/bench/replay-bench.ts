@@ -9,11 +9,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { RecordingSource } from '../../src/adapters/recording/recording-source.js';
 import { initialState, step, type Observation } from '../../src/core/engine.js';
+import { bindRuleset } from '../../src/core/bind-ruleset.js';
 import { parseRules } from '../../src/core/parse-rules.js';
 import { synthesize } from '../fixtures/synthetic-voice-server.js';
 
 const RULES = 'rules/voice-server.yaml';
-const ruleset = parseRules(fs.readFileSync(RULES, 'utf8'), RULES);
+// Bound for voice-server, as replay binds the shipped per-target rules (the recording names it).
+const ruleset = bindRuleset(parseRules(fs.readFileSync(RULES, 'utf8'), RULES), { namespace: 'voice-production', deployment: 'voice-server' });
 const DAY = 86_400;
 const from = Date.parse('2026-11-01T00:00:00Z') / 1000;
 const to = from + 7 * DAY;

@@ -12,7 +12,10 @@ import { changeSummary, judgeRelease, summarize, type BacktestDecision, type Jud
 import { formatDuration } from '../../core/duration.js';
 import { toJson } from '../../core/json.js';
 import { SEVERITIES } from '../../core/rules-schema.js';
-import type { Ruleset } from '../../core/ruleset.js';
+import { labelSelectorOf, type Ruleset } from '../../core/ruleset.js';
+import { kubeClients } from '../../adapters/kubernetes/kube-client.js';
+import { releaseHistory, selectedDeployments } from '../../adapters/kubernetes/release-history.js';
+import { addKubeOptions, kubeConnection, type KubeFlags } from '../kube-options.js';
 import { toRfc3339 } from '../../core/time-format.js';
 import { UsageError } from '../../errors/usage-error.js';
 import { replay } from '../../guard/replay.js';
@@ -23,7 +26,8 @@ import { parseDurationOption, parseTime } from '../option-parsers.js';
 import { addPrometheusOptions, prometheusConnection, type PrometheusFlags } from '../prometheus-options.js';
 import { readReleaseHistory } from '../prometheus-history.js';
 
-interface BacktestFlags extends PrometheusFlags {
+interface BacktestFlags extends PrometheusFlags, KubeFlags {
+  replicasets?: boolean;
   rules: string;
   against?: string;
   since: string;
@@ -64,9 +68,10 @@ export function registerBacktest(program: Command, io: Io): void {
     .option('--until <time>', 'the end of that range, RFC 3339 (default: now)')
     .option('--db <file>', "the daemon's decision log: the releases it guarded, with their outcomes")
     .option('--releases <file>', 'an explicit list instead, JSON: [{"target": "NS/NAME", "start": TIME, "severity"?, "known"?: "kept"|"reverted"|"unknown", "revertedAt"?, "selector"?}]')
+    .option('--replicasets', "also read past releases from the Deployments' ReplicaSet history (Kubernetes access as for `run`): those before the decision log's first release of each, or all without --db; a ReplicaSet's creation time is an estimate of its release start")
     .option('--concurrency <n>', 'releases replayed at once', '4')
     .option('--json', 'print {"releases": [...], "summary": {...}} as JSON');
-  addPrometheusOptions(cmd).action(async (flags: BacktestFlags) => {
+  addKubeOptions(addPrometheusOptions(cmd)).action(async (flags: BacktestFlags) => {
     const until = flags.until !== undefined ? parseTime('--until', flags.until) : Date.now();
     const since = until - parseDurationOption('--since', flags.since);
     const concurrency = Number(flags.concurrency);
@@ -75,10 +80,12 @@ export function registerBacktest(program: Command, io: Io): void {
     if (!conn) throw new UsageError('--prometheus URL (or PROMETHEUS_URL) is required: where the releases\' history is read from');
     const current = loadRulesFile(flags.rules);
     const candidate = flags.against !== undefined ? loadRulesFile(flags.against) : undefined;
-    if ((flags.db === undefined) === (flags.releases === undefined)) {
-      throw new UsageError('give the past releases: --db FILE (the daemon\'s decision log) or --releases FILE (a list); reading them from the Deployments\' ReplicaSet history is not built yet');
+    if (flags.releases !== undefined && (flags.db !== undefined || flags.replicasets)) throw new UsageError('--releases is an explicit list: give it alone, without --db or --replicasets');
+    if (flags.releases === undefined && flags.db === undefined && !flags.replicasets) {
+      throw new UsageError("give the past releases: --db FILE (the daemon's decision log), --replicasets (the Deployments' ReplicaSet history), both, or --releases FILE (a list)");
     }
-    const found = flags.releases !== undefined ? releasesFromFile(flags.releases) : pastReleasesFromLog(flags.db!, since, until);
+    let found = flags.releases !== undefined ? releasesFromFile(flags.releases) : flags.db !== undefined ? pastReleasesFromLog(flags.db, since, until) : [];
+    if (flags.replicasets) found = [...found, ...(await replicaSetReleases(flags, [current, ...(candidate ? [candidate] : [])], found, since, until, io))].sort((a, b) => a.startedAt - b.startedAt);
     const inRange = found.filter((r) => r.startedAt >= since && r.startedAt <= until);
     const guarded = inRange.filter((r) => guards(current, r) && (!candidate || guards(candidate, r)));
     if (guarded.length < inRange.length) io.err(`${inRange.length - guarded.length} of ${inRange.length} releases in range are of Deployments ${flags.rules}${candidate ? ` or ${flags.against}` : ''} does not guard: skipped`);
@@ -151,6 +158,33 @@ export function registerBacktest(program: Command, io: Io): void {
     }
     io.out(`backtest: ${results.length} releases, ${((Date.now() - started) / 1000).toFixed(1)} s, ${queries} queries`);
   });
+}
+
+/**
+ * Releases from the ReplicaSet history of every Deployment the rules guard (listed, or selected by a fleet now),
+ * before the decision log's first release of each (the log knows those better: their outcomes).
+ */
+async function replicaSetReleases(flags: KubeFlags, files: readonly Ruleset[], logged: readonly PastRelease[], since: number, until: number, io: Io): Promise<PastRelease[]> {
+  const k = await kubeClients(kubeConnection(flags));
+  const refs = new Map<string, { namespace: string; deployment: string }>();
+  for (const rs of files) {
+    for (const t of rs.targets) refs.set(`${t.namespace}/${t.deployment}`, t);
+    if (rs.select) for (const d of await selectedDeployments(k, rs.select.namespace, labelSelectorOf(rs.select))) refs.set(`${d.namespace}/${d.deployment}`, d);
+  }
+  const { releases, problems } = await releaseHistory(k, [...refs.values()], since, until);
+  for (const p of problems) io.err(`warning: ${p}`);
+  return releases
+    .filter((h) => !logged.some((l) => l.namespace === h.namespace && l.deployment === h.deployment && l.startedAt <= h.startedAt + 60_000))
+    .map((h) => ({
+      namespace: h.namespace,
+      deployment: h.deployment,
+      startedAt: h.startedAt,
+      severity: h.severity,
+      source: 'replicaset' as const,
+      known: { kind: 'unknown' as const },
+      knownText: `unknown (revision ${h.revision})`,
+      ...(h.selector ? { selector: h.selector } : {}),
+    }));
 }
 
 /** Whether a rules file guards a release's Deployment (listed, or in its fleet's namespace). */

@@ -18,6 +18,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   replay: async () => (await import('./commands/replay.js')).registerReplay,
   record: async () => (await import('./commands/record.js')).registerRecord,
   backtest: async () => (await import('./commands/backtest.js')).registerBacktest,
+  test: async () => (await import('./commands/test.js')).registerTest,
   run: async () => (await import('./commands/run.js')).registerRun,
   rollback: async () => (await import('./commands/rollback.js')).registerRollback,
   log: async () => (await import('./commands/log.js')).registerLog,

@@ -1,0 +1,50 @@
+// `rollback-guard test`: rule unit tests evaluated by a real Prometheus (promtool backfill), through the built CLI.
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { cliAsync } from '../helpers/run-cli-async.js';
+import { useTempDir } from '../helpers/temp-dir.js';
+
+const tmp = useTempDir();
+const EXAMPLE = 'examples/rule-tests/voice-server.test.yaml';
+
+/** The example, copied beside the shipped rules' path it names, with `edit` applied. */
+function variant(edit: (text: string) => string): string {
+  const f = path.join(tmp(), 'case.test.yaml');
+  fs.writeFileSync(f, edit(fs.readFileSync(EXAMPLE, 'utf8')).replace('rules: ../../rules/voice-server.yaml', `rules: ${path.resolve('rules/voice-server.yaml')}`));
+  return f;
+}
+
+describe('rollback-guard test', () => {
+  it('the bundled example passes: exit 0, one PASS line per test', async () => {
+    const r = await cliAsync(['test', EXAMPLE]);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toBe(`PASS ${EXAMPLE}: a release whose error rate jumps to 20 % is reverted after the one-minute hold\nPASS ${EXAMPLE}: a healthy hotfix is promoted when its 15-minute window ends\n2 tests, 2 passed, 0 failed\n`);
+  }, 60_000);
+
+  it('a wrong expectation fails (exit 1) and shows what was expected and what the rules decided', async () => {
+    const f = variant((t) => t.replace('at: 37m }', 'at: 36m }'));
+    const r = await cliAsync(['test', f]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain(`FAIL ${f}: a release whose error rate jumps to 20 % is reverted after the one-minute hold\n  expected: rollback error-rate-critical at 36m\n  got:      rollback error-rate-critical at 37m\n`);
+    expect(r.stdout).toContain('2 tests, 1 passed, 1 failed');
+    // Without the error jump nothing is decided before `until` (the window runs on): "no decision".
+    const healthy = variant((t) => t.replace("'0+1.5x140 210+120x40'", "'0+1.5x180'"));
+    const h = await cliAsync(['test', healthy]);
+    expect(h.stdout).toContain('  expected: rollback error-rate-critical at 37m\n  got:      no decision\n');
+  }, 60_000);
+
+  it('bad input is exit 2 naming the file and the place; `stale` is refused with why', async () => {
+    const stale = variant((t) => t.replace("'1x180'", "'1x100 stale'"));
+    const r = await cliAsync(['test', stale]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`${stale}: tests[0].series[2] (test "a release whose error rate jumps to 20 % is reverted after the one-minute hold"): 'stale' is not supported`);
+    const badKey = variant((t) => t.replace('release: { at: 30m, severity: minor }', 'release: { at: soon, severity: minor }'));
+    const k = await cliAsync(['test', badKey]);
+    expect(k.code).toBe(2);
+    expect(k.stderr).toContain(`${badKey}: tests[0].release.at: must be a duration like 90s, 15m or 1h`);
+    const noTool = await cliAsync(['test', EXAMPLE], { PROMETHEUS_BIN: '', PATH: '/nonexistent' });
+    expect(noTool.code).toBe(2);
+    expect(noTool.stderr).toContain('rule tests evaluate PromQL with a real Prometheus, and prometheus is not installed');
+  }, 60_000);
+});

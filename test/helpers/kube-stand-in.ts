@@ -67,7 +67,8 @@ const kinds = {
 type Kind = keyof typeof kinds;
 
 const clone = <T>(v: T): T => structuredClone(v);
-const nowText = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+const timeText = (ms: number) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
+const nowText = () => timeText(Date.now());
 
 /** The template as the controller compares it: without the pod-template-hash label. */
 export function templateKey(template: Obj): string {
@@ -82,6 +83,8 @@ function stable(v: unknown): string {
 }
 
 export class KubeStandIn {
+  /** When new Deployments and ReplicaSets are created (creationTimestamp): set it to make history in the past. */
+  clock: () => number = Date.now;
   private server!: http.Server | https.Server;
   private rv = 100;
   private store: Record<Kind, Map<string, Obj>> = { deployments: new Map(), replicasets: new Map(), leases: new Map() };
@@ -155,7 +158,7 @@ export class KubeStandIn {
     const d: Obj = {
       apiVersion: 'apps/v1',
       kind: 'Deployment',
-      metadata: { name, namespace, uid: randomUUID(), generation: 1, creationTimestamp: nowText(), labels: { ...labels, ...opts.labels }, annotations: { ...opts.annotations } },
+      metadata: { name, namespace, uid: randomUUID(), generation: 1, creationTimestamp: timeText(this.clock()), labels: { ...labels, ...opts.labels }, annotations: { ...opts.annotations } },
       spec: {
         replicas: opts.replicas ?? 3,
         selector: { matchLabels: labels },
@@ -289,7 +292,7 @@ export class KubeStandIn {
           name: `${name}-${hash}`,
           namespace,
           uid: randomUUID(),
-          creationTimestamp: nowText(),
+          creationTimestamp: timeText(this.clock()),
           labels: template.metadata.labels,
           annotations: { [REVISION]: String(revision) },
           ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name, uid: d.metadata.uid, controller: true, blockOwnerDeletion: true }],

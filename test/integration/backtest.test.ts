@@ -1,13 +1,14 @@
-// `rollback-guard backtest` through the built CLI: past releases from a decision log (real SQLite) and from a list,
-// replayed against a Prometheus stand-in whose series are functions of time, judged against what happened, and with
-// --against, what a candidate rules file decides differently.
+// `rollback-guard backtest` through the built CLI against a real Prometheus (the history backfilled with promtool):
+// past releases from a decision log (real SQLite), from ReplicaSet history on the Kubernetes stand-in and from a
+// list, judged against what happened (an agreement, an earlier catch, a false revert and a miss each shown), and
+// with --against, what a candidate rules file decides differently.
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDecisionLog } from '../../src/adapters/sqlite/sqlite-decision-store.js';
 import { parseRules } from '../../src/core/parse-rules.js';
 import { KubeStandIn } from '../helpers/kube-stand-in.js';
-import { PrometheusStandIn } from '../helpers/prometheus-stand-in.js';
+import { disposePrometheus, startPrometheus, type PrometheusServer } from '../helpers/prometheus-server.js';
 import { cliAsync } from '../helpers/run-cli-async.js';
 import { useTempDir } from '../helpers/temp-dir.js';
 
@@ -23,17 +24,24 @@ const BEHAVIOUR: Record<string, { from: number; ratio: number } | null> = {
   good: null,
   noisy: { from: 2, ratio: 0.02 }, // kept: 2 % never reached the current 5 %
   slow: { from: 8, ratio: 0.08 }, // reverted by a person at 20 minutes
+  quiet: null, // reverted by a person at 10 minutes for what no metric shows (user complaints)
 };
 const ORDER = Object.keys(BEHAVIOUR);
 
-function series(query: string, t: number): number | null | undefined {
-  const m = /^bt_errors\{namespace="shop", deployment="([^"]+)"\}$/.exec(query);
-  if (!m) return undefined;
-  if (m[1] === 'ghost') return null; // no history at all
-  const i = ORDER.indexOf(m[1]!);
-  if (i < 0) return undefined;
-  const b = BEHAVIOUR[m[1]!];
+/** Each Deployment's error ratio at `t`; `ghost` has no history at all. */
+function ratio(deployment: string, t: number): number {
+  const i = ORDER.indexOf(deployment);
+  const b = BEHAVIOUR[deployment];
   return b && t >= start(i) + b.from * 60_000 ? b.ratio : 0.002;
+}
+
+/** The history as OpenMetrics for promtool: every Deployment's gauge every 15 s, up to a minute ago. */
+function openMetrics(): string {
+  const lines = ['# TYPE bt_errors gauge'];
+  for (let t = T0 - 15 * 60_000; t <= Date.now() - 60_000; t += 15_000) {
+    for (const d of ORDER) lines.push(`bt_errors{namespace="${NS}",deployment="${d}"} ${ratio(d, t)} ${t / 1000}`);
+  }
+  return `${lines.join('\n')}\n# EOF\n`;
 }
 
 const rules = (above: number, hold: string) => `version: 1
@@ -48,12 +56,12 @@ rules:
     for: ${hold}
 `;
 
-let prom: PrometheusStandIn;
+let prom: PrometheusServer;
 beforeAll(async () => {
-  prom = await new PrometheusStandIn(series).start();
-});
+  prom = await startPrometheus({ openMetrics: openMetrics() });
+}, 60_000);
 afterAll(async () => {
-  await prom?.stop();
+  await disposePrometheus(prom);
 });
 
 /** A decision log with the four releases as a daemon would have left them. */
@@ -66,8 +74,8 @@ function decisionLog(file: string, rulesFile: string): void {
     if (deployment === 'bad') {
       const at = start(i) + 2 * 60_000;
       store.recordInstant(r.id, at, { rules: {}, outcome: { kind: 'rolled-back', at } }, [], [{ at, action: 'rollback', tier: 'immediate', rule: 'error-rate-critical', value: 0.2, threshold: 0.05, mode: 'enforce', evidence: { value: 0.2, threshold: 0.05, rulesHash: ruleset.hash, release } }]);
-    } else if (deployment === 'slow') {
-      const at = start(i) + 20 * 60_000;
+    } else if (deployment === 'slow' || deployment === 'quiet') {
+      const at = start(i) + (deployment === 'slow' ? 20 : 10) * 60_000;
       store.recordInstant(r.id, at, { rules: {}, outcome: { kind: 'rolled-back', at } }, [], [{ at, action: 'rollback', tier: 'immediate', rule: null, value: null, threshold: null, mode: 'enforce', evidence: { value: null, threshold: null, rulesHash: ruleset.hash, release, note: 'manual trigger by dana: errors' } }]);
     } else {
       const at = start(i) + 30 * 60_000;
@@ -92,8 +100,9 @@ describe('backtest', () => {
       [`${NS}/good`, 'decision-log', 'kept', 'agrees', null, null],
       [`${NS}/noisy`, 'decision-log', 'kept', 'agrees', null, null],
       [`${NS}/slow`, 'decision-log', 'reverted', 'earlier', 9 * 60, 11 * 60], // a person reverted at 20m; these rules at 9m
+      [`${NS}/quiet`, 'decision-log', 'reverted', 'would-miss', null, null], // nothing in the data: a miss
     ]);
-    expect(out.summary).toEqual({ releases: 4, agreements: 3, falseReverts: 0, misses: 0, earlier: 1, later: 0, unknown: 0, noData: 0, medianDetectSeconds: 330 });
+    expect(out.summary).toEqual({ releases: 5, agreements: 3, falseReverts: 0, misses: 1, earlier: 1, later: 0, unknown: 0, noData: 0, medianDetectSeconds: 330 });
     expect(out.queries).toBeGreaterThan(0);
   }, 60_000);
 
@@ -111,8 +120,8 @@ describe('backtest', () => {
       { target: `${NS}/good`, start: iso(start(1)), known: 'kept' },
       { target: `${NS}/noisy`, start: iso(start(2)), known: 'kept' },
       { target: `${NS}/slow`, start: iso(start(3)), known: 'unknown' },
-      { target: `${NS}/ghost`, start: iso(start(4)), known: 'kept' },
-      { target: 'other/api', start: iso(start(4)), known: 'kept' },
+      { target: `${NS}/ghost`, start: iso(start(5)), known: 'kept' },
+      { target: 'other/api', start: iso(start(5)), known: 'kept' },
     ]));
     const r = await cliAsync(['backtest', '--rules', current, '--against', candidate, '--prometheus', prom.url, '--releases', list, '--since', '1d']);
     expect(r.code, r.stderr).toBe(0);
@@ -139,20 +148,26 @@ describe('backtest', () => {
       const dir = tmp();
       const current = path.join(dir, 'current.yaml');
       fs.writeFileSync(current, rules(0.05, '1m'));
+      // bad's history: revision 1 half an hour before its failing release, revision 2 (a hotfix) at it.
+      kube.clock = () => start(0) - 30 * 60_000;
       kube.createDeployment(NS, 'bad', 'bad:1', { labels: { guard: 'true' } });
+      kube.clock = () => start(0);
       kube.setImage(NS, 'bad', 'bad:2', { annotations: { 'rollback-guard.io/severity': 'hotfix' } });
       kube.createDeployment(NS, 'other', 'other:1'); // not selected
-      const until = new Date(Date.now() + 3600_000).toISOString();
-      const r = await cliAsync(['backtest', '--rules', current, '--prometheus', prom.url, '--replicasets', '--kube-server', kube.url, '--until', until, '--json']);
+      const r = await cliAsync(['backtest', '--rules', current, '--prometheus', prom.url, '--replicasets', '--kube-server', kube.url, '--since', '1d', '--json']);
       expect(r.code, r.stderr).toBe(0);
-      const out = JSON.parse(r.stdout) as { releases: { target: string; source: string; severity: string; knownText: string; verdict: string; decisions: { action: string }[] }[] };
-      expect(out.releases.map((x) => [x.target, x.source, x.severity, x.knownText, x.verdict])).toEqual([
-        [`${NS}/bad`, 'replicaset', 'minor', 'unknown (revision 1)', 'unknown'],
-        [`${NS}/bad`, 'replicaset', 'hotfix', 'unknown (revision 2)', 'unknown'],
+      const out = JSON.parse(r.stdout) as { releases: { target: string; start: string; source: string; severity: string; knownText: string; verdict: string; decisions: { action: string; at: string }[] }[] };
+      expect(out.releases.map((x) => [x.target, x.start, x.source, x.severity, x.knownText, x.verdict, x.decisions.map((d) => d.action)])).toEqual([
+        [`${NS}/bad`, new Date(start(0) - 30 * 60_000).toISOString().replace('.000Z', 'Z'), 'replicaset', 'minor', 'unknown (revision 1)', 'unknown', ['promote']],
+        [`${NS}/bad`, new Date(start(0)).toISOString().replace('.000Z', 'Z'), 'replicaset', 'hotfix', 'unknown (revision 2)', 'unknown', ['rollback']],
       ]);
-      // Replayed all the same: bad's errors are reverted by these rules.
-      expect(out.releases.every((x) => x.decisions[0]?.action === 'rollback')).toBe(true);
-      const table = await cliAsync(['backtest', '--rules', current, '--prometheus', prom.url, '--replicasets', '--kube-server', kube.url, '--until', until]);
+      // With the decision log, only what it does not know: bad's log release starts at revision 2's time.
+      const db = path.join(dir, 'decisions.db');
+      decisionLog(db, current);
+      const both = await cliAsync(['backtest', '--rules', current, '--prometheus', prom.url, '--replicasets', '--kube-server', kube.url, '--db', db, '--since', '1d', '--json']);
+      const sources = (JSON.parse(both.stdout) as { releases: { target: string; source: string }[] }).releases.map((x) => `${x.target} ${x.source}`);
+      expect(sources).toEqual([`${NS}/bad replicaset`, ...ORDER.map((d) => `${NS}/${d} decision-log`)]);
+      const table = await cliAsync(['backtest', '--rules', current, '--prometheus', prom.url, '--replicasets', '--kube-server', kube.url, '--since', '1d']);
       expect(table.stdout).toContain('replicaset (start estimated)');
     } finally {
       await kube.stop();

@@ -131,13 +131,13 @@ describe('backtest', () => {
     expect(lines[0]).toMatch(/^TARGET\s+START\s+SEVERITY\s+SOURCE\s+KNOWN\s+NOW DECIDES\s+VERDICT\s+CANDIDATE DECIDES\s+VERDICT$/);
     const rows = lines.slice(1, lines.indexOf(''));
     expect(rows.map((l) => l.split(/\s{2,}/).filter(Boolean))).toEqual([
-      [`${NS}/bad`, rfc(start(0)), 'minor', 'releases-file', `reverted at ${iso(start(0) + 2 * 60_000)}`, 'rollback +2m error-rate-critical', 'agrees', 'rollback +1m30s error-rate-critical', 'earlier by 30s'],
+      [`${NS}/bad`, rfc(start(0)), 'minor', 'releases-file', `reverted at ${rfc(start(0) + 2 * 60_000)}`, 'rollback +2m error-rate-critical', 'agrees', 'rollback +1m30s error-rate-critical', 'earlier by 30s'],
       [`${NS}/noisy`, rfc(start(2)), 'minor', 'releases-file', 'kept', 'promote +30m', 'agrees', 'rollback +2m30s error-rate-critical', 'would-revert'],
       [`${NS}/slow`, rfc(start(3)), 'minor', 'releases-file', 'unknown', 'rollback +9m error-rate-critical', 'unknown', 'rollback +8m30s error-rate-critical', 'unknown'],
     ]);
     // ghost has no history: it is a row of its own in both runs' summaries ("not replayed"), never an agreement.
     expect(r.stdout).toContain(`${current}: 5 releases, 3 agree, 0 false reverts, 0 misses, 0 earlier, 0 later, 1 unknown, 1 not replayed`);
-    expect(r.stdout).toContain(`${candidate}: 5 releases, 1 agree, 1 false reverts, 0 misses, 1 earlier, 0 later, 1 unknown, 1 not replayed`);
+    expect(r.stdout).toContain(`${candidate}: 5 releases, 1 agree, 1 false revert, 0 misses, 1 earlier, 0 later, 1 unknown, 1 not replayed`);
     expect(r.stdout).toContain('this change adds 1 false revert, reverts 2 releases sooner (median 30s)');
     expect(r.stdout).toMatch(/backtest: 5 releases, [\d.]+ s, \d+ queries/);
   }, 60_000);

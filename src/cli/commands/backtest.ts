@@ -247,7 +247,8 @@ function verdictText(run: Run): string {
 
 function summaryLine(file: string, s: ReturnType<typeof summarize>): string {
   const median = s.medianDetectSeconds === null ? 'no revert' : formatDuration(s.medianDetectSeconds * 1000);
-  return `${file}: ${s.releases} releases, ${s.agreements} agree, ${s.falseReverts} false reverts, ${s.misses} misses, ${s.earlier} earlier, ${s.later} later, ${s.unknown} unknown, ${s.noData} not replayed; median detection ${median}`;
+  const n = (k: number, one: string, many = `${one}s`) => `${k} ${k === 1 ? one : many}`;
+  return `${file}: ${n(s.releases, 'release')}, ${s.agreements} agree, ${n(s.falseReverts, 'false revert')}, ${n(s.misses, 'miss', 'misses')}, ${s.earlier} earlier, ${s.later} later, ${s.unknown} unknown, ${s.noData} not replayed; median detection ${median}`;
 }
 
 function releasesFromFile(file: string): PastRelease[] {
@@ -273,7 +274,7 @@ function releasesFromFile(file: string): PastRelease[] {
       severity: e.severity,
       source: 'releases-file' as const,
       known,
-      knownText: e.known === 'reverted' ? `reverted${e.revertedAt ? ` at ${e.revertedAt}` : ''}` : e.known,
+      knownText: e.known === 'reverted' ? `reverted${e.revertedAt ? ` at ${toRfc3339(Date.parse(e.revertedAt))}` : ''}` : e.known,
       ...(e.selector ? { selector: e.selector } : {}),
     };
   });

@@ -30,24 +30,23 @@ export function registerTest(program: Command, io: Io): void {
     .description('run rule unit tests (like `promtool test rules`): input series, a release, the decisions expected; PromQL is evaluated by a real Prometheus (prometheus and promtool must be installed)')
     .argument('<files...>', 'test files (YAML; see "Rule unit tests" in the README)')
     .action(async (files: string[]) => {
+      // As promtool prints it: per file "Unit Testing: FILE", then SUCCESS or FAILED with each failed test.
       let failed = 0;
-      let passed = 0;
       for (const file of files) {
         const suite = loadRuleTests(file);
         const rules = loadRulesFile(suite.rulesFile);
+        io.out(`Unit Testing: ${file}`);
+        const failures: string[] = [];
         for (const t of suite.tests) {
           const problems = await runTest(rules, t);
-          if (problems.length === 0) {
-            passed++;
-            io.out(`PASS ${file}: ${t.name}`);
-          } else {
-            failed++;
-            io.out(`FAIL ${file}: ${t.name}`);
-            for (const p of problems) io.out(`  ${p}`);
-          }
+          if (problems.length) failures.push(`    test: ${t.name}`, ...problems.map((p) => `      ${p}`));
         }
+        if (failures.length) {
+          failed++;
+          io.out('  FAILED:');
+          for (const line of failures) io.out(line);
+        } else io.out('  SUCCESS');
       }
-      io.out(`${passed + failed} tests, ${passed} passed, ${failed} failed`);
       io.exitCode = failed ? 1 : 0;
     });
 }

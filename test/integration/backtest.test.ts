@@ -74,10 +74,22 @@ function decisionLog(file: string, rulesFile: string): void {
     if (deployment === 'bad') {
       const at = start(i) + 2 * 60_000;
       store.recordInstant(r.id, at, { rules: {}, outcome: { kind: 'rolled-back', at } }, [], [{ at, action: 'rollback', tier: 'immediate', rule: 'error-rate-critical', value: 0.2, threshold: 0.05, mode: 'enforce', evidence: { value: 0.2, threshold: 0.05, rulesHash: ruleset.hash, release } }]);
-    } else if (deployment === 'slow' || deployment === 'quiet') {
-      const at = start(i) + (deployment === 'slow' ? 20 : 10) * 60_000;
+    } else if (deployment === 'quiet') {
+      // A page (from complaints) approved by a person, who rolled it back: known reverted at the approval.
+      const at = start(i) + 9 * 60_000;
+      const [page] = store.recordInstant(r.id, at, { rules: {} }, [], [{ at, action: 'page', tier: 'considered', rule: null, level: 1, value: null, threshold: null, mode: 'enforce', evidence: { value: null, threshold: null, rulesHash: ruleset.hash, release, note: 'manual trigger by sam: user complaints' } }]);
+      store.db.prepare(`INSERT INTO approvals (decision_id, verdict, by, via, at) VALUES (?, 'approved', 'dana', 'api', ?)`).run(page!.id, new Date(at + 60_000).toISOString());
+      store.closeRelease(r.id, 'rolled-back', at + 90_000, 'rolled back on approval by dana');
+    } else if (deployment === 'slow') {
+      const at = start(i) + 20 * 60_000;
       store.recordInstant(r.id, at, { rules: {}, outcome: { kind: 'rolled-back', at } }, [], [{ at, action: 'rollback', tier: 'immediate', rule: null, value: null, threshold: null, mode: 'enforce', evidence: { value: null, threshold: null, rulesHash: ruleset.hash, release, note: 'manual trigger by dana: errors' } }]);
     } else {
+      if (deployment === 'noisy') {
+        // Paged, and the page declined: kept all the same.
+        const at = start(i) + 10 * 60_000;
+        const [page] = store.recordInstant(r.id, at, { rules: {} }, [], [{ at, action: 'page', tier: 'considered', rule: 'error-rate-critical', level: 1, value: 0.02, threshold: 0.01, mode: 'enforce', evidence: { value: 0.02, threshold: 0.01, rulesHash: ruleset.hash, release } }]);
+        store.db.prepare(`INSERT INTO approvals (decision_id, verdict, by, via, at) VALUES (?, 'declined', 'dana', 'slack', ?)`).run(page!.id, new Date(at + 60_000).toISOString());
+      }
       const at = start(i) + 30 * 60_000;
       store.recordInstant(r.id, at, { rules: {}, outcome: { kind: 'promoted', at } }, [], []);
     }
@@ -94,7 +106,7 @@ describe('backtest', () => {
     decisionLog(db, current);
     const r = await cliAsync(['backtest', '--rules', current, '--prometheus', prom.url, '--db', db, '--since', '1d', '--json']);
     expect(r.code, r.stderr).toBe(0);
-    const out = JSON.parse(r.stdout) as { releases: { target: string; source: string; known: string; verdict: string; detectSeconds: number | null; deltaSeconds?: number; decisions: { action: string }[] }[]; summary: Record<string, unknown>; queries: number };
+    const out = JSON.parse(r.stdout) as { releases: { target: string; source: string; known: string; knownText: string; verdict: string; detectSeconds: number | null; deltaSeconds?: number; decisions: { action: string; tier: string; evidence: object }[] }[]; summary: Record<string, unknown>; queries: number };
     expect(out.releases.map((x) => [x.target, x.source, x.known, x.verdict, x.detectSeconds, x.deltaSeconds ?? null])).toEqual([
       [`${NS}/bad`, 'decision-log', 'reverted', 'agrees', 120, null], // breach from 1m, held 1m: as the guard did
       [`${NS}/good`, 'decision-log', 'kept', 'agrees', null, null],
@@ -102,6 +114,9 @@ describe('backtest', () => {
       [`${NS}/slow`, 'decision-log', 'reverted', 'earlier', 9 * 60, 11 * 60], // a person reverted at 20m; these rules at 9m
       [`${NS}/quiet`, 'decision-log', 'reverted', 'would-miss', null, null], // nothing in the data: a miss
     ]);
+    expect(out.releases.map((x) => x.knownText)).toEqual(['rolled back by the guard (error-rate-critical)', 'kept (promoted)', 'kept (promoted); page of error-rate-critical declined by dana', 'rolled back by a person', 'rolled back on approval by dana (page of a manual trigger)']);
+    // Decisions as `replay --json` writes them.
+    expect(out.releases[0]!.decisions[0]).toMatchObject({ action: 'rollback', tier: 'immediate', rule: 'error-rate-critical', mode: 'enforce', evidence: expect.objectContaining({ rulesHash: expect.any(String) }) });
     expect(out.summary).toEqual({ releases: 5, agreements: 3, falseReverts: 0, misses: 1, earlier: 1, later: 0, unknown: 0, noData: 0, medianDetectSeconds: 330 });
     expect(out.queries).toBeGreaterThan(0);
   }, 60_000);

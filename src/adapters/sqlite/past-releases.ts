@@ -31,18 +31,31 @@ export function pastReleasesFromLog(file: string, since: number, until: number):
       .filter((r) => r.source === 'live' && Date.parse(r.started_at) >= since)
       .reverse();
     const bound = log.hasColumn('releases', 'selector') ? log.db.prepare(`SELECT selector, stable FROM releases WHERE id = ?`) : undefined;
+    const approvals = log.optionalTable('approvals');
     return rows.map((r) => {
       const decisions = log.decisions([r.id], ['rollback']).filter((d) => d.mode !== 'shadow');
       const first = decisions[0];
+      // Verdicts on its pages: an approved one reverted it (by a person's decision); a declined one kept it.
+      const verdicts = approvals
+        ? (log.db.prepare(`SELECT a.verdict, a.by, a.at, d.rule FROM ${approvals} a JOIN decisions d ON d.id = a.decision_id WHERE d.release_id = ? ORDER BY a.at`).all(r.id) as { verdict: string; by: string; at: string; rule: string | null }[])
+        : [];
+      const approved = verdicts.find((v) => v.verdict === 'approved');
+      const declined = verdicts.filter((v) => v.verdict === 'declined');
       let known: KnownOutcome;
       let knownText: string;
       if (r.outcome === 'promoted' || r.outcome === 'superseded') {
         known = { kind: 'kept' };
         knownText = r.outcome === 'promoted' ? 'kept (promoted)' : 'kept (a newer release followed)';
+        if (declined.length) knownText += `; ${declined.map((v) => `page of ${v.rule ?? 'a manual trigger'} declined by ${v.by}`).join(', ')}`;
+      } else if (r.outcome === 'rolled-back' && first?.rule != null) {
+        known = { kind: 'reverted', at: Date.parse(first.at), by: 'guard' };
+        knownText = `rolled back by the guard (${first.rule})`;
+      } else if (r.outcome === 'rolled-back' && approved) {
+        known = { kind: 'reverted', at: Date.parse(approved.at), by: 'person' };
+        knownText = `rolled back on approval by ${approved.by} (page of ${approved.rule ?? 'a manual trigger'})`;
       } else if (r.outcome === 'rolled-back') {
-        const by = first && first.rule !== null ? 'guard' : 'person';
-        known = { kind: 'reverted', ...(first ? { at: Date.parse(first.at) } : {}), by };
-        knownText = by === 'guard' ? `rolled back by the guard (${first!.rule})` : 'rolled back by a person';
+        known = { kind: 'reverted', ...(first ? { at: Date.parse(first.at) } : {}), by: 'person' };
+        knownText = 'rolled back by a person';
       } else {
         known = { kind: 'unknown' };
         knownText = r.outcome === null ? 'unknown (still guarded)' : `unknown (${r.outcome})`;

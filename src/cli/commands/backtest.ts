@@ -19,6 +19,7 @@ import { addKubeOptions, kubeConnection, type KubeFlags } from '../kube-options.
 import { toRfc3339 } from '../../core/time-format.js';
 import { UsageError } from '../../errors/usage-error.js';
 import { replay } from '../../guard/replay.js';
+import type { StoredDecision } from '../../ports/decision-store.js';
 import { table } from '../format.js';
 import type { Io } from '../io.js';
 import { loadRulesFile } from '../load-rules-file.js';
@@ -40,7 +41,8 @@ interface BacktestFlags extends PrometheusFlags, KubeFlags {
 
 /** One release replayed through one rules file. */
 interface Run extends Judged {
-  decisions?: BacktestDecision[];
+  /** What the rules decided, as replay records it (shadow decisions included; the verdict ignores them). */
+  decisions?: StoredDecision[];
   /** Why it could not be replayed (no-data). */
   reason?: string;
   queries: number;
@@ -214,8 +216,8 @@ async function runRelease(client: PrometheusClient, file: Ruleset, r: PastReleas
       stepMs,
       until: to,
     });
-    const decisions = result.decisions.filter((d) => d.mode !== 'shadow').map((d) => ({ at: d.at, action: d.action, rule: d.rule }));
-    return { ...judgeRelease(r.startedAt, r.known, decisions, stepMs), decisions, queries: history.queries };
+    const enforced: BacktestDecision[] = result.decisions.filter((d) => d.mode !== 'shadow');
+    return { ...judgeRelease(r.startedAt, r.known, enforced, stepMs), decisions: result.decisions, queries: history.queries };
   } catch (err) {
     // An unreachable Prometheus, a query it rejects, a selector nobody recorded: this release's row says so.
     return { verdict: 'no-data', reason: err instanceof Error ? err.message : String(err), queries: 0 };
@@ -224,7 +226,18 @@ async function runRelease(client: PrometheusClient, file: Ruleset, r: PastReleas
 
 function runJson(run: Run) {
   return {
-    decisions: (run.decisions ?? []).map((d) => ({ at: toRfc3339(d.at), action: d.action, rule: d.rule })),
+    // As `replay --json` writes them.
+    decisions: (run.decisions ?? []).map((d) => ({
+      at: toRfc3339(d.at),
+      action: d.action,
+      tier: d.tier,
+      rule: d.rule,
+      ...(d.level !== undefined ? { level: d.level } : {}),
+      value: d.value,
+      threshold: d.threshold,
+      mode: d.mode,
+      evidence: { ...d.evidence, breachingSince: d.evidence.breachingSince !== undefined ? toRfc3339(d.evidence.breachingSince) : undefined },
+    })),
     verdict: run.verdict,
     detectSeconds: run.detectSeconds ?? null,
     ...(run.deltaSeconds !== undefined ? { deltaSeconds: run.deltaSeconds } : {}),
@@ -235,7 +248,8 @@ function runJson(run: Run) {
 /** The first revert (or else the first decision): its action, how long after the release start, its rule. */
 function firstText(run: Run, startedAt: number): string {
   if (run.verdict === 'no-data') return `not replayed: ${run.reason ?? 'no data'}`;
-  const shown = run.decisions?.find((d) => d.action === 'rollback') ?? run.decisions?.[0];
+  const enforced = run.decisions?.filter((d) => d.mode !== 'shadow');
+  const shown = enforced?.find((d) => d.action === 'rollback') ?? enforced?.[0];
   if (!shown) return 'nothing (data ended in the window)';
   const rule = shown.rule ?? (shown.action === 'promote' ? '' : '(manual)');
   return `${shown.action} +${formatDuration(shown.at - startedAt)}${rule ? ` ${rule}` : ''}`;

@@ -1,5 +1,7 @@
 // Small formatting helpers shared by the human-readable outputs.
 import { formatDuration } from '../core/duration.js';
+import type { Decision } from '../core/engine.js';
+import { toRfc3339 } from '../core/time-format.js';
 
 export { formatValue } from '../core/comparison-text.js';
 
@@ -26,4 +28,19 @@ export function outcomeText(outcome: string | null, source: string): string {
 /** A release written by `replay --db` (source `replay:recording` or `replay:prometheus`), not guarded live. */
 export function isReplay(source: string): boolean {
   return source.startsWith('replay');
+}
+
+/** A decision as `replay --json` (and `backtest --json`) writes it: times as RFC 3339, the evidence whole. */
+export function decisionJson(d: Decision) {
+  return {
+    at: toRfc3339(d.at),
+    action: d.action,
+    tier: d.tier,
+    rule: d.rule,
+    ...(d.level !== undefined ? { level: d.level } : {}),
+    value: d.value,
+    threshold: d.threshold,
+    mode: d.mode,
+    evidence: { ...d.evidence, breachingSince: d.evidence.breachingSince !== undefined ? toRfc3339(d.evidence.breachingSince) : undefined },
+  };
 }

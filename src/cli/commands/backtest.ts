@@ -20,7 +20,7 @@ import { toRfc3339 } from '../../core/time-format.js';
 import { UsageError } from '../../errors/usage-error.js';
 import { replay } from '../../guard/replay.js';
 import type { StoredDecision } from '../../ports/decision-store.js';
-import { table } from '../format.js';
+import { decisionJson, table } from '../format.js';
 import type { Io } from '../io.js';
 import { loadRulesFile } from '../load-rules-file.js';
 import { parseDurationOption, parseTime } from '../option-parsers.js';
@@ -226,18 +226,7 @@ async function runRelease(client: PrometheusClient, file: Ruleset, r: PastReleas
 
 function runJson(run: Run) {
   return {
-    // As `replay --json` writes them.
-    decisions: (run.decisions ?? []).map((d) => ({
-      at: toRfc3339(d.at),
-      action: d.action,
-      tier: d.tier,
-      rule: d.rule,
-      ...(d.level !== undefined ? { level: d.level } : {}),
-      value: d.value,
-      threshold: d.threshold,
-      mode: d.mode,
-      evidence: { ...d.evidence, breachingSince: d.evidence.breachingSince !== undefined ? toRfc3339(d.evidence.breachingSince) : undefined },
-    })),
+    decisions: (run.decisions ?? []).map(decisionJson),
     verdict: run.verdict,
     detectSeconds: run.detectSeconds ?? null,
     ...(run.deltaSeconds !== undefined ? { deltaSeconds: run.deltaSeconds } : {}),

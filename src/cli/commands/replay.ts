@@ -9,6 +9,7 @@ import { toJson } from '../../core/json.js';
 import type { Severity } from '../../core/rules-schema.js';
 import { rulesetQueries, type Ruleset } from '../../core/ruleset.js';
 import { toRfc3339 } from '../../core/time-format.js';
+import { decisionJson } from '../format.js';
 import { UsageError } from '../../errors/usage-error.js';
 import { replay } from '../../guard/replay.js';
 import type { DecisionStore, StoredDecision } from '../../ports/decision-store.js';
@@ -130,18 +131,7 @@ export function registerReplay(program: Command, io: Io): void {
               ...(result.recovery
                 ? { recovery: { since: toRfc3339(result.recovery.since), at: toRfc3339(result.recovery.at), outcome: result.recovery.outcome ?? null, readings: result.recovery.readings } }
                 : {}),
-              decisions: result.decisions.map((d) => ({
-                id: flags.db !== undefined ? d.id : null,
-                at: toRfc3339(d.at),
-                action: d.action,
-                tier: d.tier,
-                rule: d.rule,
-                ...(d.level !== undefined ? { level: d.level } : {}),
-                value: d.value,
-                threshold: d.threshold,
-                mode: d.mode,
-                evidence: { ...d.evidence, breachingSince: d.evidence.breachingSince !== undefined ? toRfc3339(d.evidence.breachingSince) : undefined },
-              })),
+              decisions: result.decisions.map((d) => ({ id: flags.db !== undefined ? d.id : null, ...decisionJson(d) })),
             },
             2,
           ),

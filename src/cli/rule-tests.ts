@@ -1,6 +1,6 @@
 // Rule unit tests (`rollback-guard test FILE...`), like `promtool test rules`: a YAML file names a rules file and,
 // per test, input series in Prometheus's expanding notation, a release, and the decisions expected. The series
-// become OpenMetrics for promtool to backfill; times are offsets from the series' time 0.
+// are written to a throwaway Prometheus; times are offsets from the series' time 0.
 import fs from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { parseDuration } from '../core/duration.js';
 import { SEVERITIES } from '../core/rules-schema.js';
 import { expandValues } from '../core/series-notation.js';
+import type { WriteSeries } from '../adapters/prometheus/remote-write.js';
 import { UsageError } from '../errors/usage-error.js';
 
 const duration = z.string().refine((d) => parseDuration(d) !== undefined, { error: 'must be a duration like 90s, 15m or 1h' });
@@ -71,7 +72,7 @@ export function loadRuleTests(file: string): RuleTestFile {
     for (const [j, s] of t.series.entries()) {
       try {
         expandValues(s.values);
-        seriesParts(s.series);
+        seriesLabels(s.series);
       } catch (err) {
         throw new UsageError(`${file}: tests[${i}].series[${j}] (test "${t.name}"): ${(err as Error).message}`);
       }
@@ -80,43 +81,29 @@ export function loadRuleTests(file: string): RuleTestFile {
   return { file, rulesFile: path.resolve(path.dirname(file), parsed.data.rules), tests: parsed.data.tests };
 }
 
-/** `name{a="1", b="2"}` as its metric name and its labels as OpenMetrics writes them (`{a="1",b="2"}`). */
-function seriesParts(series: string): { name: string; labels: string } {
+/** `name{a="1", b="2"}` as its labels, the name as `__name__`. */
+function seriesLabels(series: string): Record<string, string> {
   const m = /^\s*([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(?:\{(.*)\})?\s*$/.exec(series);
   const bad = () => new Error(`${JSON.stringify(series)} is not a series: write it like metric_name{label="value", ...}`);
   if (!m) throw bad();
-  const pairs: string[] = [];
+  const labels: Record<string, string> = { __name__: m[1]! };
   let rest = m[2] ?? '';
   const label = /^\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*=\s*"((?:[^"\\]|\\.)*)"\s*(,|$)/;
   while (rest.trim() !== '') {
     const l = label.exec(rest);
     if (!l) throw bad();
-    pairs.push(`${l[1]}="${l[2]}"`);
+    labels[l[1]!] = l[2]!.replace(/\\(.)/g, (_c, x: string) => (x === 'n' ? '\n' : x));
     rest = rest.slice(l[0].length);
   }
-  return { name: m[1]!, labels: pairs.length ? `{${pairs.join(',')}}` : '' };
+  return labels;
 }
 
-/**
- * The test's series as OpenMetrics for promtool: sample i at `base + i * stepMs`, missing samples left out, each
- * metric's samples together and in time order (what promtool needs), timestamps in seconds.
- */
-export function testOpenMetrics(t: RuleTest, base: number, stepMs: number): string {
-  const families = new Map<string, { t: number; line: string }[]>();
-  for (const s of t.series) {
-    const { name, labels } = seriesParts(s.series);
-    const list = families.get(name) ?? [];
-    expandValues(s.values).forEach((v, i) => {
-      if (v === null) return;
-      const at = base + i * stepMs;
-      const value = Number.isNaN(v) ? 'NaN' : v === Infinity ? '+Inf' : v === -Infinity ? '-Inf' : String(v);
-      list.push({ t: at, line: `${name}${labels} ${value} ${at / 1000}` });
-    });
-    families.set(name, list);
-  }
-  const out: string[] = [];
-  for (const list of families.values()) out.push(...list.sort((a, b) => a.t - b.t).map((x) => x.line));
-  return `${out.join('\n')}\n# EOF\n`;
+/** The test's series for remote write: sample i at `base + i * stepMs`, missing samples left out. */
+export function testSeries(t: RuleTest, base: number, stepMs: number): WriteSeries[] {
+  return t.series.map((s) => ({
+    labels: seriesLabels(s.series),
+    samples: expandValues(s.values).flatMap((v, i) => (v === null ? [] : [{ t: base + i * stepMs, v }])),
+  }));
 }
 
 /** How long the test's series last (Unix ms from time 0). */

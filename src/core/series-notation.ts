@@ -2,21 +2,27 @@
 // written as promtool users write theirs:
 //   'a+bxn'  a, a+b, ..., a+n*b (n+1 values)     'a-bxn'  decreasing      'axn'  a, n+1 times
 //   '_'      a missing sample                      '_xn'    n missing samples
-// Values are separated by spaces. `stale` (a staleness marker) is refused: backfilled blocks cannot carry one
-// (docs/adr/0017). Pure.
+//   'stale'  a staleness marker: the series ends there, at once (not after the 5-minute lookback)
+// Values are separated by spaces. Pure.
 
-/** The samples, one per interval from time 0: a number, or null for a missing sample. */
-export function expandValues(text: string): (number | null)[] {
-  const out: (number | null)[] = [];
+/** One sample: a number, null for a missing one, or a staleness marker. */
+export type TestSample = number | null | 'stale';
+
+/** The samples, one per interval from time 0. */
+export function expandValues(text: string): TestSample[] {
+  const out: TestSample[] = [];
   for (const token of text.trim().split(/\s+/).filter(Boolean)) {
-    if (token === 'stale') throw new Error("'stale' is not supported: a backfilled Prometheus cannot hold a staleness marker; end the series with '_' samples instead (docs/adr/0017)");
+    if (token === 'stale') {
+      out.push('stale');
+      continue;
+    }
     const missing = /^_(?:x(\d+))?$/.exec(token);
     if (missing) {
       out.push(...Array<null>(missing[1] === undefined ? 1 : Number(missing[1])).fill(null));
       continue;
     }
     const m = /^([-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:e[-+]?\d+)?|[-+]?Inf|NaN)(?:([-+])((?:\d+(?:\.\d*)?|\.\d+)(?:e[-+]?\d+)?))?(?:x(\d+))?$/i.exec(token);
-    if (!m || (m[2] !== undefined && m[4] === undefined)) throw new Error(`${JSON.stringify(token)} is not a value: write a number, 'a+bxn', 'a-bxn', 'axn', '_' or '_xn'`);
+    if (!m || (m[2] !== undefined && m[4] === undefined)) throw new Error(`${JSON.stringify(token)} is not a value: write a number, 'a+bxn', 'a-bxn', 'axn', '_', '_xn' or 'stale'`);
     const start = parseNumber(m[1]!);
     const step = m[2] === undefined ? 0 : (m[2] === '-' ? -1 : 1) * Number(m[3]);
     const n = m[4] === undefined ? 0 : Number(m[4]);

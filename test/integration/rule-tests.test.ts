@@ -1,4 +1,5 @@
-// `rollback-guard test`: rule unit tests evaluated by a real Prometheus (promtool backfill), through the built CLI.
+// `rollback-guard test`: rule unit tests evaluated by a real Prometheus (series loaded through its remote-write
+// receiver, staleness markers included), through the built CLI.
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -33,17 +34,28 @@ describe('rollback-guard test', () => {
     expect(h.stdout).toContain('      expected: rollback error-rate-critical at 37m\n      got:      no decision\n');
   }, 60_000);
 
-  it('bad input is exit 2 naming the file and the place; `stale` is refused with why', async () => {
-    const stale = variant((t) => t.replace("'1x180'", "'1x100 stale'"));
+  it('`stale` ends a series at once (the outage is seen then); a missing sample leaves the last value for the 5-minute lookback', async () => {
+    // No error jump this time; up stops at 40m15s (sample 161).
+    const outage = (values: string) => variant((t) => t.replace("'0+1.5x140 210+120x40'", "'0+1.5x180'").replace("'1x180'", `'${values}'`).replace('until: 45m', 'until: 50m'));
+    const stale = await cliAsync(['test', outage('1x160 stale')]);
+    const gone = await cliAsync(['test', outage('1x160 _x20')]);
+    // With a staleness marker, no data from 40m15s (complete-outage has noData: breach, held 1m)...
+    expect(stale.stdout).toContain('      got:      rollback complete-outage at 41m15s\n');
+    // ...with missing samples, the last one answers for 5 more minutes.
+    expect(gone.stdout).toContain('      got:      rollback complete-outage at 46m15s\n');
+  }, 60_000);
+
+  it('bad input is exit 2 naming the file and the place', async () => {
+    const stale = variant((t) => t.replace("'1x180'", "'1x100 stale+1x3'"));
     const r = await cliAsync(['test', stale]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain(`${stale}: tests[0].series[2] (test "a release whose error rate jumps to 20 % is reverted after the one-minute hold"): 'stale' is not supported`);
+    expect(r.stderr).toContain(`${stale}: tests[0].series[2] (test "a release whose error rate jumps to 20 % is reverted after the one-minute hold"): "stale+1x3" is not a value`);
     const badKey = variant((t) => t.replace('release: { at: 30m, severity: minor }', 'release: { at: soon, severity: minor }'));
     const k = await cliAsync(['test', badKey]);
     expect(k.code).toBe(2);
     expect(k.stderr).toContain(`${badKey}: tests[0].release.at: must be a duration like 90s, 15m or 1h`);
     const noTool = await cliAsync(['test', EXAMPLE], { PROMETHEUS_BIN: '', PATH: '/nonexistent' });
     expect(noTool.code).toBe(2);
-    expect(noTool.stderr).toContain('rule tests evaluate PromQL with a real Prometheus, and prometheus is not installed');
+    expect(noTool.stderr).toContain('rule tests evaluate PromQL with a real Prometheus, and prometheus is not installed: install Prometheus 2.33 or later');
   }, 60_000);
 });

@@ -1,10 +1,10 @@
-// `rollback-guard test FILE...`: rule unit tests, like `promtool test rules`. Each test's series are backfilled
-// into a throwaway real Prometheus, and its release is replayed through the same tick as `replay --prometheus`;
+// `rollback-guard test FILE...`: rule unit tests, like `promtool test rules`. Each test's series are written to a
+// throwaway real Prometheus, and its release is replayed through the same tick as `replay --prometheus`;
 // the decisions must be exactly the ones expected. Exit 0 when all pass, 1 when one fails, 2 on bad input.
 import type { Command } from 'commander';
 import { MemoryDecisionStore } from '../../adapters/memory/memory-decision-store.js';
 import { PrometheusClient } from '../../adapters/prometheus/prometheus-client.js';
-import { withBackfilledPrometheus } from '../../adapters/prometheus/local-prometheus.js';
+import { withTestPrometheus } from '../../adapters/prometheus/local-prometheus.js';
 import { bindRuleset } from '../../core/bind-ruleset.js';
 import { formatDuration, parseDuration } from '../../core/duration.js';
 import type { Ruleset } from '../../core/ruleset.js';
@@ -13,7 +13,7 @@ import { replay } from '../../guard/replay.js';
 import type { Io } from '../io.js';
 import { loadRulesFile } from '../load-rules-file.js';
 import { readReleaseHistory } from '../prometheus-history.js';
-import { loadRuleTests, seriesSpan, testOpenMetrics, type RuleTest } from '../rule-tests.js';
+import { loadRuleTests, seriesSpan, testSeries, type RuleTest } from '../rule-tests.js';
 
 const HOUR = 3600_000;
 
@@ -27,7 +27,7 @@ interface Got {
 export function registerTest(program: Command, io: Io): void {
   program
     .command('test')
-    .description('run rule unit tests (like `promtool test rules`): input series, a release, the decisions expected; PromQL is evaluated by a real Prometheus (prometheus and promtool must be installed)')
+    .description('run rule unit tests (like `promtool test rules`): input series, a release, the decisions expected; PromQL is evaluated by a real Prometheus (prometheus 2.33+ must be installed)')
     .argument('<files...>', 'test files (YAML; see "Rule unit tests" in the README)')
     .action(async (files: string[]) => {
       // As promtool prints it: per file "Unit Testing: FILE", then SUCCESS or FAILED with each failed test.
@@ -69,7 +69,7 @@ async function runTest(file: Ruleset, t: RuleTest): Promise<string[]> {
   const releaseAt = base + ms(t.release.at);
   const until = base + untilOffset;
   const bound = bindRuleset(file, { namespace, deployment, ...(t.selector ? { selector: t.selector } : {}), ...(stable ? { stable } : {}) });
-  const got = await withBackfilledPrometheus(testOpenMetrics(t, base, stepMs), async (url) => {
+  const got = await withTestPrometheus(testSeries(t, base, stepMs), async (url) => {
     const client = new PrometheusClient({ url });
     const history = await readReleaseHistory(client, bound, releaseAt, releaseAt, until, file.intervalMs);
     const result = await replay({

@@ -5,6 +5,8 @@ import type { EscalationStep } from './ruleset.js';
 export interface OpenPage {
   level: number;
   pagedAt: number;
+  /** Someone declined it: it stays open (resolved when its rule stops firing) but climbs the ladder no further. */
+  declined?: true;
 }
 
 /** The checklist's escalation path (6.3). */
@@ -32,5 +34,6 @@ export function firstLevel(ladder: readonly EscalationStep[]): number {
  * once (e.g. after a long stretch with no data); each is its own escalation, so none is skipped silently.
  */
 export function dueEscalations(ladder: readonly EscalationStep[], page: OpenPage, at: number): EscalationStep[] {
+  if (page.declined) return [];
   return ladder.filter((step) => step.level > page.level && at - page.pagedAt >= step.afterMs);
 }

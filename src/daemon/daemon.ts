@@ -414,7 +414,12 @@ export class Daemon {
       let failed = 0;
       const ticking = [...this.guards];
       // A manual page someone decided climbs no further (the engine cannot see approvals).
-      for (const [, guard] of ticking) if (guard.releaseState.manual?.length && this.deps.journal?.decidedManualPages) guard.closeManualPages(this.deps.journal.decidedManualPages(guard.stored.id));
+      for (const [, guard] of ticking) {
+        if (guard.releaseState.manual?.length && this.deps.journal?.decidedManualPages) guard.closeManualPages(this.deps.journal.decidedManualPages(guard.stored.id));
+        // A declined rule page climbs no further (it stays open until its rule stops firing).
+        const climbing = Object.values(guard.releaseState.rules).some((m) => m.page && !m.page.declined);
+        if (climbing && this.deps.journal?.declinedRulePages) guard.declineRulePages(this.deps.journal.declinedRulePages(guard.stored.id));
+      }
       // Every target's queries in one batch (one query per rule for targets that share it), each instant committed.
       const results = await tickGuards(this.deps.source, ticking.map(([, g]) => g), now, this.batch);
       for (const [i, [target, guard]] of ticking.entries()) {

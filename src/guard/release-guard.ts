@@ -176,6 +176,22 @@ export class ReleaseGuard {
     return this.store.recordInstant(this.stored.id, at, this.state, [], [decision])[0]!;
   }
 
+  /**
+   * Rule pages someone declined (by rule and when they went out): they stay open, and are resolved when the rule
+   * stops firing, but climb the ladder no further. Kept in the release state, so a restart keeps it.
+   */
+  declineRulePages(pages: readonly { rule: string; pagedAt: number }[]): void {
+    const rules = { ...this.state.rules };
+    let changed = false;
+    for (const { rule, pagedAt } of pages) {
+      const mem = rules[rule];
+      if (!mem?.page || mem.page.pagedAt !== pagedAt || mem.page.declined) continue;
+      rules[rule] = { ...mem, page: { ...mem.page, declined: true } };
+      changed = true;
+    }
+    if (changed) this.state = { ...this.state, rules };
+  }
+
   /** Manual pages someone approved or declined (by when they went out): decided, so no longer escalated. */
   closeManualPages(pagedAts: readonly number[]): void {
     const open = this.state.manual ?? [];

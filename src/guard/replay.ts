@@ -102,6 +102,7 @@ function applyInput(guard: ReleaseGuard, store: DecisionStore, input: ReplayInpu
   const page = decided.find((d) => d.action === 'page' && d.rule === input.page.rule && d.at === input.page.at);
   if (input.verdict === 'declined') {
     if (input.page.rule === null) guard.closeManualPages([input.page.at]);
+    else guard.declineRulePages([{ rule: input.page.rule, pagedAt: input.page.at }]);
     return undefined;
   }
   // Approved: the daemon rolled back at once and ended the release.

@@ -29,6 +29,8 @@ export interface ActionJournal {
   approvalActed?(decisionId: number, outcome: { ok: boolean; detail: string }, at: number): void;
   /** When each manual page (no rule) of a release that has a verdict went out (Unix ms). */
   decidedManualPages?(releaseId: number): number[];
+  /** Rule pages of a release someone declined: the rule, and when its page went out. */
+  declinedRulePages?(releaseId: number): { rule: string; pagedAt: number }[];
   /** Who approved a decision (the approvals table), for messages and the rollback record. */
   approverOf?(decisionId: number): string | undefined;
   /** Automatic rollbacks already carried out for a release (at most one is allowed). */

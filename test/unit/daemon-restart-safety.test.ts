@@ -378,6 +378,28 @@ describe('resumed verifications and manual pages', () => {
     expect(s.events.filter((e) => e.kind === 'decision' && e.decision.action === 'escalate')).toEqual([]);
   });
 
+  it("a declined page of a rule climbs no further, also after a restart; without the verdict it climbs to level 3", async () => {
+    // The bad release's data frozen at 14:31: TTFA regressed (ttfa-regression pages at 14:28:15), errors not yet 7 %.
+    const frozen: MetricSource = { instant: (q, t) => RECORDING.instant(q, Math.min(t, at('14:31:00'))) };
+    const climbs = async (decline: boolean) => {
+      const file = logFile();
+      const store = openDecisionLog(file);
+      const s = setup({ store, journal: store, source: frozen });
+      await s.daemon.start();
+      await s.releases.emit(release());
+      await runUntil(s, at('14:30:00'));
+      const page = s.events.flatMap((e) => (e.kind === 'decision' && e.decision.action === 'page' && e.decision.rule === 'ttfa-regression' ? [e.decision] : []))[0]!;
+      if (decline) new ApprovalService({ db: store.db, outbox: new SqliteOutbox(store.db), settings: () => RULES.notifications, now: () => s.clock.t, act: () => Promise.resolve({ ok: true, detail: '' }) }).decide({ decisionId: page.id, verdict: 'declined', by: 'lead', via: 'api' });
+      await runUntil(s, at('14:40:00'));
+      // Restarted mid-way: the verdict is in the release state it resumes from.
+      const { b } = await restart(file, s, { source: frozen });
+      await runUntil(b, at('14:59:00'));
+      return [...s.events, ...b.events].flatMap((e) => (e.kind === 'decision' && e.decision.action === 'escalate' && e.decision.rule === 'ttfa-regression' ? [`${new Date(e.decision.at).toISOString().slice(11, 19)} level ${e.decision.level}`] : []));
+    };
+    expect(await climbs(false)).toEqual(['14:43:15 level 2', '14:58:15 level 3']);
+    expect(await climbs(true)).toEqual([]);
+  });
+
   it('two manual pages: a verdict on the escalation of the first is recorded on the first', async () => {
     const { s, approvals, trigger } = await guardingHealthy();
     const first = await trigger('user complaints increasing', 'alice');

@@ -3,6 +3,7 @@
 // decided, off-grid times included. The daemon runs over simulated time on the bundled recording (daemon-harness).
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
+import type { MetricSource } from '../../src/ports/metric-source.js';
 import { readRecordedRelease } from '../../src/adapters/sqlite/recorded-release.js';
 import { openDecisionLog } from '../../src/adapters/sqlite/sqlite-decision-store.js';
 import { firstInstant, gridStart } from '../../src/core/interval-grid.js';
@@ -21,10 +22,10 @@ async function runTo(s: Harness, until: number): Promise<void> {
 }
 
 /** The daemon guards the bundled release from 14:00:07 (off the 15 s grid), with `act` at its moments. */
-async function guarded(act: (s: Harness) => Promise<void>) {
+async function guarded(act: (s: Harness) => Promise<void>, source: MetricSource = RECORDING) {
   const file = logFile();
   const store = openDecisionLog(file);
-  const s = setup({ store, journal: store });
+  const s = setup({ store, journal: store, source });
   await s.daemon.start();
   s.clock.t = T0 + 7_000;
   await s.releases.emit(release(T0 + 7_000));
@@ -35,13 +36,13 @@ async function guarded(act: (s: Harness) => Promise<void>) {
 }
 
 /** Replays the daemon's release from its log, and both logs' decisions (and the recovery verdicts) side by side. */
-async function replayed(file: string) {
+async function replayed(file: string, source: MetricSource = RECORDING) {
   const live = new Database(file, { readonly: true });
   const { id } = live.prepare(`SELECT id FROM releases WHERE source = 'live' ORDER BY id DESC LIMIT 1`).get() as { id: number };
   const recorded = readRecordedRelease(file, id);
   const out = openDecisionLog(logFile('replay.db'));
   const result = await replay({
-    ruleset: RULES, release: recorded, source: RECORDING, store: out, sourceName: 'replay:recording', stepMs: STEP, until: recorded.lastAt!,
+    ruleset: RULES, release: recorded, source, store: out, sourceName: 'replay:recording', stepMs: STEP, until: recorded.lastAt!,
     inputs: recorded.inputs, rolloutAt: (d) => recorded.rollouts.find((r) => r.decision.at === d.at && r.decision.rule === d.rule)?.at,
   });
   const daemon = live.prepare(`SELECT ${COLUMNS} FROM decisions WHERE release_id = ? ORDER BY id`).all(id);
@@ -73,6 +74,23 @@ describe('replay --from-log: manual triggers, approvals and declines at their re
     expect(r.daemon.map((d) => (d as { action: string }).action)).toEqual(expect.arrayContaining(['page', 'escalate', 'rollback']));
     expect(r.replay).toEqual(r.daemon);
     expect({ outcome: r.result.recovery?.outcome, at: r.result.recovery && new Date(r.result.recovery.at).toISOString() }).toEqual({ outcome: r.recovery?.recovery, at: r.recovery?.recovery_at });
+  });
+
+  it("a decline of the engine's page: the page climbs no further, in the daemon and in the replay", async () => {
+    // The bad release's data frozen at 14:31: ttfa-regression keeps firing, nothing reverts before the window ends.
+    const frozen: MetricSource = { instant: (q, t) => RECORDING.instant(q, Math.min(t, T0 + 31 * 60_000)) };
+    const file = await guarded(async (s) => {
+      await runTo(s, T0 + 29 * 60_000);
+      const db = (s.deps.store as unknown as { db: Database.Database }).db;
+      const page = db.prepare(`SELECT id FROM decisions WHERE action = 'page' AND rule = 'ttfa-regression'`).pluck().get() as number;
+      db.prepare(`INSERT INTO approvals (decision_id, verdict, by, via, at) VALUES (?, 'declined', 'lead', 'api', ?)`).run(page, new Date(s.clock.t + 1_234).toISOString());
+      await runTo(s, T0 + 59 * 60_000);
+    }, frozen);
+    const r = await replayed(file, frozen);
+    expect(r.inputs.map((i) => i.kind)).toEqual(['approval']);
+    const ttfa = r.daemon.filter((d) => (d as { rule: string }).rule === 'ttfa-regression').map((d) => (d as { action: string }).action);
+    expect(ttfa).toEqual(['page']);
+    expect(r.replay).toEqual(r.daemon);
   });
 
   it('an immediate trigger at 14:01:32.3 reverts at once; the recovery check starts when the daemon saw the rollout', async () => {

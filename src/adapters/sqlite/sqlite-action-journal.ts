@@ -103,6 +103,13 @@ export class SqliteActionJournal implements ActionJournal {
     return rows.map((at) => Date.parse(at));
   }
 
+  declinedRulePages(releaseId: number): { rule: string; pagedAt: number }[] {
+    const rows = this.db
+      .prepare(`SELECT p.rule, p.at FROM decisions p JOIN approvals a ON a.decision_id = p.id WHERE p.release_id = ? AND p.rule IS NOT NULL AND p.action = 'page' AND a.verdict = 'declined'`)
+      .all(releaseId) as { rule: string; at: string }[];
+    return rows.map((r) => ({ rule: r.rule, pagedAt: Date.parse(r.at) }));
+  }
+
   approverOf(decisionId: number): string | undefined {
     // An approval on an escalation is recorded on its page; look at both.
     const row = this.db.prepare(`SELECT by FROM approvals WHERE decision_id = ? OR decision_id = ?`).get(decisionId, pageOfDecision(this.db, decisionId) ?? null) as { by: string } | undefined;

@@ -41,7 +41,7 @@ export type GuardEvent =
    * `pagedRoutingKeys`: the routing keys (names) PagerDuty was asked to open this decision's incident on; only
    * those are resolved (default: every level's, up to level 4).
    */
-  | { kind: 'rollback-complete'; at: number; decision: NotifiedDecision; startedAt: number; summary?: Record<string, string>; pagedRoutingKeys?: readonly string[] }
+  | { kind: 'rollback-complete'; at: number; decision: NotifiedDecision; startedAt: number; summary?: Record<string, string>; pagedRoutingKeys?: readonly string[]; recoveryChecked?: boolean }
   | { kind: 'rollback-failed'; at: number; decision: NotifiedDecision; error: string }
   | { kind: 'rollback-refused'; at: number; decision: NotifiedDecision; reason: string }
   /** After a rollback rolled out, whether the service recovered (checklist 5.3), from `since` to `at`. */
@@ -147,7 +147,7 @@ function planEvent(settings: NotificationSettings, release: NotifiedRelease, eve
       const d = event.decision;
       const took = formatDuration(Math.max(0, event.at - event.startedAt));
       return [
-        ...p.announce(`rollback-complete:${d.id}`, 'ROLLBACK_COMPLETE', event.at, { ...event.summary, ...p.decisionValues(d), DURATION: took, OUTAGE_DURATION: formatDuration(Math.max(0, event.at - (d.evidence.breachingSince ?? d.at))) }, d),
+        ...p.announce(`rollback-complete:${d.id}`, 'ROLLBACK_COMPLETE', event.at, { ...event.summary, ...p.decisionValues(d), DURATION: took, OUTAGE_DURATION: formatDuration(Math.max(0, event.at - (d.evidence.breachingSince ?? d.at))), STATUS: rolledOutStatus(event.recoveryChecked, settings.channels.incidents) }, d),
         ...p.pagerDutyForLevels('rollback-complete', d, 'resolve', p.levelsUpTo(MAJOR_OUTAGE_LEVEL).filter((l) => !event.pagedRoutingKeys || (l.pagerduty !== undefined && event.pagedRoutingKeys.includes(l.pagerduty))), event.at, `Rollback of ${release.deployment} complete`),
       ];
     }
@@ -418,4 +418,13 @@ class Planner {
     const r = this.release;
     return { VERSION: r.version, PREV_VERSION: r.previousVersion, NAME: r.manager, TIMESTAMP: toRfc3339(at), NAMESPACE: r.namespace, DEPLOYMENT: r.deployment, RELEASE_SEVERITY: r.severity };
   }
+}
+
+/**
+ * ROLLBACK_COMPLETE's {STATUS}: rolled out is not recovered (checklist 5.3). With a recovery check running, its
+ * verdict follows in the incidents channel; without one, nobody should read the message as "service restored".
+ */
+function rolledOutStatus(recoveryChecked: boolean | undefined, incidents: string): string {
+  if (recoveryChecked === false) return 'Rolled out; recovery is not checked (`recovery: 0s`, or no immediate rule to judge it): check the service';
+  return `Rolled out; recovery being checked (checklist 5.3), the verdict follows in ${incidents}`;
 }

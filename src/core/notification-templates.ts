@@ -49,7 +49,7 @@ Status updates every 5 minutes.`,
 
 Rolled back: v{VERSION} -> v{PREV_VERSION}
 Duration: {DURATION}
-Status: Service restored
+Status: {STATUS}
 
 Impact Summary:
 - Duration: {OUTAGE_DURATION}

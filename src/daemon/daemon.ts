@@ -9,6 +9,7 @@ import type { EngineContext, Evaluation } from '../core/engine.js';
 import { bindRuleset } from '../core/bind-ruleset.js';
 import { comparisonText } from '../core/comparison-text.js';
 import { readScalar, type QueryOutcome } from '../core/query-outcome.js';
+import { checksRecovery } from '../core/recovery.js';
 import type { Ruleset, Target } from '../core/ruleset.js';
 import { formatProblem, RulesInvalidError } from '../errors/rules-invalid-error.js';
 import { formatSummary } from '../core/summary-format.js';
@@ -558,12 +559,19 @@ export class Daemon {
     failpoint('after-outbox-rows', d.action);
   }
 
-  /** Announces how a rollback ended; a completed one carries the `summary` readings ROLLBACK_COMPLETE uses. */
-  private async rollbackFinished(target: string, decision: StoredDecision, outcome: RollbackOutcome, verification: { kind: 'complete' | 'failed'; detail: string } | undefined): Promise<void> {
+  /**
+   * Announces how a rollback ended; a completed one carries the `summary` readings ROLLBACK_COMPLETE uses, and whether
+   * a recovery check is judging it (`recoveryChecked`; after a restart, whether the rules give one: it resumes).
+   */
+  private async rollbackFinished(target: string, decision: StoredDecision, outcome: RollbackOutcome, verification: { kind: 'complete' | 'failed'; detail: string } | undefined, checking?: boolean): Promise<void> {
     const at = this.deps.clock.now();
     const completed = (outcome.kind === 'rolled-back' || outcome.kind === 'skipped') && verification?.kind !== 'failed';
     const summary = completed ? await this.readSummary(target, at, 'ROLLBACK_COMPLETE') : undefined;
-    await this.deps.events.emit({ kind: 'rollback-finished', decision, target, at, outcome, ...(verification ? { verification } : {}), ...(summary ? { summary } : {}) });
+    // Rolled out is not recovered (5.3): the message says whether the recovery verdict is still to come.
+    const [namespace, deployment] = target.split('/') as [string, string];
+    const rules = this.rulesetFor({ namespace, deployment });
+    const recoveryChecked = completed && (checking ?? (rules !== undefined && checksRecovery(rules, decision.rule)));
+    await this.deps.events.emit({ kind: 'rollback-finished', decision, target, at, outcome, ...(verification ? { verification } : {}), ...(summary ? { summary } : {}), ...(completed ? { recoveryChecked } : {}) });
   }
 
   /**
@@ -666,8 +674,8 @@ export class Daemon {
     if (!decision) return;
     // Unless a newer release started while the rollout was verified: its version is the question now.
     const current = this.guards.get(target);
-    if (rolledOut && verification?.kind === 'complete' && (!current || current.stored.id === decision.releaseId)) this.recoveries.start(target, decision, rollbackId, ctx);
-    await this.rollbackFinished(target, decision, outcome, verification);
+    const checking = rolledOut && verification?.kind === 'complete' && (!current || current.stored.id === decision.releaseId) && this.recoveries.start(target, decision, rollbackId, ctx);
+    await this.rollbackFinished(target, decision, outcome, verification, checking);
   }
 
   private async patch(target: string, decisionId: number, releaseId: number, reason: string, expectedRevision: string | undefined) {

@@ -12,7 +12,8 @@ export type GuardEvent =
   /** A considered rollback a person approved is starting. */
   | { kind: 'approved-rollback-started'; decision: StoredDecision; target: string; at: number; by: string }
   /** `summary`: when it completed, the `notifications.summary` readings ROLLBACK_COMPLETE uses (AFFECTED_COUNT). */
-  | { kind: 'rollback-finished'; decision: StoredDecision; target: string; at: number; outcome: RollbackOutcome; verification?: { kind: 'complete' | 'failed'; detail: string }; summary?: Record<string, string> }
+  /** `recoveryChecked`: a rollback that rolled out whose recovery (checklist 5.3) is now being judged; its verdict follows. */
+  | { kind: 'rollback-finished'; decision: StoredDecision; target: string; at: number; outcome: RollbackOutcome; verification?: { kind: 'complete' | 'failed'; detail: string }; summary?: Record<string, string>; recoveryChecked?: boolean }
   /** After a rollback rolled out: did the service recover (checklist 5.3)? `since`: when the check began. */
   | { kind: 'recovery-judged'; decision: StoredDecision; target: string; at: number; since: number; outcome: RecoveryOutcome; readings: RecoveryReading[] }
   | { kind: 'guard-blind'; at: number; since: number; lastError: string }

@@ -118,7 +118,7 @@ export class PagingSink implements GuardEventSink {
         if (restored) r.previousVersion = restored;
         if (o.kind === 'rolled-back' || o.kind === 'skipped') {
           if (e.verification?.kind === 'failed') return [r, { kind: 'rollback-failed', at: e.at, decision: e.decision, error: `rollout did not complete: ${e.verification.detail}` }];
-          return [r, { kind: 'rollback-complete', at: e.at, decision: e.decision, startedAt: e.decision.at, pagedRoutingKeys: this.pagedRoutingKeys(r, e.decision), ...(e.summary ? { summary: e.summary } : {}) }];
+          return [r, { kind: 'rollback-complete', at: e.at, decision: e.decision, startedAt: e.decision.at, pagedRoutingKeys: this.pagedRoutingKeys(r, e.decision), ...(e.summary ? { summary: e.summary } : {}), ...(e.recoveryChecked !== undefined ? { recoveryChecked: e.recoveryChecked } : {}) }];
         }
         if (o.kind === 'refused') return [r, { kind: 'rollback-refused', at: e.at, decision: e.decision, reason: o.reason }];
         if (o.kind === 'failed') return [r, { kind: 'rollback-failed', at: e.at, decision: e.decision, error: o.reason }];

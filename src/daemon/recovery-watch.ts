@@ -65,13 +65,15 @@ export class RecoveryWatch {
    * A rollback that rolled out now: judge whether the service recovered, on the release's own rules and baselines
    * (`ctx`, or rebuilt from the decision log for a rollback reconciled after a restart).
    */
-  start(target: string, decision: StoredDecision, rollbackId: number | undefined, ctx: EngineContext | undefined): void {
+  /** Starts judging recovery after `decision`'s rollback rolled out; false when the rules give nothing to judge. */
+  start(target: string, decision: StoredDecision, rollbackId: number | undefined, ctx: EngineContext | undefined): boolean {
     const stored = ctx ? undefined : this.deps.store.releaseContext?.(decision.releaseId);
     const ruleset = stored ? this.deps.rulesFor(target, stored.selector, stored.stable) : undefined;
     const context = ctx ?? (ruleset && stored ? { ruleset, ...stored } : undefined);
-    if (!context || !checksRecovery(context.ruleset, decision.rule)) return;
+    if (!context || !checksRecovery(context.ruleset, decision.rule)) return false;
     this.watched.set(target, { check: new RecoveryCheck(context, decision.rule, this.deps.clock.now()), decision, rollbackId });
     this.deps.log.info({ target, decisionId: decision.id, within: formatDuration(context.ruleset.recoveryMs) }, 'judging recovery after the rollback');
+    return true;
   }
 
   /** Ends a target's check without a verdict (a new revision is the question now); true if there was one. */

@@ -279,6 +279,7 @@ describe('rollback-guard run, end to end', () => {
       ]);
       expect(smtp.mails[0]!.text).toContain('(approved by alice)');
       expect(slack.messages.find((m) => /Rollback Complete/i.test(m.text))!.text).toContain('- Users affected: 42\n');
+      expect(slack.messages.find((m) => /Rollback Complete/i.test(m.text))!.text).toContain('Status: Rolled out; recovery being checked (checklist 5.3), the verdict follows in');
       const health = (await (await fetch(`${daemon!.url}/health`)).json()) as { outbox: { dead: number; unreported: number } };
       expect(health.outbox).toMatchObject({ dead: 0, unreported: 0 });
       const metrics = await (await fetch(`${daemon!.url}/metrics`)).text();

@@ -99,7 +99,11 @@ describe('daemon: the live loop decides what replay decides', () => {
     await off.daemon.start();
     await off.releases.emit(release());
     await runUntil(off, T0 + 3600_000);
+    await off.daemon.idle();
     expect(off.events.some((e) => e.kind === 'recovery-judged')).toBe(false);
+    // ROLLBACK_COMPLETE is told no verdict follows (with a check, that one follows: see the test above).
+    const finished = (h: typeof off) => h.events.flatMap((e) => (e.kind === 'rollback-finished' ? [e.recoveryChecked] : []));
+    expect(finished(off)).toEqual([false]);
 
     // Healthy from the new revision on: had the old check survived it, it would be judged recovered.
     let healthy = false;
@@ -108,6 +112,7 @@ describe('daemon: the live loop decides what replay decides', () => {
     await s.releases.emit(release());
     await runUntil(s, Date.parse('2026-11-20T14:35:00Z'));
     expect(s.events.some((e) => e.kind === 'rollback-finished')).toBe(true);
+    expect(finished(s)).toEqual([true]);
     await s.releases.emit({ ...release(s.clock.t), revision: '9' });
     healthy = true;
     await runUntil(s, T0 + 3600_000);

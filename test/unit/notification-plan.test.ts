@@ -203,6 +203,13 @@ describe('notification plan', () => {
       expect(approved.map((n) => n.channel === 'email' && n.text)).toEqual([expect.stringContaining('Reason: ttfa-regression = 0.7747 > 0.6 (held 5m) (approved by alice)')]);
       const complete = emails(withEmail, { kind: 'rollback-complete', at: T0 + 900_000, decision: rollback, startedAt: T0 + 600_000 });
       expect(complete).toMatchObject([{ subject: '[Voice System] Rollback Complete: voice-production/voice-server', text: expect.stringContaining('Rolled back: v2.14.0 -> v2.13.2\nDuration: 5m') }]);
+      // Rolled out is not recovered (checklist 5.3): never "Service restored" before the recovery verdict.
+      const status = (recoveryChecked?: boolean) => (emails(withEmail, { kind: 'rollback-complete', at: T0 + 900_000, decision: rollback, startedAt: T0 + 600_000, ...(recoveryChecked !== undefined ? { recoveryChecked } : {}) })[0] as { text: string }).text.split('\n').find((l) => l.startsWith('Status: '));
+      expect([status(true), status(undefined), status(false)]).toEqual([
+        `Status: Rolled out; recovery being checked (checklist 5.3), the verdict follows in ${withEmail.channels.incidents}`,
+        `Status: Rolled out; recovery being checked (checklist 5.3), the verdict follows in ${withEmail.channels.incidents}`,
+        'Status: Rolled out; recovery is not checked (`recovery: 0s`, or no immediate rule to judge it): check the service',
+      ]);
       const failed = emails(withEmail, { kind: 'rollback-failed', at: T0 + 900_000, decision: rollback, error: 'HTTP 403' });
       expect(failed).toMatchObject([{ subject: '[Voice System] Rollback FAILED: voice-production/voice-server', text: expect.stringContaining('Error: HTTP 403\nEscalated to: level 1 (on-call engineer), level 2 (tech lead), level 3 (engineering manager), level 4 (VP engineering)') }]);
       for (const action of ['page', 'escalate', 'resolve', 'promote'] as const) expect(emails(withEmail, { kind: 'decision', decision: decision({ action }) })).toEqual([]);

@@ -7,7 +7,12 @@ import type { PrometheusClient } from '../adapters/prometheus/prometheus-client.
 import { PrometheusSource } from '../adapters/prometheus/prometheus-source.js';
 import { recordRange } from '../adapters/prometheus/record-range.js';
 import { gridStart } from '../core/interval-grid.js';
+import { MemoryDecisionStore } from '../adapters/memory/memory-decision-store.js';
+import { bindRuleset } from '../core/bind-ruleset.js';
+import type { Release } from '../core/release.js';
 import { rulesetQueries, type Ruleset } from '../core/ruleset.js';
+import { replay, type ReplayResult } from '../guard/replay.js';
+import type { StableTarget } from '../ports/decision-store.js';
 
 export interface ReleaseHistory {
   source: RecordingSource;
@@ -27,4 +32,30 @@ export async function readReleaseHistory(client: PrometheusClient, ruleset: Rule
   const live = new PrometheusSource(client);
   await Promise.all(ruleset.baselines.map(async (b) => pinned.pin(b.query, releaseAt - offset, await live.instant(b.query, releaseAt - offset))));
   return { source, pinned, warnings, queries: new Set(queries.map((q) => q.query)).size + ruleset.baselines.length };
+}
+
+/**
+ * One release replayed from Prometheus's history into memory, as `replay --prometheus` replays it: the rules bound
+ * for `target`, its history read on the rules' grid up to `until`, then the same tick. For `backtest` and `test`.
+ */
+export async function replayFromPrometheus(
+  client: PrometheusClient,
+  file: Ruleset,
+  o: { target: { namespace: string; deployment: string }; selector?: Record<string, string>; stable?: StableTarget; release: Release; until: number; sourceName: string },
+): Promise<{ history: ReleaseHistory; result: ReplayResult }> {
+  const bound = bindRuleset(file, { ...o.target, ...(o.selector ? { selector: o.selector } : {}), ...(o.stable ? { stable: o.stable } : {}) });
+  const history = await readReleaseHistory(client, bound, o.release.startedAt, o.release.startedAt, o.until, file.intervalMs);
+  const result = await replay({
+    ruleset: file,
+    release: o.release,
+    target: o.target,
+    ...(o.selector ? { selector: o.selector } : {}),
+    ...(o.stable ? { stable: o.stable } : {}),
+    source: history.pinned,
+    store: new MemoryDecisionStore(),
+    sourceName: o.sourceName,
+    stepMs: file.intervalMs,
+    until: o.until,
+  });
+  return { history, result };
 }

@@ -85,6 +85,17 @@ export function selects(s: Selection, namespace: string, labels: Readonly<Record
   return (s.namespace === undefined || s.namespace === namespace) && Object.entries(s.matchLabels).every(([k, v]) => labels[k] === v);
 }
 
+/** Whether a rules file may guard a Deployment: listed by it, or in a namespace its fleet selects from. */
+export function mayGuard(rs: Ruleset, t: { namespace: string; deployment: string }): boolean {
+  return rs.targets.some((x) => x.namespace === t.namespace && x.deployment === t.deployment) || (rs.select !== undefined && (rs.select.namespace === undefined || rs.select.namespace === t.namespace));
+}
+
+/** A listed canary's stable Deployment (its `compareTo`); a fleet's Deployments have none. */
+export function stableOf(rs: Ruleset, t: { namespace: string; deployment: string }): { namespace: string; deployment: string } | undefined {
+  const listed = rs.targets.find((x) => x.namespace === t.namespace && x.deployment === t.deployment);
+  return listed?.compareTo ? { namespace: t.namespace, deployment: listed.compareTo } : undefined;
+}
+
 /** A Deployment a fleet selected, as a target of its file (the fleet's rollback settings). */
 export function selectedTarget(s: Selection, namespace: string, deployment: string): Target {
   return { namespace, deployment, rollback: s.rollback };

@@ -4,28 +4,25 @@ import fs from 'node:fs';
 import type { Command } from 'commander';
 import pLimit from 'p-limit';
 import { z } from 'zod';
-import { MemoryDecisionStore } from '../../adapters/memory/memory-decision-store.js';
 import { PrometheusClient } from '../../adapters/prometheus/prometheus-client.js';
 import { pastReleasesFromLog, type PastRelease } from '../../adapters/sqlite/past-releases.js';
-import { bindRuleset } from '../../core/bind-ruleset.js';
 import { changeSummary, judgeRelease, summarize, type BacktestDecision, type Judged, type KnownOutcome } from '../../core/backtest-verdict.js';
 import { formatDuration } from '../../core/duration.js';
 import { toJson } from '../../core/json.js';
 import { SEVERITIES } from '../../core/rules-schema.js';
-import { labelSelectorOf, type Ruleset } from '../../core/ruleset.js';
+import { labelSelectorOf, mayGuard, stableOf, type Ruleset } from '../../core/ruleset.js';
 import { kubeClients } from '../../adapters/kubernetes/kube-client.js';
 import { releaseHistory, selectedDeployments } from '../../adapters/kubernetes/release-history.js';
 import { addKubeOptions, kubeConnection, type KubeFlags } from '../kube-options.js';
 import { toRfc3339 } from '../../core/time-format.js';
 import { UsageError } from '../../errors/usage-error.js';
-import { replay } from '../../guard/replay.js';
 import type { StoredDecision } from '../../ports/decision-store.js';
 import { decisionJson, table } from '../format.js';
 import type { Io } from '../io.js';
 import { loadRulesFile } from '../load-rules-file.js';
 import { parseDurationOption, parseTime } from '../option-parsers.js';
 import { addPrometheusOptions, prometheusConnection, type PrometheusFlags } from '../prometheus-options.js';
-import { readReleaseHistory } from '../prometheus-history.js';
+import { replayFromPrometheus } from '../prometheus-history.js';
 
 interface BacktestFlags extends PrometheusFlags, KubeFlags {
   replicasets?: boolean;
@@ -89,7 +86,7 @@ export function registerBacktest(program: Command, io: Io): void {
     let found = flags.releases !== undefined ? releasesFromFile(flags.releases) : flags.db !== undefined ? pastReleasesFromLog(flags.db, since, until) : [];
     if (flags.replicasets) found = [...found, ...(await replicaSetReleases(flags, [current, ...(candidate ? [candidate] : [])], found, since, until, io))].sort((a, b) => a.startedAt - b.startedAt);
     const inRange = found.filter((r) => r.startedAt >= since && r.startedAt <= until);
-    const guarded = inRange.filter((r) => guards(current, r) && (!candidate || guards(candidate, r)));
+    const guarded = inRange.filter((r) => mayGuard(current, r) && (!candidate || mayGuard(candidate, r)));
     if (guarded.length < inRange.length) io.err(`${inRange.length - guarded.length} of ${inRange.length} releases in range are of Deployments ${flags.rules}${candidate ? ` or ${flags.against}` : ''} does not guard: skipped`);
 
     const client = new PrometheusClient(conn);
@@ -189,35 +186,19 @@ async function replicaSetReleases(flags: KubeFlags, files: readonly Ruleset[], l
     }));
 }
 
-/** Whether a rules file guards a release's Deployment (listed, or in its fleet's namespace). */
-function guards(rs: Ruleset, r: { namespace: string; deployment: string }): boolean {
-  return rs.targets.some((t) => t.namespace === r.namespace && t.deployment === r.deployment) || (rs.select !== undefined && (rs.select.namespace === undefined || rs.select.namespace === r.namespace));
-}
-
 async function runRelease(client: PrometheusClient, file: Ruleset, r: PastRelease, until: number): Promise<Run> {
   const windowMs = file.windowsMs[r.severity];
   const to = Math.min(r.startedAt + windowMs, until);
-  const stepMs = file.intervalMs;
-  const listed = file.targets.find((t) => t.namespace === r.namespace && t.deployment === r.deployment);
-  const stable = r.stable ?? (listed?.compareTo ? { namespace: r.namespace, deployment: listed.compareTo } : undefined);
+  const target = { namespace: r.namespace, deployment: r.deployment };
+  const stable = r.stable ?? stableOf(file, target);
   try {
-    const bound = bindRuleset(file, { namespace: r.namespace, deployment: r.deployment, ...(r.selector ? { selector: r.selector } : {}), ...(stable ? { stable } : {}) });
-    const history = await readReleaseHistory(client, bound, r.startedAt, r.startedAt, to, stepMs);
-    if (history.source.start === undefined) return { verdict: 'no-data', reason: `Prometheus holds no data for ${toRfc3339(r.startedAt)} to ${toRfc3339(to)} (past its retention?)`, queries: history.queries };
-    const result = await replay({
-      ruleset: file,
-      release: { startedAt: r.startedAt, severity: r.severity, windowMs },
-      target: { namespace: r.namespace, deployment: r.deployment },
-      ...(r.selector ? { selector: r.selector } : {}),
-      ...(stable ? { stable } : {}),
-      source: history.pinned,
-      store: new MemoryDecisionStore(),
-      sourceName: 'backtest',
-      stepMs,
-      until: to,
+    const { history, result } = await replayFromPrometheus(client, file, {
+      target, ...(r.selector ? { selector: r.selector } : {}), ...(stable ? { stable } : {}),
+      release: { startedAt: r.startedAt, severity: r.severity, windowMs }, until: to, sourceName: 'backtest',
     });
+    if (history.source.start === undefined) return { verdict: 'no-data', reason: `Prometheus holds no data for ${toRfc3339(r.startedAt)} to ${toRfc3339(to)} (past its retention?)`, queries: history.queries };
     const enforced: BacktestDecision[] = result.decisions.filter((d) => d.mode !== 'shadow');
-    return { ...judgeRelease(r.startedAt, r.known, enforced, stepMs), decisions: result.decisions, queries: history.queries };
+    return { ...judgeRelease(r.startedAt, r.known, enforced, file.intervalMs), decisions: result.decisions, queries: history.queries };
   } catch (err) {
     // An unreachable Prometheus, a query it rejects, a selector nobody recorded: this release's row says so.
     return { verdict: 'no-data', reason: err instanceof Error ? err.message : String(err), queries: 0 };

@@ -7,7 +7,7 @@ import { decisionLogExists, openDecisionLog } from '../../adapters/sqlite/sqlite
 import { formatDuration } from '../../core/duration.js';
 import { toJson } from '../../core/json.js';
 import type { Severity } from '../../core/rules-schema.js';
-import { rulesetQueries, type Ruleset } from '../../core/ruleset.js';
+import { mayGuard, rulesetQueries, type Ruleset } from '../../core/ruleset.js';
 import { toRfc3339 } from '../../core/time-format.js';
 import { decisionJson } from '../format.js';
 import { UsageError } from '../../errors/usage-error.js';
@@ -71,14 +71,13 @@ export function registerReplay(program: Command, io: Io): void {
     const until = flags.until !== undefined ? parseTime('--until', flags.until) : undefined;
     const windowOverride = flags.window !== undefined ? parseDurationOption('--window', flags.window) : undefined;
     const file = loadRulesFile(flags.rules);
-    const selects = (ns: string) => file.select !== undefined && (file.select.namespace === undefined || file.select.namespace === ns);
-    if (recorded && !file.targets.some((t) => t.namespace === recorded.namespace && t.deployment === recorded.deployment) && !selects(recorded.namespace)) {
+    if (recorded && !mayGuard(file, recorded)) {
       throw new UsageError(`release ${recorded.id} in ${flags.fromLog} is of ${recorded.namespace}/${recorded.deployment}, which ${flags.rules} does not guard; give the rules file of that Deployment`);
     }
     // A recording says which Deployment its queries were bound for (as the decision log does for --from-log).
     const recording = flags.recording !== undefined ? RecordingSource.fromFile(flags.recording) : undefined;
     const bound = recorded ?? recording?.target;
-    if (bound && !recorded && flags.target === undefined && !file.targets.some((t) => t.namespace === bound.namespace && t.deployment === bound.deployment) && !selects(bound.namespace)) {
+    if (bound && !recorded && flags.target === undefined && !mayGuard(file, bound)) {
       throw new UsageError(`recording ${flags.recording} was made for ${bound.namespace}/${bound.deployment}, which ${flags.rules} does not guard; give the rules file of that Deployment, or --target`);
     }
     // Per-target queries bound for the Deployment replayed: what the daemon sent for it, and what is recorded.

@@ -2,17 +2,14 @@
 // throwaway real Prometheus, and its release is replayed through the same tick as `replay --prometheus`;
 // the decisions must be exactly the ones expected. Exit 0 when all pass, 1 when one fails, 2 on bad input.
 import type { Command } from 'commander';
-import { MemoryDecisionStore } from '../../adapters/memory/memory-decision-store.js';
 import { PrometheusClient } from '../../adapters/prometheus/prometheus-client.js';
 import { withTestPrometheus } from '../../adapters/prometheus/local-prometheus.js';
-import { bindRuleset } from '../../core/bind-ruleset.js';
 import { formatDuration, parseDuration } from '../../core/duration.js';
-import type { Ruleset } from '../../core/ruleset.js';
+import { mayGuard, stableOf, type Ruleset } from '../../core/ruleset.js';
 import { UsageError } from '../../errors/usage-error.js';
-import { replay } from '../../guard/replay.js';
 import type { Io } from '../io.js';
 import { loadRulesFile } from '../load-rules-file.js';
-import { readReleaseHistory } from '../prometheus-history.js';
+import { replayFromPrometheus } from '../prometheus-history.js';
 import { loadRuleTests, seriesSpan, testSeries, type RuleTest } from '../rule-tests.js';
 
 const HOUR = 3600_000;
@@ -57,32 +54,18 @@ async function runTest(file: Ruleset, t: RuleTest): Promise<string[]> {
   const named = t.target?.split('/') ?? (file.target ? [file.target.namespace, file.target.deployment] : undefined);
   if (!named) throw new UsageError(`test "${t.name}": ${file.file} selects its Deployments by label: give the test a \`target: NAMESPACE/NAME\``);
   const [namespace, deployment] = named as [string, string];
-  const listed = file.targets.find((x) => x.namespace === namespace && x.deployment === deployment);
-  if (!listed && !(file.select && (file.select.namespace === undefined || file.select.namespace === namespace))) throw new UsageError(`test "${t.name}": ${file.file} does not guard ${namespace}/${deployment}`);
-  const stable = listed?.compareTo ? { namespace, deployment: listed.compareTo } : undefined;
+  if (!mayGuard(file, { namespace, deployment })) throw new UsageError(`test "${t.name}": ${file.file} does not guard ${namespace}/${deployment}`);
+  const stable = stableOf(file, { namespace, deployment });
   const stepMs = t.interval !== undefined ? ms(t.interval) : file.intervalMs;
   const windowMs = file.windowsMs[t.release.severity];
   const untilOffset = t.until !== undefined ? ms(t.until) : ms(t.release.at) + windowMs;
   // Time 0 on the hour, far enough back that no sample (nor the last instant judged) is later than now.
   const span = Math.max(seriesSpan(t, stepMs), untilOffset);
   const base = Math.floor((Date.now() - span - HOUR) / HOUR) * HOUR;
-  const releaseAt = base + ms(t.release.at);
-  const until = base + untilOffset;
-  const bound = bindRuleset(file, { namespace, deployment, ...(t.selector ? { selector: t.selector } : {}), ...(stable ? { stable } : {}) });
   const got = await withTestPrometheus(testSeries(t, base, stepMs), async (url) => {
-    const client = new PrometheusClient({ url });
-    const history = await readReleaseHistory(client, bound, releaseAt, releaseAt, until, file.intervalMs);
-    const result = await replay({
-      ruleset: file,
-      release: { startedAt: releaseAt, severity: t.release.severity, windowMs },
-      target: { namespace, deployment },
-      ...(t.selector ? { selector: t.selector } : {}),
-      ...(stable ? { stable } : {}),
-      source: history.pinned,
-      store: new MemoryDecisionStore(),
-      sourceName: 'test',
-      stepMs: file.intervalMs,
-      until,
+    const { result } = await replayFromPrometheus(new PrometheusClient({ url }), file, {
+      target: { namespace, deployment }, ...(t.selector ? { selector: t.selector } : {}), ...(stable ? { stable } : {}),
+      release: { startedAt: base + ms(t.release.at), severity: t.release.severity, windowMs }, until: base + untilOffset, sourceName: 'test',
     });
     return result.decisions.map((d): Got => ({ action: d.action, rule: d.rule, at: d.at - base, ...(d.level !== undefined ? { level: d.level } : {}) }));
   });

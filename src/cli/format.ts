@@ -1,6 +1,7 @@
 // Small formatting helpers shared by the human-readable outputs.
 import { formatDuration } from '../core/duration.js';
-import type { Decision } from '../core/engine.js';
+import type { Decision, Evidence } from '../core/engine.js';
+import { formatValue } from '../core/comparison-text.js';
 import { toRfc3339 } from '../core/time-format.js';
 
 export { formatValue } from '../core/comparison-text.js';
@@ -43,4 +44,16 @@ export function decisionJson(d: Decision) {
     mode: d.mode,
     evidence: { ...d.evidence, breachingSince: d.evidence.breachingSince !== undefined ? toRfc3339(d.evidence.breachingSince) : undefined },
   };
+}
+
+export type JudgeEvidence = NonNullable<Evidence['judge']>;
+
+/** A canary judgement: the score against its thresholds, then one line per metric. */
+export function judgeLines(jd: JudgeEvidence): string[] {
+  const out = [`  judgement  ${jd.result}, score ${jd.score ?? 'n/a'} (pass at ${jd.pass}, marginal at ${jd.marginal})`];
+  for (const m of jd.metrics) {
+    const stats = m.pValue === null ? '' : `, p ${formatValue(m.pValue)}, effect ${m.effectSize === null ? 'n/a' : `x${formatValue(m.effectSize)}`}`;
+    out.push(`    ${m.metric.padEnd(20)} ${m.verdict}${m.criticalFailure ? ' (critical)' : m.critical ? ' [critical metric]' : ''}: canary n=${m.canary.n} median ${formatValue(m.canary.median, 'n/a')}, stable n=${m.stable.n} median ${formatValue(m.stable.median, 'n/a')}${stats}; ${m.reason}`);
+  }
+  return out;
 }

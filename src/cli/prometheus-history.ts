@@ -10,6 +10,7 @@ import { gridStart } from '../core/interval-grid.js';
 import { MemoryDecisionStore } from '../adapters/memory/memory-decision-store.js';
 import { bindRuleset } from '../core/bind-ruleset.js';
 import type { Release } from '../core/release.js';
+import { lookbackMs } from '../core/rule-parts.js';
 import { rulesetQueries, type Ruleset } from '../core/ruleset.js';
 import { replay, type ReplayResult } from '../guard/replay.js';
 import type { StableTarget } from '../ports/decision-store.js';
@@ -24,7 +25,8 @@ export interface ReleaseHistory {
 
 export async function readReleaseHistory(client: PrometheusClient, ruleset: Ruleset, releaseAt: number, from: number, to: number, stepMs: number): Promise<ReleaseHistory> {
   const offset = ruleset.evaluationOffsetMs;
-  const range = { start: gridStart(from, stepMs) - offset, end: to - offset };
+  // A judge rule's first instant reads samples from a window before it.
+  const range = { start: gridStart(from, stepMs) - offset - lookbackMs(ruleset.rules), end: to - offset };
   const queries = rulesetQueries(ruleset);
   const { recording, warnings } = await recordRange(client, queries, range.start, range.end, stepMs);
   const source = RecordingSource.fromData(recording, client.baseUrl, range);

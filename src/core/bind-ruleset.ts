@@ -10,7 +10,8 @@
 //                                  `labelmap` relabeling writes it: every character outside [a-zA-Z0-9_] is `_`
 //                                  (`app.kubernetes.io/name` -> `app_kubernetes_io_name`).
 import { TargetBindingError } from '../errors/target-binding-error.js';
-import type { Ruleset } from './ruleset.js';
+import { ruleParts } from './rule-parts.js';
+import type { Rule, Ruleset } from './ruleset.js';
 
 export interface BoundTarget {
   namespace: string;
@@ -67,9 +68,20 @@ export function bindQuery(query: string, t: BoundTarget): string {
   });
 }
 
-/** Whether the ruleset depends on its target (placeholders, or thresholds relative to a stable Deployment). */
+/** Whether the ruleset depends on its target (placeholders, or rules relative to a stable Deployment). */
 export function isPerTarget(rs: Ruleset): boolean {
-  return queriesOf(rs).some((q) => q.includes('{{')) || rs.rules.some((r) => r.threshold.kind === 'stable' && r.stableQuery === undefined && r.stableProblem === undefined);
+  return queriesOf(rs).some((q) => q.includes('{{')) || rs.rules.some((r) => relativeToStable(r) && !stableBound(r));
+}
+
+/** A rule that reads the stable Deployment: a `stable` threshold, or a canary judge. */
+function relativeToStable(r: Rule): boolean {
+  return r.kind === 'judge' || (r.kind !== 'burn-rate' && r.threshold.kind === 'stable');
+}
+
+function stableBound(r: Rule): boolean {
+  if (r.kind === 'judge') return r.stableProblem !== undefined || r.judge.metrics.every((m) => m.stableQuery !== undefined);
+  if (r.kind === 'burn-rate') return true;
+  return r.stableQuery !== undefined || r.stableProblem !== undefined;
 }
 
 /** The rule's query bound for the stable Deployment, or why it cannot be (its selector is not known yet). */
@@ -83,7 +95,24 @@ function stableQueryOf(query: string, stable: NonNullable<BoundTarget['stable']>
 }
 
 function queriesOf(rs: Ruleset): string[] {
-  return [...rs.rules.flatMap((r) => [r.query, ...(r.when ? [r.when.query] : [])]), ...rs.baselines.map((b) => b.query), ...Object.values(rs.notifications.summary).map((s) => s.query)];
+  return [...rs.rules.flatMap((r) => ruleParts(r).filter((p) => p.side === 'target').map((p) => p.query)), ...rs.baselines.map((b) => b.query), ...Object.values(rs.notifications.summary).map((s) => s.query)];
+}
+
+function bindRule(r: Rule, t: BoundTarget): Rule {
+  const bind = (q: string) => bindQuery(q, t);
+  const when = r.when ? { when: { ...r.when, query: bind(r.when.query) } } : {};
+  const stable = t.stable;
+  if (r.kind === 'burn-rate') return { ...r, ...when, query: bind(r.query), shortQuery: bind(r.shortQuery) };
+  if (r.kind === 'judge') {
+    let problem: string | undefined;
+    const metrics = r.judge.metrics.map((m) => {
+      const s = stable ? stableQueryOf(m.query, stable) : undefined;
+      if (s && 'stableProblem' in s) problem ??= s.stableProblem;
+      return { ...m, query: bind(m.query), ...(s && 'stableQuery' in s ? { stableQuery: s.stableQuery } : {}) };
+    });
+    return { ...r, ...when, judge: { ...r.judge, metrics }, ...(problem !== undefined ? { stableProblem: problem } : {}) };
+  }
+  return { ...r, ...when, query: bind(r.query), ...(r.threshold.kind === 'stable' && stable ? stableQueryOf(r.query, stable) : {}) };
 }
 
 /**
@@ -93,18 +122,10 @@ function queriesOf(rs: Ruleset): string[] {
 export function bindRuleset(rs: Ruleset, t: BoundTarget): Ruleset {
   if (!isPerTarget(rs)) return rs;
   const bind = (q: string) => bindQuery(q, t);
-  const stable = t.stable;
   return {
     ...rs,
     // A rule relative to the stable Deployment judges only a target that names one (a canary's `compareTo`).
-    rules: rs.rules
-      .filter((r) => r.threshold.kind !== 'stable' || stable !== undefined)
-      .map((r) => ({
-        ...r,
-        query: bind(r.query),
-        ...(r.when ? { when: { ...r.when, query: bind(r.when.query) } } : {}),
-        ...(r.threshold.kind === 'stable' && stable ? stableQueryOf(r.query, stable) : {}),
-      })),
+    rules: rs.rules.filter((r) => !relativeToStable(r) || t.stable !== undefined).map((r) => bindRule(r, t)),
     baselines: rs.baselines.map((b) => ({ ...b, query: bind(b.query) })),
     notifications: { ...rs.notifications, summary: Object.fromEntries(Object.entries(rs.notifications.summary).map(([k, s]) => [k, { ...s, query: bind(s.query) }])) },
   };

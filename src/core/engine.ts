@@ -2,9 +2,11 @@
 // time, query results and the previous state are arguments; the next state, the evaluations and the decisions
 // are the result. Replay and the daemon both drive it through the same tick, so they decide the same.
 import { dueEscalations, firstLevel, type OpenPage } from './escalation.js';
-import { readScalar, type Labels, type QueryOutcome, type ScalarReading, type SeriesSample } from './query-outcome.js';
+import { judgeBurnRate } from './burn-rate.js';
+import { judgeCanary, type CanaryJudgement } from './canary-judge.js';
+import { readScalar, type Labels, type QueryOutcome, type RangeOutcome, type ScalarReading, type SeriesSample } from './query-outcome.js';
 import { windowEnd, type Release } from './release.js';
-import { breaches, type Rule, type RuleMode, type Ruleset, type Tier } from './ruleset.js';
+import { breaches, type JudgeRule, type Rule, type RuleMode, type Ruleset, type Tier } from './ruleset.js';
 
 export type RuleState = 'inactive' | 'pending' | 'firing';
 
@@ -16,9 +18,10 @@ export type RuleState = 'inactive' | 'pending' | 'firing';
  * - no-baseline: the threshold refers to a baseline that has no value.
  * - no-stable: the threshold is relative to the stable Deployment, which has no value (or none is named).
  * - error: the query (or its traffic floor) could not be answered.
+ * - marginal: a canary judge scored between its marginal and pass thresholds: neither healthy nor failed.
  * Only breach and pass move a rule; the others hold its state (see docs/adr/0002).
  */
-export type Verdict = 'breach' | 'pass' | 'no-data' | 'no-traffic' | 'no-baseline' | 'no-stable' | 'error';
+export type Verdict = 'breach' | 'pass' | 'no-data' | 'no-traffic' | 'no-baseline' | 'no-stable' | 'error' | 'marginal';
 
 export type Action = 'rollback' | 'page' | 'escalate' | 'resolve' | 'promote';
 
@@ -45,13 +48,17 @@ export interface ReleaseState {
   manual?: (OpenPage & { note?: string })[];
 }
 
-/** What the queries of one rule returned at one instant. */
+/** What the queries of one rule returned at one instant (core/rule-parts.ts says which a rule reads). */
 export interface Observation {
-  value: QueryOutcome;
+  value?: QueryOutcome;
   /** The `when` traffic floor's result, for rules that have one. */
   guard?: QueryOutcome;
   /** A `stable` threshold's reading: the same query for the stable Deployment, at the same instant. */
   stable?: QueryOutcome;
+  /** A burn-rate pair's short window (`value` is its long window). */
+  short?: QueryOutcome;
+  /** A canary judge's samples, by `canary:<metric>` and `stable:<metric>`. */
+  samples?: Readonly<Record<string, RangeOutcome>>;
 }
 
 export interface Evaluation {
@@ -82,6 +89,10 @@ export interface Evidence {
   guard?: { query: string; value: number | null; comparison: 'above' | 'below'; bound: number };
   /** An escalation or resolve of a manual page (no rule): when that page went out, which identifies it. */
   pagedAt?: number;
+  /** A burn-rate pair: the SLO, the rate, and each window's burn rate then. */
+  burnRate?: { objective: number; rate: number; long: { window: string; burnRate: number | null }; short: { window: string; burnRate: number | null } };
+  /** A canary judge: the score, its thresholds, and each metric's verdict with its p-value and effect size. */
+  judge?: CanaryJudgement & { pass: number; marginal: number };
   /** Other immediate rules that fired at the same instant (a rollback names the first). */
   alsoFiring?: string[];
   release: { startedAt: number; severity: string; windowEnd: number };
@@ -261,10 +272,52 @@ export interface Judgement {
   baseline?: { name: string; value: number; factor: number };
   stable?: { value: number; factor: number; plus: number };
   guardValue?: number | null;
+  burn?: { long: number | null; short: number | null };
+  canary?: CanaryJudgement;
+}
+
+/**
+ * A rule's `when` traffic floor: the judgement to stop at (floor not met, or unreadable), or undefined to go on
+ * (with the floor's value kept in `j` for the evidence).
+ */
+function trafficFloor(rule: Rule, obs: Observation, j: Judgement): Judgement | undefined {
+  if (!rule.when) return undefined;
+  const g = readScalar(obs.guard ?? { kind: 'error', error: 'traffic floor query was not run' });
+  if (g.kind === 'error') {
+    j.detail = `traffic floor: ${g.error}`;
+    return j;
+  }
+  if (g.kind === 'several-series') {
+    j.detail = `traffic floor query returned ${g.count} series; it must return one (aggregate it with sum())`;
+    return j;
+  }
+  j.guardValue = g.kind === 'value' ? g.value : null;
+  if (g.kind === 'no-data' || !breaches(rule.when.comparison, g.value, rule.when.bound)) {
+    j.verdict = 'no-traffic';
+    j.detail = `traffic floor not met: ${j.guardValue === null ? 'no data' : j.guardValue} is not ${rule.when.comparison} ${rule.when.bound}`;
+    return j;
+  }
+  return undefined;
 }
 
 // Hot path (a week-long replay evaluates it hundreds of thousands of times): no closures, one result object.
 export function judge(ctx: EngineContext, rule: Rule, obs: Observation | undefined): Judgement {
+  if (rule.kind === 'burn-rate') {
+    const j: Judgement = { verdict: 'error', value: null, threshold: rule.slo.burnRate };
+    if (!obs) {
+      j.detail = 'query was not run';
+      return j;
+    }
+    const stop = trafficFloor(rule, obs, j);
+    if (stop) return stop;
+    const b = judgeBurnRate(rule, obs.value, obs.short);
+    j.verdict = b.verdict;
+    j.value = b.value;
+    j.burn = { long: b.long, short: b.short };
+    if (b.detail) j.detail = b.detail;
+    return j;
+  }
+  if (rule.kind === 'judge') return judgeRule(rule, obs);
   let threshold: number;
   let baseline: Judgement['baseline'];
   let stable: Judgement['stable'];
@@ -293,26 +346,10 @@ export function judge(ctx: EngineContext, rule: Rule, obs: Observation | undefin
     j.detail = 'query was not run';
     return j;
   }
+  const stop = trafficFloor(rule, obs, j);
+  if (stop) return stop;
 
-  if (rule.when) {
-    const g = readScalar(obs.guard ?? { kind: 'error', error: 'traffic floor query was not run' });
-    if (g.kind === 'error') {
-      j.detail = `traffic floor: ${g.error}`;
-      return j;
-    }
-    if (g.kind === 'several-series') {
-      j.detail = `traffic floor query returned ${g.count} series; it must return one (aggregate it with sum())`;
-      return j;
-    }
-    j.guardValue = g.kind === 'value' ? g.value : null;
-    if (g.kind === 'no-data' || !breaches(rule.when.comparison, g.value, rule.when.bound)) {
-      j.verdict = 'no-traffic';
-      j.detail = `traffic floor not met: ${j.guardValue === null ? 'no data' : j.guardValue} is not ${rule.when.comparison} ${rule.when.bound}`;
-      return j;
-    }
-  }
-
-  const out = obs.value;
+  const out = obs.value ?? { kind: 'error', error: 'query was not run' };
   if (out.kind === 'error') {
     j.detail = out.error;
     return j;
@@ -340,6 +377,47 @@ export function judge(ctx: EngineContext, rule: Rule, obs: Observation | undefin
   }
   j.verdict = rule.noData === 'breach' ? 'breach' : 'no-data';
   j.detail = out.kind === 'empty' ? 'empty result' : 'every series is NaN';
+  return j;
+}
+
+/**
+ * A canary judge: fail is a breach, pass a pass; marginal and no-data hold the rule (no-data is a breach when the
+ * rule says `noData: breach`). A side that could not be read, or a canary without a stable Deployment, is unknown.
+ * The value is the score, the threshold the marginal score (a fail is below it; a critical failure scores 0).
+ */
+function judgeRule(rule: JudgeRule, obs: Observation | undefined): Judgement {
+  const j: Judgement = { verdict: 'error', value: null, threshold: rule.judge.marginal };
+  if (rule.stableProblem !== undefined || rule.judge.metrics.some((m) => m.stableQuery === undefined)) {
+    return { verdict: 'no-stable', value: null, threshold: null, detail: `stable: ${rule.stableProblem ?? 'this target names no stable Deployment (compareTo)'}` };
+  }
+  if (!obs) {
+    j.detail = 'query was not run';
+    return j;
+  }
+  const stop = trafficFloor(rule, obs, j);
+  if (stop) return stop;
+  const samples = new Map<string, { canary: number[]; stable: number[] }>();
+  const problems: string[] = [];
+  for (const m of rule.judge.metrics) {
+    const side = (key: string, who: string): number[] => {
+      const o = obs.samples?.[key] ?? { kind: 'error', error: 'query was not run' };
+      if (o.kind === 'error') problems.push(`${m.name} (${who}): ${o.error}`);
+      return o.kind === 'range' ? o.series.flatMap((s) => s.values) : [];
+    };
+    samples.set(m.name, { canary: side(`canary:${m.name}`, 'canary'), stable: side(`stable:${m.name}`, 'stable') });
+  }
+  if (problems.length) {
+    j.detail = problems.join('; ');
+    return j;
+  }
+  const c = judgeCanary(rule.judge, samples);
+  j.canary = c;
+  j.value = c.score;
+  j.verdict = c.result === 'fail' ? 'breach' : c.result === 'pass' ? 'pass' : c.result === 'marginal' ? 'marginal' : rule.noData === 'breach' ? 'breach' : 'no-data';
+  if (c.result !== 'pass') {
+    const notable = c.metrics.filter((m) => m.verdict !== 'pass').map((m) => `${m.metric} ${m.verdict}${m.criticalFailure ? ' (critical)' : ''}`);
+    j.detail = `judgement ${c.result}, score ${c.score ?? 'n/a'}${notable.length ? `: ${notable.join(', ')}` : ''}`;
+  }
   return j;
 }
 
@@ -371,8 +449,8 @@ function makeEvidence(ctx: EngineContext, rule: Rule, j: Judgement, mem: RuleMem
   const e: Evidence = {
     rule: rule.name,
     tier: rule.tier,
-    query: rule.query,
-    comparison: rule.comparison,
+    ...(rule.kind === 'judge' ? {} : { query: rule.query }),
+    comparison: rule.kind === 'judge' ? 'below' : rule.comparison,
     value: j.value,
     threshold: j.threshold,
     forMs: rule.forMs,
@@ -380,7 +458,9 @@ function makeEvidence(ctx: EngineContext, rule: Rule, j: Judgement, mem: RuleMem
     rulesHash: ctx.ruleset.hash,
   };
   if (j.baseline) e.baseline = j.baseline;
-  if (j.stable && rule.stableQuery) e.stable = { query: rule.stableQuery, ...j.stable };
+  if (j.stable && rule.kind !== 'judge' && rule.kind !== 'burn-rate' && rule.stableQuery) e.stable = { query: rule.stableQuery, ...j.stable };
+  if (rule.kind === 'burn-rate' && j.burn) e.burnRate = { objective: rule.slo.objective, rate: rule.slo.burnRate, long: { window: rule.slo.long, burnRate: j.burn.long }, short: { window: rule.slo.short, burnRate: j.burn.short } };
+  if (rule.kind === 'judge' && j.canary) e.judge = { ...j.canary, pass: rule.judge.pass, marginal: rule.judge.marginal };
   if (j.labels) e.labels = j.labels;
   if (mem.activeAt !== undefined) e.breachingSince = mem.activeAt;
   if (rule.when) e.guard = { query: rule.when.query, value: j.guardValue ?? null, comparison: rule.when.comparison, bound: rule.when.bound };

@@ -116,7 +116,8 @@ export function decisionDedupKey(release: Pick<NotifiedRelease, 'id' | 'namespac
 
 /** True when this immediate rule's rollback is a major outage (checklist 6.3, level 4). */
 export function isOutageRule(settings: NotificationSettings, rule: string | null): boolean {
-  return rule !== null && (settings.outageRules === undefined || settings.outageRules.includes(rule));
+  // An `slo:` rule's window pairs (`availability:1h-5m`) are listed by the rule's own name.
+  return rule !== null && (settings.outageRules === undefined || settings.outageRules.includes(rule) || settings.outageRules.includes(rule.split(':')[0]!));
 }
 
 /** Values in messages: the readers' one number format, `n/a` for none. */

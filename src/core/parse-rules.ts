@@ -7,7 +7,8 @@ import { RulesInvalidError, type RulesProblem } from '../errors/rules-invalid-er
 import { parseDuration } from './duration.js';
 import { crossFieldIssues, type CrossIssue } from './rules-cross-checks.js';
 import { rulesFileSchema, SEVERITIES, type RulesFile } from './rules-schema.js';
-import type { Baseline, Comparison, NotificationSettings, Rule, Ruleset, SourcePosition, Target, Threshold } from './ruleset.js';
+import { burnRateQuery } from './burn-rate.js';
+import type { Baseline, BurnRateRule, Comparison, JudgeRule, NotificationSettings, Rule, Ruleset, SourcePosition, Target, Threshold, ThresholdRule } from './ruleset.js';
 
 type Path = readonly PropertyKey[];
 
@@ -88,19 +89,64 @@ function compile(f: RulesFile, text: string, file: string, position: (path: (str
       slackApiUrl: f.notifications.slack.apiUrl,
       ...emailSettings(f.notifications.email),
     },
-    rules: f.rules.map((r, i): Rule => {
-      const comparison = r.above !== undefined ? 'above' : 'below';
-      const t = r[comparison]!;
-      const threshold: Threshold = typeof t === 'number' ? { kind: 'static', value: t } : 'stable' in t ? { kind: 'stable', factor: t.factor, plus: t.plus } : { kind: 'baseline', baseline: t.baseline, factor: t.factor };
-      const rule: Rule = withPosition({ name: r.name, tier: r.tier, query: r.query, comparison, threshold, forMs: ms(r.for), noData: r.noData, mode: r.mode }, position(['rules', i, 'query']));
-      if (r.description !== undefined) rule.description = r.description;
-      if (r.when) {
-        const side: Comparison = r.when.above !== undefined ? 'above' : 'below';
-        rule.when = withPosition({ query: r.when.query, comparison: side, bound: r.when[side]! }, position(['rules', i, 'when', 'query']));
-      }
-      return rule;
-    }),
+    rules: f.rules.flatMap((r, i) => compileRule(r, i, ms, position)),
   };
+}
+
+type RuleInput = RulesFile['rules'][number];
+
+/** One rule as written -> the rules the engine evaluates: one, or one per window pair of an `slo:` rule. */
+function compileRule(r: RuleInput, i: number, ms: (d: string) => number, position: (path: (string | number)[]) => SourcePosition | undefined): Rule[] {
+  const base = { name: r.name, tier: r.tier, forMs: ms(r.for), noData: r.noData, mode: r.mode, ...(r.description !== undefined ? { description: r.description } : {}) };
+  if (r.when) {
+    const side: Comparison = r.when.above !== undefined ? 'above' : 'below';
+    Object.assign(base, { when: withPosition({ query: r.when.query, comparison: side, bound: r.when[side]! }, position(['rules', i, 'when', 'query'])) });
+  }
+  if (r.slo) {
+    const slo = r.slo;
+    const parts = { total: slo.total, ...(slo.errors !== undefined ? { errors: slo.errors } : { good: slo.good! }) };
+    return slo.windows.map((w, j): BurnRateRule =>
+      withPosition(
+        {
+          ...base,
+          kind: 'burn-rate',
+          name: `${r.name}:${w.long}-${w.short}`,
+          group: r.name,
+          tier: w.tier ?? (j === 0 ? r.tier : 'considered'),
+          query: burnRateQuery(parts, w.long, slo.objective),
+          shortQuery: burnRateQuery(parts, w.short, slo.objective),
+          comparison: 'above',
+          threshold: { kind: 'static', value: w.burnRate },
+          slo: { objective: slo.objective, periodMs: ms(slo.period), burnRate: w.burnRate, long: w.long, longMs: ms(w.long), short: w.short, shortMs: ms(w.short) },
+        },
+        position(['rules', i, 'slo', 'windows', j]) ?? position(['rules', i, 'slo']),
+      ),
+    );
+  }
+  if (r.judge) {
+    const j = r.judge;
+    const rule: JudgeRule = withPosition(
+      {
+        ...base,
+        kind: 'judge',
+        judge: {
+          windowMs: ms(j.window),
+          stepMs: ms(j.step),
+          tolerance: j.tolerance,
+          confidence: j.confidence,
+          pass: j.pass,
+          marginal: j.marginal,
+          metrics: j.metrics.map((m, k) => withPosition({ name: m.name, query: m.query, direction: m.direction, critical: m.critical, mustHaveData: m.mustHaveData, allowedIncrease: m.allowedIncrease, allowedDecrease: m.allowedDecrease, criticalIncrease: m.criticalIncrease, criticalDecrease: m.criticalDecrease, nanStrategy: m.nanStrategy }, position(['rules', i, 'judge', 'metrics', k, 'query']))),
+        },
+      },
+      position(['rules', i, 'judge']),
+    );
+    return [rule];
+  }
+  const comparison = r.above !== undefined ? 'above' : 'below';
+  const t = r[comparison]!;
+  const threshold: Threshold = typeof t === 'number' ? { kind: 'static', value: t } : 'stable' in t ? { kind: 'stable', factor: t.factor, plus: t.plus } : { kind: 'baseline', baseline: t.baseline, factor: t.factor };
+  return [withPosition({ ...base, query: r.query!, comparison, threshold } satisfies ThresholdRule, position(['rules', i, 'query']))];
 }
 
 const SMTP_PORTS = { starttls: 587, implicit: 465, none: 25 } as const;

@@ -18,6 +18,18 @@ export type QueryOutcome =
   /** `refused`: the backend rejected the query itself (bad_data), rather than failing to answer it. */
   | { kind: 'error'; error: string; refused?: true };
 
+/** One series' samples over a window (a judge's metric), oldest first; NaN kept as written. */
+export interface RangeSeriesSamples {
+  labels: Labels;
+  values: readonly number[];
+}
+
+/** What one query returned over a window: the samples of each series, or an explicit outcome that is not data. */
+export type RangeOutcome =
+  | { kind: 'range'; series: readonly RangeSeriesSamples[]; warnings?: readonly string[] }
+  | { kind: 'empty'; warnings?: readonly string[] }
+  | { kind: 'error'; error: string; refused?: true };
+
 /** Prometheus writes sample values as strings: "1.5", "NaN", "+Inf", "-Inf". */
 export function parseSampleValue(text: string): number {
   switch (text) {

@@ -2,7 +2,7 @@
 // a ladder that climbs). They run on the raw parsed YAML even when the schema found other problems, so one
 // `check` run reports everything at once. JSON Schema cannot express them; they live here instead.
 import { PLACEHOLDERS, unknownPlaceholders } from './bind-ruleset.js';
-import { parseDuration } from './duration.js';
+import { formatDuration, parseDuration } from './duration.js';
 
 export interface CrossIssue {
   path: (string | number)[];
@@ -27,7 +27,14 @@ export function crossFieldIssues(raw: unknown): CrossIssue[] {
       else seen.set(rule.name, i);
     }
     const sides = (['above', 'below'] as const).filter((k) => rule[k] !== undefined);
-    if (sides.length !== 1) {
+    const kinds = (['query', 'slo', 'judge'] as const).filter((k) => rule[k] !== undefined);
+    if (kinds.length !== 1) {
+      issues.push({ path: ['rules', i], message: kinds.length === 0 ? 'has none of `query:`, `slo:` or `judge:`; give one (a threshold rule, an SLO burn-rate rule or a canary judge)' : `has ${kinds.map((k) => `\`${k}:\``).join(' and ')}; give one of them` });
+    } else if (kinds[0] !== 'query') {
+      for (const side of sides) issues.push({ path: ['rules', i, side], message: `\`${side}:\` applies to a \`query:\` rule; ${kinds[0] === 'slo' ? 'an `slo:` rule breaches on its windows\' `burnRate`' : 'a `judge:` rule breaches on its score (`judge.marginal`)'}` });
+      if (kinds[0] === 'slo' && isObj(rule.slo)) issues.push(...sloIssues(rule.slo, ['rules', i, 'slo']));
+      if (kinds[0] === 'judge' && isObj(rule.judge)) issues.push(...judgeIssues(rule.judge, ['rules', i, 'judge'], typeof raw.interval === 'string' ? raw.interval : '15s'));
+    } else if (sides.length !== 1) {
       issues.push({
         path: ['rules', i],
         message: sides.length === 0 ? 'has neither `above:` nor `below:`; give exactly one threshold' : 'has both `above:` and `below:`; give exactly one threshold',
@@ -46,6 +53,8 @@ export function crossFieldIssues(raw: unknown): CrossIssue[] {
       issues.push({ path: ['rules', i, 'when'], message: '`when:` needs exactly one of `above:` or `below:`' });
     }
     placeholderIssues(issues, ['rules', i, 'query'], rule.query);
+    if (isObj(rule.slo)) for (const part of ['errors', 'good', 'total']) placeholderIssues(issues, ['rules', i, 'slo', part], rule.slo[part], ['window']);
+    if (isObj(rule.judge) && Array.isArray(rule.judge.metrics)) (rule.judge.metrics as unknown[]).forEach((m, j) => isObj(m) && placeholderIssues(issues, ['rules', i, 'judge', 'metrics', j, 'query'], m.query));
     if (isObj(rule.when)) placeholderIssues(issues, ['rules', i, 'when', 'query'], rule.when.query);
   });
   if (isObj(raw.baselines)) for (const [name, b] of Object.entries(raw.baselines)) if (isObj(b)) placeholderIssues(issues, ['baselines', name, 'query'], b.query);
@@ -154,9 +163,59 @@ function emailIssues(email: Record<string, unknown>): CrossIssue[] {
 }
 
 /** A `{{name}}` in a query that is not one of the per-target placeholders (a typo would reach Prometheus). */
-function placeholderIssues(issues: CrossIssue[], path: (string | number)[], query: unknown): void {
+function placeholderIssues(issues: CrossIssue[], path: (string | number)[], query: unknown, also: string[] = []): void {
   if (typeof query !== 'string') return;
-  for (const name of unknownPlaceholders(query)) {
-    issues.push({ path, message: `\`{{${name}}}\` is not a placeholder; a query can name its target with ${PLACEHOLDERS.map((p) => `{{${p}}}`).join(', ')}` });
+  for (const name of unknownPlaceholders(query).filter((n) => !also.includes(n))) {
+    issues.push({ path, message: `\`{{${name}}}\` is not a placeholder; a query can name its target with ${PLACEHOLDERS.map((p) => `{{${p}}}`).join(', ')}${also.length ? `, and its window with ${also.map((p) => `{{${p}}}`).join(', ')}` : ' (`{{window}}` belongs in an `slo:` rule\'s parts)'}` });
   }
+}
+
+const WINDOW = /\{\{\s*window\s*\}\}/;
+
+/** `slo:`: errors or good, with total; each part reads `{{window}}`; every pair's long window longer than its short. */
+function sloIssues(slo: Obj, path: (string | number)[]): CrossIssue[] {
+  const issues: CrossIssue[] = [];
+  const parts = (['errors', 'good'] as const).filter((k) => slo[k] !== undefined);
+  if (parts.length !== 1) issues.push({ path, message: parts.length === 0 ? '`slo:` needs `errors:` (bad requests) or `good:` (good requests), besides `total:`' : '`slo:` has both `errors:` and `good:`; give one of them' });
+  for (const k of ['errors', 'good', 'total'] as const) {
+    if (typeof slo[k] === 'string' && !WINDOW.test(slo[k])) issues.push({ path: [...path, k], message: `\`slo.${k}\` does not use \`{{window}}\`, so every window would read the same range; write its range as \`[{{window}}]\`, e.g. \`rate(requests_total[{{window}}])\`` });
+  }
+  const seen = new Map<string, number>();
+  (Array.isArray(slo.windows) ? (slo.windows as unknown[]) : []).forEach((w, j) => {
+    if (!isObj(w) || typeof w.long !== 'string' || typeof w.short !== 'string') return;
+    const long = parseDuration(w.long);
+    const short = parseDuration(w.short);
+    if (long === undefined || short === undefined) return;
+    if (short <= 0) issues.push({ path: [...path, 'windows', j, 'short'], message: `\`slo.windows[${j}].short\` must be longer than 0s` });
+    else if (long <= short) issues.push({ path: [...path, 'windows', j, 'long'], message: `\`slo.windows[${j}]\`: the long window (${w.long}) must be longer than the short one (${w.short}); the workbook makes the short window 1/12 of the long` });
+    const key = `${w.long}-${w.short}`;
+    const first = seen.get(key);
+    if (first !== undefined) issues.push({ path: [...path, 'windows', j], message: `\`slo.windows[${j}]\` repeats the ${w.long}/${w.short} pair of \`slo.windows[${first}]\`; each pair is its own rule (named <rule>:${key}), so list it once` });
+    else seen.set(key, j);
+  });
+  return issues;
+}
+
+/** `judge:`: a step that divides the window and is a multiple of `interval`; marginal <= pass; unique metric names. */
+function judgeIssues(judge: Obj, path: (string | number)[], interval: string): CrossIssue[] {
+  const issues: CrossIssue[] = [];
+  const window = parseDuration(typeof judge.window === 'string' ? judge.window : '10m');
+  const step = parseDuration(typeof judge.step === 'string' ? judge.step : '1m');
+  const every = parseDuration(interval);
+  if (window !== undefined && step !== undefined && every !== undefined) {
+    if (step <= 0) issues.push({ path: [...path, 'step'], message: '`judge.step` must be longer than 0s' });
+    else if (window < step || window % step !== 0) issues.push({ path: [...path, 'window'], message: `\`judge.window\` (${formatDuration(window)}) must be a whole number of steps (\`judge.step\`: ${formatDuration(step)})` });
+    else if (every > 0 && step % every !== 0) issues.push({ path: [...path, 'step'], message: `\`judge.step\` (${formatDuration(step)}) must be a multiple of \`interval\` (${formatDuration(every)}), so every sample falls on an instant replay reads too` });
+  }
+  const pass = typeof judge.pass === 'number' ? judge.pass : 95;
+  const marginal = typeof judge.marginal === 'number' ? judge.marginal : 75;
+  if (marginal > pass) issues.push({ path: [...path, 'marginal'], message: `\`judge.marginal\` (${marginal}) is above \`judge.pass\` (${pass}); a score passes at \`pass\` and is marginal from \`marginal\` up to it` });
+  const names = new Map<string, number>();
+  (Array.isArray(judge.metrics) ? (judge.metrics as unknown[]) : []).forEach((m, j) => {
+    if (!isObj(m) || typeof m.name !== 'string') return;
+    const first = names.get(m.name);
+    if (first !== undefined) issues.push({ path: [...path, 'metrics', j, 'name'], message: `duplicate metric name "${m.name}" (\`judge.metrics[${first}]\` has it already); names must be unique` });
+    else names.set(m.name, j);
+  });
+  return issues;
 }

@@ -1,6 +1,7 @@
 // The rules file format, as a zod schema. It is the single source of truth for validation, for the JSON Schema
 // that `rollback-guard schema` prints, and (later) for the generated rules reference in the README.
 import { z } from 'zod';
+import { WORKBOOK_WINDOWS } from './burn-rate.js';
 import { DURATION_PATTERN } from './duration.js';
 
 import type { Severity } from './severity.js';
@@ -87,6 +88,57 @@ const selectSchema = z
   })
   .describe('A fleet: the Deployments these rules guard, chosen by label at run time instead of listed.');
 
+const sloSchema = z
+  .strictObject({
+    objective: z
+      .number()
+      .gt(0, { error: 'must be a percentage above 0 and below 100, like 99.9' })
+      .lt(100, { error: 'must be a percentage below 100 (100 % leaves no error budget to burn), like 99.9' })
+      .describe('The SLO: the percentage of requests that must be good, like 99.9. Its error budget is 100 - objective percent.'),
+    period: duration.default('30d').describe("The SLO's period, which the burn rates are relative to (the workbook's are for 30 days). Recorded with each decision; the windows are not scaled from it."),
+    errors: query.optional().describe('PromQL giving the rate of bad requests over `{{window}}`, e.g. `sum by (namespace, deployment) (rate(requests_total{code=~"5..", deployment="{{deployment}}"}[{{window}}]))`. Give `errors` or `good`.'),
+    good: query.optional().describe('PromQL giving the rate of good requests over `{{window}}`, instead of `errors`.'),
+    total: query.describe('PromQL giving the rate of all requests over `{{window}}`.'),
+    windows: z
+      .array(
+        z.strictObject({
+          burnRate: z.number().positive({ error: 'must be greater than 0 (how many times faster than sustainable the budget burns, e.g. 14.4)' }).describe('Breach while both windows burn the budget faster than this many times the rate that would spend it exactly over `period`.'),
+          long: duration.describe('The long window: how much history must show the burn.'),
+          short: duration.describe('The short window: whether it is still burning now (the workbook: 1/12 of the long one).'),
+          tier: z.enum(['immediate', 'considered']).optional().describe("This pair's tier. Default: the rule's `tier` for the first pair, `considered` (a page) for the others."),
+        }),
+      )
+      .min(1, { error: 'must list at least one window pair' })
+      .default([...WORKBOOK_WINDOWS])
+      .describe("The window pairs, fastest burn first. Default: the SRE workbook's for a 30-day SLO: 14.4 over 1h and 5m, 6 over 6h and 30m, 3 over 1d and 2h, 1 over 3d and 6h."),
+  })
+  .describe('A multi-window, multi-burn-rate SLO rule (instead of `query:` and a threshold): see *SLO burn-rate rules*.');
+
+const judgeMetric = z.strictObject({
+  name: z.string().regex(KEBAB, { error: 'must be kebab-case, like error-rate' }).describe('Unique kebab-case name within the judge; it appears in the evidence.'),
+  query: query.describe("PromQL for the canary's value of the metric, naming it with `{{namespace}}`/`{{deployment}}` (or `{{selector}}`): bound again for the stable Deployment. Every series' value at every step of the window is a sample."),
+  direction: z.enum(['increase', 'decrease', 'either']).default('increase').describe("Which change fails: `increase` (errors, latency), `decrease` (throughput, success rate) or `either`. Kayenta's default is either; here it is increase, because a canary that errs less than stable is no reason to revert."),
+  critical: z.boolean().default(false).describe('A high (or low) verdict on this metric fails the whole judgement, whatever the score.'),
+  mustHaveData: z.boolean().default(false).describe('No samples on a side counts as a failure of this metric instead of leaving it out of the score.'),
+  allowedIncrease: z.number().positive().default(1).describe("A high verdict needs the canary's mean to be at least this times stable's (Kayenta's effectSize.allowedIncrease): 1.1 ignores a certain but smaller than 10 % rise."),
+  allowedDecrease: z.number().positive().default(1).describe("A low verdict needs the canary's mean to be at most this times stable's."),
+  criticalIncrease: z.number().positive().default(1).describe('A critical metric fails the judgement only when its mean ratio is at least this.'),
+  criticalDecrease: z.number().positive().default(1).describe('A critical metric fails the judgement only when its mean ratio is at most this.'),
+  nanStrategy: z.enum(['remove', 'replace']).default('remove').describe('NaN samples (0/0: no requests at that step): `remove` them, or `replace` them with 0.'),
+});
+
+const judgeSchema = z
+  .strictObject({
+    window: duration.default('10m').describe('How far back the samples of each side reach from the instant judged.'),
+    step: duration.default('1m').describe('Time between samples: a multiple of `interval`, so they fall on the instants replay reads.'),
+    tolerance: z.number().min(0).default(0.25).describe("Kayenta's: a metric is high (low) only when its shift's confidence interval lies above (below) this fraction of the estimated shift."),
+    confidence: z.number().gt(0).lt(1).default(0.98).describe("Confidence level of the shift's interval (Kayenta's judge: 0.98)."),
+    pass: z.number().min(0).max(100).default(95).describe('Score (the percentage of judged metrics that pass) at or above which the canary passes.'),
+    marginal: z.number().min(0).max(100).default(75).describe('Score at or above which (and below `pass`) the judgement is marginal, which holds the rule; below it the canary fails, which is a breach.'),
+    metrics: z.array(judgeMetric).min(1, { error: 'must list at least one metric' }).describe('The metrics compared, canary against stable.'),
+  })
+  .describe("A canary judge (instead of `query:` and a threshold): a canary's samples against its stable Deployment's by a Mann-Whitney U test per metric, scored like Kayenta; see *Canary judge rules*.");
+
 export const ruleSchema = z
   .strictObject({
     name: z
@@ -95,7 +147,9 @@ export const ruleSchema = z
       .describe('Unique kebab-case name; it appears in decisions, pages and the decision log.'),
     description: z.string().optional().describe('One line for humans; used in pages and the timeline.'),
     tier: z.enum(['immediate', 'considered']).describe('immediate: revert with no approval. considered: page and wait for a human.'),
-    query,
+    query: query.optional().describe('PromQL giving the value compared with the threshold. Give one of `query:` (with `above:` or `below:`), `slo:` or `judge:`.'),
+    slo: sloSchema.optional(),
+    judge: judgeSchema.optional(),
     above: threshold.optional().describe('Breach when the value is strictly greater than this.'),
     below: threshold.optional().describe('Breach when the value is strictly less than this.'),
     for: duration.default('0s').describe('Hold duration: the rule fires once it has breached at every evaluation for this long.'),

@@ -1,5 +1,6 @@
 // The validated, compiled form of a rules file that the engine works with: durations in milliseconds,
 // thresholds resolved to one comparison each.
+import { ruleParts } from './rule-parts.js';
 import type { Severity, SmtpTls, SummaryFormat, TemplateName } from './rules-schema.js';
 
 export type Comparison = 'above' | 'below';
@@ -25,23 +26,91 @@ export interface TrafficGuard {
   bound: number;
 }
 
-export interface Rule {
+interface RuleBase {
   name: string;
   description?: string;
   tier: Tier;
-  query: string;
   queryAt?: SourcePosition;
-  comparison: Comparison;
-  threshold: Threshold;
   forMs: number;
   noData: 'ignore' | 'breach';
   when?: TrafficGuard;
   mode: RuleMode;
+}
+
+/** A value against a threshold (the rule kind every rule had before `slo:` and `judge:`). */
+export interface ThresholdRule extends RuleBase {
+  kind?: 'threshold';
+  query: string;
+  comparison: Comparison;
+  threshold: Threshold;
   /** A `stable` threshold's query, bound for the stable Deployment (set by bindRuleset). */
   stableQuery?: string;
   /** Why the stable query could not be bound (its selector is not known): the rule reads no-stable. */
   stableProblem?: string;
 }
+
+/**
+ * One burn-rate window pair of an `slo:` rule (core/burn-rate.ts): breaches while the error ratio over both the
+ * long and the short window burns the error budget faster than `burnRate` times the sustainable rate. Named
+ * `<rule>:<long>-<short>`; `query` is the long window's error ratio, `shortQuery` the short one's.
+ */
+export interface BurnRateRule extends RuleBase {
+  kind: 'burn-rate';
+  /** The `slo:` rule it was written as (the name without `:<long>-<short>`). */
+  group: string;
+  query: string;
+  shortQuery: string;
+  comparison: 'above';
+  threshold: { kind: 'static'; value: number };
+  slo: BurnRateWindow & { objective: number; periodMs: number };
+}
+
+export interface BurnRateWindow {
+  burnRate: number;
+  long: string;
+  longMs: number;
+  short: string;
+  shortMs: number;
+}
+
+/** A canary judged against its stable Deployment by a Mann-Whitney U test per metric (core/canary-judge.ts). */
+export interface JudgeRule extends RuleBase {
+  kind: 'judge';
+  judge: JudgeSettings;
+  /** Why the stable side could not be bound (its selector is not known): the rule reads no-stable. */
+  stableProblem?: string;
+}
+
+export interface JudgeSettings {
+  windowMs: number;
+  stepMs: number;
+  /** Kayenta's: a metric is high/low only when the shift's confidence interval clears `tolerance` x the estimate. */
+  tolerance: number;
+  confidence: number;
+  pass: number;
+  marginal: number;
+  metrics: JudgeMetric[];
+}
+
+export interface JudgeMetric {
+  name: string;
+  query: string;
+  queryAt?: SourcePosition;
+  /** The same query bound for the stable Deployment (set by bindRuleset). */
+  stableQuery?: string;
+  direction: 'increase' | 'decrease' | 'either';
+  critical: boolean;
+  mustHaveData: boolean;
+  /** Mean ratio canary/stable a high (low) verdict must reach (fall to); Kayenta's allowedIncrease/Decrease. */
+  allowedIncrease: number;
+  allowedDecrease: number;
+  /** A critical metric fails the judgement on its own only past these mean ratios (Kayenta's criticalIncrease/Decrease). */
+  criticalIncrease: number;
+  criticalDecrease: number;
+  nanStrategy: 'remove' | 'replace';
+}
+
+export type Rule = ThresholdRule | BurnRateRule | JudgeRule;
 
 export interface Baseline {
   name: string;
@@ -189,16 +258,14 @@ export interface QueryUse {
   rule?: string;
   query: string;
   at?: SourcePosition;
+  /** A judge's metric: read as samples over a window, not at one instant. */
+  range?: { windowMs: number; stepMs: number };
 }
 
 export function rulesetQueries(ruleset: Ruleset): QueryUse[] {
   const out: QueryUse[] = [];
   const pos = (at: SourcePosition | undefined) => (at ? { at } : {});
   for (const b of ruleset.baselines) out.push({ what: `baseline ${b.name}`, field: `baselines.${b.name}.query`, query: b.query, ...pos(b.queryAt) });
-  for (const r of ruleset.rules) {
-    out.push({ what: `rule ${r.name}`, field: 'query', rule: r.name, query: r.query, ...pos(r.queryAt) });
-    if (r.when) out.push({ what: `rule ${r.name} (when)`, field: 'when.query', rule: r.name, query: r.when.query, ...pos(r.when.queryAt) });
-    if (r.stableQuery !== undefined) out.push({ what: `rule ${r.name} (stable)`, field: 'query', rule: r.name, query: r.stableQuery, ...pos(r.queryAt) });
-  }
+  for (const r of ruleset.rules) for (const p of ruleParts(r)) out.push({ what: p.what, field: p.field, rule: r.name, query: p.query, ...pos(p.at), ...(p.range ? { range: p.range } : {}) });
   return out;
 }

@@ -1,3 +1,4 @@
+import type { ThresholdRule } from '../../src/core/ruleset.js';
 import { describe, expect, it } from 'vitest';
 import { bindQuery, bindRuleset, isPerTarget, promLabelName, promqlString, selectorMatchers } from '../../src/core/bind-ruleset.js';
 import { parseRules } from '../../src/core/parse-rules.js';
@@ -47,7 +48,7 @@ rules:
     const bound = bindRuleset(rs, CANARY);
     expect(isPerTarget(bound)).toBe(false);
     expect(bound.hash).toBe(rs.hash);
-    expect(bound.rules.map((r) => [r.query, r.when?.query])).toEqual([
+    expect((bound.rules as ThresholdRule[]).map((r) => [r.query, r.when?.query])).toEqual([
       ['errors{ app="voice-server",track="canary" }', 'requests{deployment="voice-server-canary"}'],
       ['p95{deployment="voice-server-canary"}', undefined],
     ]);

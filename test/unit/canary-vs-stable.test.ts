@@ -1,4 +1,5 @@
 // A canary judged against its stable Deployment at the same instant: `above: { stable: true, factor, plus }`.
+import type { ThresholdRule } from '../../src/core/ruleset.js';
 import { describe, expect, it } from 'vitest';
 import { bindRuleset } from '../../src/core/bind-ruleset.js';
 import { initialState, judge, step, type EngineContext, type Observation } from '../../src/core/engine.js';
@@ -30,7 +31,7 @@ const v = (value: number): QueryOutcome => ({ kind: 'series', series: [{ labels:
 
 describe('canary vs stable', () => {
   it('binds the same query for the stable Deployment; a target without compareTo does not have the rule', () => {
-    expect([rule.query, rule.stableQuery]).toEqual(['errors{deployment="voice-server-canary"}', 'errors{deployment="voice-server"}']);
+    expect([(rule as ThresholdRule).query, (rule as ThresholdRule).stableQuery]).toEqual(['errors{deployment="voice-server-canary"}', 'errors{deployment="voice-server"}']);
     expect(bindRuleset(file, { namespace: 'voice-production', deployment: 'voice-server' }).rules.map((r) => r.name)).toEqual(['errors']);
     const unknown = bindRuleset(parseRules(FILE.replace('errors{deployment="{{deployment}}"}\'\n    above: { stable', 'errors{ {{selector}} }\'\n    above: { stable'), 'c.yaml'), { namespace: 'voice-production', deployment: 'voice-server-canary', selector: { app: 'c' }, stable: { namespace: 'voice-production', deployment: 'voice-server' } });
     expect(unknown.rules[0]).toMatchObject({ query: 'errors{ app="c" }', stableProblem: expect.stringContaining('pod selector of voice-production/voice-server is not known') });

@@ -72,7 +72,7 @@ describe('validation errors name the file, line, column, rule, what was found an
     { name: 'both above and below', text: HEAD + 'rules:\n' + OK_RULE + '    below: 0\n', want: { line: 4, column: 5, rule: 'ok', message: /has both `above:` and `below:`/ } },
     { name: 'neither above nor below', text: HEAD + 'rules:\n' + OK_RULE.replace('    above: 1\n', ''), want: { line: 4, column: 5, message: /has neither `above:` nor `below:`/ } },
     { name: 'empty query', text: HEAD + 'rules:\n' + OK_RULE.replace("query: 'up'", "query: '  '"), want: { line: 6, column: 12, message: /`query` is empty/ } },
-    { name: 'missing query', text: HEAD + 'rules:\n' + OK_RULE.replace("    query: 'up'\n", ''), want: { line: 4, column: 5, message: /`query` is missing; expected a string/ } },
+    { name: 'missing query', text: HEAD + 'rules:\n' + OK_RULE.replace("    query: 'up'\n", ''), want: { line: 4, column: 5, message: /has none of `query:`, `slo:` or `judge:`; give one/ } },
     { name: 'wrong version', text: HEAD.replace('version: 1', 'version: 2') + 'rules:\n' + OK_RULE, want: { line: 1, column: 10, message: /`version`: expected 1, found number 2/ } },
     { name: 'YAML syntax', text: HEAD + 'rules: [\n  - a\n', want: { line: 4, message: /^YAML syntax/ } },
     { name: 'duplicate YAML key', text: HEAD + 'rules:\n' + OK_RULE + '    tier: considered\n', want: { line: 8, message: /YAML syntax: Map keys must be unique/ } },

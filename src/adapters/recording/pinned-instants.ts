@@ -2,7 +2,7 @@
 // else from the underlying source. Replay reads its data as range queries on the evaluation grid, but a release
 // starts off the grid and its baselines are read at that exact instant (as the daemon reads them): those few
 // instant readings are pinned here.
-import type { QueryOutcome } from '../../core/query-outcome.js';
+import type { QueryOutcome, RangeOutcome } from '../../core/query-outcome.js';
 import type { MetricSource } from '../../ports/metric-source.js';
 
 export class PinnedInstants implements MetricSource {
@@ -16,5 +16,9 @@ export class PinnedInstants implements MetricSource {
 
   instant(query: string, at: number): Promise<QueryOutcome> {
     return this.pins.has(`${at} ${query}`) ? Promise.resolve(this.pins.get(`${at} ${query}`)!) : this.source.instant(query, at);
+  }
+
+  range(query: string, start: number, end: number, stepMs: number): Promise<RangeOutcome> {
+    return this.source.range ? this.source.range(query, start, end, stepMs) : Promise.resolve({ kind: 'error', error: 'this metric source cannot read a window of samples' });
   }
 }

@@ -2,7 +2,7 @@
 // Format (version 1): {"version": 1, "step": <seconds>, "queries": {"<query exactly as in the rules>":
 //   {"resultType": "matrix", "result": [{"metric": {...}, "values": [[<unix seconds>, "<value>"], ...]}]}}}
 import fs from 'node:fs';
-import { parseSampleValue, type Labels, type QueryOutcome, type SeriesSample } from '../../core/query-outcome.js';
+import { parseSampleValue, type Labels, type QueryOutcome, type RangeOutcome, type SeriesSample } from '../../core/query-outcome.js';
 import { toRfc3339 } from '../../core/time-format.js';
 import { RecordingInvalidError } from '../../errors/recording-invalid-error.js';
 import type { MetricSource } from '../../ports/metric-source.js';
@@ -143,6 +143,10 @@ export class RecordingSource implements MetricSource {
     return Promise.resolve(this.instantSync(query, at));
   }
 
+  range(query: string, start: number, end: number, stepMs: number): Promise<RangeOutcome> {
+    return Promise.resolve(rangeFromInstants((t) => this.instantSync(query, t), start, end, stepMs));
+  }
+
   /**
    * A query's value at `at` is each series' sample at `at`, or its latest within the preceding step. A series
    * with nothing in that span has stopped: its last value does not hold (that would hide an outage).
@@ -165,6 +169,29 @@ export class RecordingSource implements MetricSource {
     }
     return found.length ? { kind: 'series', series: found } : { kind: 'empty' };
   }
+}
+
+/**
+ * Samples at start, start + step, ..., end: each the instant answer at that time, as Prometheus evaluates a range
+ * query, grouped by series. Unknown at any of them (outside the data, not recorded) is unknown for the window.
+ */
+export function rangeFromInstants(instant: (at: number) => QueryOutcome, start: number, end: number, stepMs: number): RangeOutcome {
+  const bySeries = new Map<string, { labels: Labels; values: number[] }>();
+  const warnings: string[] = [];
+  for (let t = start; t <= end; t += stepMs) {
+    const o = instant(t);
+    if (o.kind === 'error') return o;
+    if (o.warnings) warnings.push(...o.warnings);
+    if (o.kind !== 'series') continue;
+    for (const s of o.series) {
+      const key = JSON.stringify(Object.entries(s.labels).sort(([a], [b]) => (a < b ? -1 : 1)));
+      let e = bySeries.get(key);
+      if (!e) bySeries.set(key, (e = { labels: s.labels, values: [] }));
+      e.values.push(s.value);
+    }
+  }
+  const w = warnings.length ? { warnings: [...new Set(warnings)] } : {};
+  return bySeries.size ? { kind: 'range', series: [...bySeries.values()], ...w } : { kind: 'empty', ...w };
 }
 
 function lastAtOrBefore(times: Float64Array, at: number): number {

@@ -27,7 +27,8 @@ export function registerCheck(program: Command, io: Io): void {
         const rejected = [...(off ? [off] : []), ...(client ? await rejectedQueries(client, rs) : [])];
         if (rejected.length) throw new RulesInvalidError(file, rejected);
         const immediate = rs.rules.filter((r) => r.tier === 'immediate').length;
-        io.out(`${file}: OK: ${plural(rs.rules.length, 'rule')} (${immediate} immediate, ${rs.rules.length - immediate} considered), ${plural(rs.baselines.length, 'baseline')}${client ? ', every query accepted by Prometheus' : ''}`);
+        const pairs = rs.rules.filter((r) => r.kind === 'burn-rate').length;
+        io.out(`${file}: OK: ${plural(rs.rules.length, 'rule')} (${immediate} immediate, ${rs.rules.length - immediate} considered${pairs ? `; ${plural(pairs, 'SLO window pair')} counted as rules` : ''}), ${plural(rs.baselines.length, 'baseline')}${client ? ', every query accepted by Prometheus' : ''}`);
         for (const line of sharingLines(rs)) io.out(`  ${line}`);
       } catch (err) {
         if (!(err instanceof RulesInvalidError)) throw err;
@@ -99,6 +100,8 @@ function sharingLines(rs: Ruleset): string[] {
   const queries = perTargetQueries(rs);
   if (queries.length === 0) return [];
   const apart = queries.flatMap((q) => {
+    // A judge's windows are range queries: read per canary and per stable Deployment (canaries are few).
+    if (q.range) return [`sent per target: ${q.what}: a window of samples (range query)`];
     const g = groupingOf(q.query);
     return 'reason' in g ? [`sent per target: ${q.what}: ${g.reason}`] : [];
   });
@@ -111,6 +114,7 @@ function groupedQueries(rs: Ruleset): ReturnType<typeof rulesetQueries> {
   const targets = rs.select ? [...targetsToCheck(rs), { namespace: rs.select.namespace ?? 'rollback-guard-check-2', deployment: 'rollback-guard-check-2' }] : rs.targets;
   if (targets.length < 2) return [];
   return perTargetQueries(rs).flatMap((q) => {
+    if (q.range) return [];
     const g = groupingOf(q.query);
     return 'grouping' in g ? [{ ...q, what: `${q.what} (for all targets)`, query: groupedQuery(g.grouping, targets) }] : [];
   });

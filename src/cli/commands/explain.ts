@@ -7,7 +7,7 @@ import { parseRules } from '../../core/parse-rules.js';
 import type { Rule } from '../../core/ruleset.js';
 import { toRfc3339 } from '../../core/time-format.js';
 import { UsageError } from '../../errors/usage-error.js';
-import { formatOffset, formatValue, isReplay, outcomeText, table } from '../format.js';
+import { formatOffset, formatValue, isReplay, judgeLines, outcomeText, table, type JudgeEvidence } from '../format.js';
 import { addDbOption } from '../incident/log-filter-options.js';
 import type { Io } from '../io.js';
 
@@ -87,19 +87,27 @@ function explainDecision(reader: DecisionLogReader, id: number): Explanation {
 }
 
 function describeRule(r: Rule): Record<string, unknown> {
-  const t = r.threshold;
-  const threshold = t.kind === 'static' ? t.value : t.kind === 'stable' ? { stable: true, factor: t.factor, plus: t.plus } : { baseline: t.baseline, factor: t.factor };
-  return {
+  const common = {
     name: r.name,
     ...(r.description !== undefined ? { description: r.description } : {}),
     tier: r.tier,
     mode: r.mode,
-    query: r.query,
-    [r.comparison]: threshold,
+  };
+  const tail = {
     for: formatDuration(r.forMs),
     noData: r.noData,
     ...(r.when ? { when: { query: r.when.query, [r.when.comparison]: r.when.bound } } : {}),
   };
+  if (r.kind === 'burn-rate') {
+    return { ...common, slo: { objective: r.slo.objective, burnRate: r.slo.burnRate, long: r.slo.long, short: r.slo.short }, query: r.query, shortQuery: r.shortQuery, ...tail };
+  }
+  if (r.kind === 'judge') {
+    const j = r.judge;
+    return { ...common, judge: { window: formatDuration(j.windowMs), step: formatDuration(j.stepMs), tolerance: j.tolerance, confidence: j.confidence, pass: j.pass, marginal: j.marginal, metrics: j.metrics.map((m) => ({ name: m.name, query: m.query, direction: m.direction, critical: m.critical })) }, ...tail };
+  }
+  const t = r.threshold;
+  const threshold = t.kind === 'static' ? t.value : t.kind === 'stable' ? { stable: true, factor: t.factor, plus: t.plus } : { baseline: t.baseline, factor: t.factor };
+  return { ...common, query: r.query, [r.comparison]: threshold, ...tail };
 }
 
 const labelText = (l: Record<string, string> | null | undefined) => (l && Object.keys(l).length ? `{${Object.entries(l).map(([k, v]) => `${k}="${v}"`).join(', ')}}` : '{}');
@@ -117,7 +125,11 @@ function formatExplanation(x: Explanation): string {
     if (b) out.push(`  baseline   ${b.name} = ${formatValue(b.value)} x ${b.factor} = ${formatValue(b.value * b.factor)}`);
     const st = ev.stable as { query: string; value: number; factor: number; plus: number } | undefined;
     if (st) out.push(`  stable     ${formatValue(st.value)} x ${st.factor} + ${st.plus} = ${formatValue(st.value * st.factor + st.plus)} (${st.query}, at the same instant)`);
-    out.push(`  series     ${labelText(ev.labels as Record<string, string> | undefined)}`);
+    const br = ev.burnRate as { objective: number; rate: number; long: { window: string; burnRate: number | null }; short: { window: string; burnRate: number | null } } | undefined;
+    if (br) out.push(`  burn rate  ${br.long.window} window ${formatValue(br.long.burnRate, 'no data')}x, ${br.short.window} window ${formatValue(br.short.burnRate, 'no data')}x, against ${br.rate}x of the ${br.objective} % SLO's budget (both must exceed it)`);
+    const jd = ev.judge as JudgeEvidence | undefined;
+    if (jd) out.push(...judgeLines(jd));
+    if (!jd) out.push(`  series     ${labelText(ev.labels as Record<string, string> | undefined)}`);
     if (typeof ev.breachingSince === 'string') out.push(`  breaching  since ${ev.breachingSince}${typeof ev.forMs === 'number' ? `, hold ${formatDuration(ev.forMs)}` : ''}`);
   }
   if (typeof ev.note === 'string') out.push(`  note       ${ev.note}`);
@@ -160,3 +172,4 @@ function recoveryText(detail: unknown): string {
     return '';
   }
 }
+

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import type { Command } from 'commander';
 import { PrometheusClient } from '../../adapters/prometheus/prometheus-client.js';
 import { recordRange } from '../../adapters/prometheus/record-range.js';
+import { lookbackMs } from '../../core/rule-parts.js';
 import { gridStart } from '../../core/interval-grid.js';
 import { rulesetQueries } from '../../core/ruleset.js';
 import { toRfc3339 } from '../../core/time-format.js';
@@ -50,7 +51,7 @@ export function registerRecord(program: Command, io: Io): void {
     // On the daemon's grid (multiples of the step), as of each instant less the rules' evaluationOffset: the samples
     // replay needs for the instants the daemon judges.
     const offset = ruleset.evaluationOffsetMs;
-    const { recording, warnings } = await recordRange(client, rulesetQueries(ruleset), gridStart(from, stepMs) - offset, to - offset, stepMs);
+    const { recording, warnings } = await recordRange(client, rulesetQueries(ruleset), gridStart(from, stepMs) - offset - lookbackMs(ruleset.rules), to - offset, stepMs);
     for (const w of warnings) io.err(`warning: Prometheus: ${w}`);
     // With the Deployment it was bound for: replay evaluates per-target rules for it without being told again.
     const { queries, ...head } = recording;

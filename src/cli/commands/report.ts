@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { DecisionLogReader, type Row } from '../../adapters/sqlite/decision-log-reader.js';
 import { parseRules } from '../../core/parse-rules.js';
+import { ruleQueryText } from '../../core/rule-parts.js';
 import type { Rule } from '../../core/ruleset.js';
 import { UsageError } from '../../errors/usage-error.js';
 import { addDbOption, parseReleaseId } from '../incident/log-filter-options.js';
@@ -33,7 +34,7 @@ export function registerReport(program: Command, io: Io): void {
         } catch {
           rules = []; // charts still come from the evaluations; only descriptions are lost
         }
-        const byRule = new Map<string, RuleSeries>(rules.map((r) => [r.name, { rule: r.name, description: r.description, tier: r.tier, query: r.query, comparison: r.comparison, points: [] }]));
+        const byRule = new Map<string, RuleSeries>(rules.map((r) => [r.name, { rule: r.name, description: r.description, tier: r.tier, query: ruleQueryText(r), comparison: r.kind === 'judge' ? 'below' : r.comparison, points: [] }]));
         let last = Date.parse(release.last_evaluated_at ?? release.window_ends_at);
         for (const e of reader.evaluations(id)) {
           let series = byRule.get(e.rule);

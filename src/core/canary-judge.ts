@@ -7,6 +7,8 @@
 // - Kayenta adds random noise when each side is constant, for its root finder; the interval here needs none, so
 //   the judgement stays deterministic (replay must decide what the daemon decided).
 // - The shift estimate is the median of pairwise differences (Hodges-Lehmann), not a root finder's approximation.
+// - High or low also needs the U test's p-value below 1 - confidence: Kayenta judges one sample against one as
+//   high when they differ (its interval is then the one difference); an exact test says p = 1.
 import { mannWhitneyU, shiftInterval } from './mann-whitney.js';
 import type { JudgeMetric, JudgeSettings } from './ruleset.js';
 
@@ -82,6 +84,10 @@ export function classifyMetric(m: JudgeMetric, settings: Pick<JudgeSettings, 'to
   // but tiny against its own size still passes; then the mean ratio must reach the allowed change.
   const bound = settings.tolerance * Math.abs(shift.estimate);
   const interval = `interval [${fmt(shift.low)}, ${fmt(shift.high)}]`;
+  // Unlike Kayenta, the U test's own p-value must be significant too: the normal-approximation interval of one
+  // sample against one (or three against three) excludes 0 though no test could tell them apart.
+  const significant = test.p < 1 - settings.confidence;
+  if (!significant && (shift.low > bound || shift.high < -bound)) return { ...judged, verdict: 'pass', reason: `${interval}, but p ${fmt(test.p)} is not below ${fmt(1 - settings.confidence)} (too few samples to tell)` };
   const up = m.direction !== 'decrease' && shift.low > bound && (effectSize === null || effectSize >= m.allowedIncrease);
   const down = m.direction !== 'increase' && shift.high < -bound && (effectSize === null || effectSize <= m.allowedDecrease);
   if (up) {

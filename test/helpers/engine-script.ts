@@ -1,7 +1,7 @@
 // Drives the pure engine over a script of query results at explicit timestamps (seconds after the release).
 import { initialState, step, type Decision, type Evaluation, type Observation, type ReleaseState } from '../../src/core/engine.js';
 import { parseRules } from '../../src/core/parse-rules.js';
-import type { QueryOutcome, ScalarReading } from '../../src/core/query-outcome.js';
+import type { QueryOutcome, RangeOutcome, ScalarReading } from '../../src/core/query-outcome.js';
 import type { Ruleset } from '../../src/core/ruleset.js';
 
 export const T0 = Date.parse('2026-11-20T14:00:00Z');
@@ -38,6 +38,8 @@ export interface RunOptions {
   stepS?: number;
   /** Seconds at which a manual considered trigger pages (level 1), as the daemon's `trigger` does. */
   manualPagesS?: number[];
+  /** A judge rule's samples at `t` seconds, by `canary:<metric>` / `stable:<metric>`. */
+  samples?: (t: number) => Record<string, RangeOutcome>;
 }
 
 export interface RunResult {
@@ -59,7 +61,11 @@ export function run(ruleset: Ruleset, script: Script, o: RunOptions): RunResult 
     const obs = new Map<string, Observation>();
     for (const r of ruleset.rules) {
       const value = at(script[r.name], t);
-      obs.set(r.name, r.when ? { value, guard: at(script[`${r.name}:when`], t) } : { value });
+      const o2: Observation = r.when ? { value, guard: at(script[`${r.name}:when`], t) } : { value };
+      // A burn-rate pair's short window is scripted as `<rule>:short`; a judge's samples come from `o.samples`.
+      if (r.kind === 'burn-rate') o2.short = at(script[`${r.name}:short`], t);
+      if (r.kind === 'judge') o2.samples = o.samples?.(t) ?? {};
+      obs.set(r.name, o2);
     }
     if (o.manualPagesS?.includes(t)) state = { ...state, manual: [...(state.manual ?? []), { level: 1, pagedAt: T0 + t * 1000 }] };
     const frozen = deepFreeze(structuredClone(state));

@@ -41,6 +41,8 @@ rules:
 
 let stable: VoiceExporter;
 let canary: VoiceExporter;
+/** For the judge: a stable Deployment at 1 % errors and two canaries at 5 % of its traffic each. */
+let judged: { stable: VoiceExporter; failing: VoiceExporter; healthy: VoiceExporter };
 let prom: PrometheusServer;
 let kube: KubeStandIn;
 let daemon: DaemonProcess | undefined;
@@ -48,15 +50,27 @@ let daemon: DaemonProcess | undefined;
 beforeAll(async () => {
   stable = await startVoiceExporter({ errorRatio: 0.002, requestsPerSecond: 950 });
   canary = await startVoiceExporter({ errorRatio: 0.002, requestsPerSecond: 50 });
-  prom = await startPrometheus({ scrapeTargets: [stable.target, canary.target], targetLabels: { [stable.target]: { deployment: 'voice-server' }, [canary.target]: { deployment: 'voice-server-canary' } }, scrapeInterval: '1s' });
-  await waitForSeries(prom, 'sum by (deployment) (rate(voice_http_requests_total[5s]))', 2); // both exporters
+  judged = {
+    stable: await startVoiceExporter({ errorRatio: 0.01, requestsPerSecond: 950 }),
+    failing: await startVoiceExporter({ errorRatio: 0.01, requestsPerSecond: 50 }),
+    healthy: await startVoiceExporter({ errorRatio: 0.01, requestsPerSecond: 50 }),
+  };
+  const targetLabels = {
+    [stable.target]: { deployment: 'voice-server' },
+    [canary.target]: { deployment: 'voice-server-canary' },
+    [judged.stable.target]: { deployment: 'voice-judged' },
+    [judged.failing.target]: { deployment: 'voice-judged-canary-a' },
+    [judged.healthy.target]: { deployment: 'voice-judged-canary-b' },
+  };
+  prom = await startPrometheus({ scrapeTargets: Object.keys(targetLabels), targetLabels, scrapeInterval: '1s' });
+  await waitForSeries(prom, 'sum by (deployment) (rate(voice_http_requests_total[5s]))', 5); // every exporter
   kube = await new KubeStandIn().start();
 }, 60_000);
 afterAll(async () => {
   await daemon?.stop('SIGKILL');
   await kube?.stop();
   await disposePrometheus(prom);
-  await Promise.all([stable?.close(), canary?.close()]);
+  await Promise.all([stable?.close(), canary?.close(), judged?.stable.close(), judged?.failing.close(), judged?.healthy.close()]);
 });
 
 it('examples/canary/rules.yaml: every per-target query, bound, is PromQL that a real Prometheus accepts', async () => {
@@ -95,4 +109,59 @@ it('a canary failing 40 % at 5 % of traffic: the service reads about 2 %, the ca
   expect(service).toBeLessThan(0.05);
   // Only the canary was written to: the stable Deployment is not touched.
   expect(kube.deploymentWrites().filter((w) => w.status !== undefined && w.status < 300).map((w) => w.path)).toEqual([expect.stringMatching(/\/deployments\/voice-server-canary$/)]);
+}, 120_000);
+
+const JUDGE_RULES = `version: 1
+targets:
+  - { namespace: ${NS}, deployment: voice-judged }
+  - { namespace: ${NS}, deployment: voice-judged-canary-a, compareTo: voice-judged }
+  - { namespace: ${NS}, deployment: voice-judged-canary-b, compareTo: voice-judged }
+interval: 1s
+windows: { minor: 10m }
+rules:
+  - name: canary-judge
+    tier: immediate
+    for: 2s
+    judge:
+      window: 20s
+      step: 1s
+      metrics:
+        - name: error-rate
+          query: '${ERRORS('"{{deployment}}"')}'
+          critical: true
+        - name: ttfa-p95
+          query: 'histogram_quantile(0.95, sum by (le) (rate(voice_ttfa_seconds_bucket{deployment="{{deployment}}"}[5s])))'
+`;
+
+it('canary judge: a canary failing 40 % at 5 % of traffic is judged fail and reverted; a noisy healthy one passes', async () => {
+  const dir = tmp();
+  fs.writeFileSync(path.join(dir, 'rules.yaml'), JUDGE_RULES);
+  const db = path.join(dir, 'decisions.db');
+  for (const d of ['voice-judged', 'voice-judged-canary-a', 'voice-judged-canary-b']) kube.createDeployment(NS, d, 'voice-server:1.4.1');
+  daemon = await startDaemon(['--rules', path.join(dir, 'rules.yaml'), '--prometheus', prom.url, '--kube-server', kube.url, '--db', db, '--interval', '1s', '--verify-timeout', '5s']);
+  kube.setImage(NS, 'voice-judged-canary-a', 'voice-server:1.5.0');
+  kube.setImage(NS, 'voice-judged-canary-b', 'voice-server:1.5.0');
+  const guarded = (d: string) => daemon!.logs.some((l) => l.msg === 'guarding release' && l.target === `${NS}/${d}` && l.adopted === false);
+  await waitFor('both canary releases guarded', () => guarded('voice-judged-canary-a') && guarded('voice-judged-canary-b'), 20_000, 50);
+  judged.failing.errorRatio = 0.4;
+  await waitFor('the failing canary reverted', () => kube.image(NS, 'voice-judged-canary-a') === 'voice-server:1.4.1', 60_000, 100);
+  // The healthy canary has been judged as long as the failing one, over the same windows.
+  await new Promise((r) => setTimeout(r, 3000));
+  await daemon.stop('SIGTERM');
+  daemon = undefined;
+  const log = new Database(db, { readonly: true });
+  const rollbacks = log.prepare(`SELECT d.rule, d.value, d.threshold, d.evidence, r.deployment FROM decisions d JOIN releases r ON r.id = d.release_id WHERE d.action = 'rollback'`).all() as { rule: string; value: number; threshold: number; evidence: string; deployment: string }[];
+  const healthy = log.prepare(`SELECT e.verdict, count(*) AS n FROM evaluations e JOIN releases r ON r.id = e.release_id WHERE r.deployment = 'voice-judged-canary-b' GROUP BY e.verdict`).all() as { verdict: string; n: number }[];
+  log.close();
+  expect(rollbacks.map((r) => [r.deployment, r.rule, r.value, r.threshold])).toEqual([['voice-judged-canary-a', 'canary-judge', 0, 75]]);
+  const judge = (JSON.parse(rollbacks[0]!.evidence) as { judge: { result: string; metrics: { metric: string; verdict: string; criticalFailure: boolean; pValue: number; effectSize: number }[] } }).judge;
+  expect(judge.result).toBe('fail');
+  const err = judge.metrics.find((m) => m.metric === 'error-rate')!;
+  expect([err.verdict, err.criticalFailure]).toEqual(['high', true]);
+  expect(err.pValue).toBeLessThan(0.02);
+  expect(err.effectSize).toBeGreaterThan(2);
+  // The healthy canary: judged every instant, never failed (its 5 s error rate jumps around stable's 1 %).
+  expect(healthy.map((h) => h.verdict).filter((v) => v !== 'pass')).toEqual([]);
+  expect(healthy.find((h) => h.verdict === 'pass')!.n).toBeGreaterThan(10);
+  expect(kube.image(NS, 'voice-judged-canary-b')).toBe('voice-server:1.5.0');
 }, 120_000);

@@ -10,8 +10,8 @@ import { gridStart } from '../core/interval-grid.js';
 import { MemoryDecisionStore } from '../adapters/memory/memory-decision-store.js';
 import { bindRuleset } from '../core/bind-ruleset.js';
 import type { Release } from '../core/release.js';
-import { lookbackMs } from '../core/rule-parts.js';
-import { rulesetQueries, type Ruleset } from '../core/ruleset.js';
+import { lookbackMs, rulesetQueries } from '../core/rule-parts.js';
+import type { Ruleset } from '../core/ruleset.js';
 import { replay, type ReplayResult } from '../guard/replay.js';
 import type { StableTarget } from '../ports/decision-store.js';
 

@@ -5,14 +5,6 @@
 import type { QueryOutcome } from './query-outcome.js';
 import type { BurnRateRule } from './ruleset.js';
 
-/** The workbook's pairs for a 30-day SLO (table 5-8 and iteration 6): 2 %, 5 %, 10 % and 10 % of the budget. */
-export const WORKBOOK_WINDOWS = [
-  { burnRate: 14.4, long: '1h', short: '5m' },
-  { burnRate: 6, long: '6h', short: '30m' },
-  { burnRate: 3, long: '1d', short: '2h' },
-  { burnRate: 1, long: '3d', short: '6h' },
-] as const;
-
 /** The error budget as a ratio: 99.9 -> 0.001, without the float noise of 1 - 0.999. */
 export function errorBudget(objectivePercent: number): number {
   return Number(((100 - objectivePercent) / 100).toPrecision(12));

@@ -1,6 +1,6 @@
 // What each kind of rule reads at an instant, in one place: the observer fetches these parts, `check` and replay
 // list them, and the engine finds them in the observation under the same keys. Pure.
-import type { Rule, SourcePosition } from './ruleset.js';
+import type { Rule, Ruleset, SourcePosition } from './ruleset.js';
 
 export interface RulePart {
   /** Where the engine finds it: `value`, `guard`, `stable`, `short`, `canary:<metric>`, `stable:<metric>`. */
@@ -54,4 +54,24 @@ export function ruleQueryText(rule: Rule): string {
   if (rule.kind === 'judge') return rule.judge.metrics.map((m) => `${m.name}: ${m.query}`).join('\n');
   if (rule.kind === 'burn-rate') return `${rule.query}\n${rule.shortQuery}`;
   return rule.query;
+}
+
+/** Every query a ruleset runs, with what it is for and where it is written: baselines, rules, traffic floors. */
+export interface QueryUse {
+  /** For people: `rule error-rate-critical`, `rule error-rate-critical (when)`, `baseline ttfa_p95`. */
+  what: string;
+  /** The key it is written under: `query`, `when.query`, `baselines.ttfa_p95.query`. */
+  field: string;
+  rule?: string;
+  query: string;
+  at?: SourcePosition;
+  /** A judge's metric: read as samples over a window, not at one instant. */
+  range?: { windowMs: number; stepMs: number };
+}
+
+export function rulesetQueries(ruleset: Ruleset): QueryUse[] {
+  const out: QueryUse[] = [];
+  for (const b of ruleset.baselines) out.push({ what: `baseline ${b.name}`, field: `baselines.${b.name}.query`, query: b.query, ...pos(b.queryAt) });
+  for (const r of ruleset.rules) for (const p of ruleParts(r)) out.push({ what: p.what, field: p.field, rule: r.name, query: p.query, ...pos(p.at), ...(p.range ? { range: p.range } : {}) });
+  return out;
 }

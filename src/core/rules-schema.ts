@@ -1,7 +1,6 @@
 // The rules file format, as a zod schema. It is the single source of truth for validation, for the JSON Schema
 // that `rollback-guard schema` prints, and (later) for the generated rules reference in the README.
 import { z } from 'zod';
-import { WORKBOOK_WINDOWS } from './burn-rate.js';
 import { DURATION_PATTERN } from './duration.js';
 
 import type { Severity } from './severity.js';
@@ -87,6 +86,14 @@ const selectSchema = z
     rollback: rollbackSettings.default({ strategy: 'undo' }),
   })
   .describe('A fleet: the Deployments these rules guard, chosen by label at run time instead of listed.');
+
+/** The workbook's pairs for a 30-day SLO (table 5-8 and iteration 6): 2 %, 5 %, 10 % and 10 % of the budget. */
+export const WORKBOOK_WINDOWS = [
+  { burnRate: 14.4, long: '1h', short: '5m' },
+  { burnRate: 6, long: '6h', short: '30m' },
+  { burnRate: 3, long: '1d', short: '2h' },
+  { burnRate: 1, long: '3d', short: '6h' },
+] as const;
 
 const sloSchema = z
   .strictObject({

@@ -1,6 +1,5 @@
 // The validated, compiled form of a rules file that the engine works with: durations in milliseconds,
 // thresholds resolved to one comparison each.
-import { ruleParts } from './rule-parts.js';
 import type { Severity, SmtpTls, SummaryFormat, TemplateName } from './rules-schema.js';
 
 export type Comparison = 'above' | 'below';
@@ -247,25 +246,4 @@ export interface Ruleset {
 /** A breach is "strictly above" / "strictly below": a value equal to the threshold passes. */
 export function breaches(comparison: Comparison, value: number, bound: number): boolean {
   return comparison === 'above' ? value > bound : value < bound;
-}
-
-/** Every query a ruleset runs, with what it is for and where it is written: baselines, rules, traffic floors. */
-export interface QueryUse {
-  /** For people: `rule error-rate-critical`, `rule error-rate-critical (when)`, `baseline ttfa_p95`. */
-  what: string;
-  /** The key it is written under: `query`, `when.query`, `baselines.ttfa_p95.query`. */
-  field: string;
-  rule?: string;
-  query: string;
-  at?: SourcePosition;
-  /** A judge's metric: read as samples over a window, not at one instant. */
-  range?: { windowMs: number; stepMs: number };
-}
-
-export function rulesetQueries(ruleset: Ruleset): QueryUse[] {
-  const out: QueryUse[] = [];
-  const pos = (at: SourcePosition | undefined) => (at ? { at } : {});
-  for (const b of ruleset.baselines) out.push({ what: `baseline ${b.name}`, field: `baselines.${b.name}.query`, query: b.query, ...pos(b.queryAt) });
-  for (const r of ruleset.rules) for (const p of ruleParts(r)) out.push({ what: p.what, field: p.field, rule: r.name, query: p.query, ...pos(p.at), ...(p.range ? { range: p.range } : {}) });
-  return out;
 }

@@ -30,7 +30,7 @@ describe('rollback-guard CLI (built binary)', () => {
     it('exit 0 and one summary line per valid file', () => {
       const r = cli('check', RULES);
       expect(r.code).toBe(0);
-      expect(r.stdout.trim()).toBe(`${RULES}: OK: 11 rules (5 immediate, 6 considered), 2 baselines\n  12 of 12 per-target rule queries sent once for all 2 targets`);
+      expect(r.stdout.trim()).toBe(`${RULES}: OK: 13 rules (5 immediate, 8 considered; 2 SLO window pairs counted as rules), 2 baselines\n  16 of 16 per-target rule queries sent once for all 2 targets`);
     });
     it('exit 1, a FAILED line, and each problem with file:line:column', () => {
       const bad = path.join(tmp(), 'bad.yaml');
@@ -99,7 +99,7 @@ describe('rollback-guard CLI (built binary)', () => {
         { action: 'rollback', rule: 'error-rate-critical' },
       ]);
       expect(d.prepare('SELECT outcome FROM releases').pluck().get()).toBe('rolled-back');
-      expect(d.prepare('SELECT count(*) FROM evaluations').pluck().get()).toBe(9 * 136);
+      expect(d.prepare('SELECT count(*) FROM evaluations').pluck().get()).toBe(11 * 136); // the 9 rules for voice-server and the availability SLO's 2 window pairs
       d.close();
     });
 

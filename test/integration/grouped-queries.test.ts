@@ -143,7 +143,7 @@ describe('one query per rule per tick, not per target', () => {
     const bad = await cliAsync(['check', '--prometheus', prom.url, fleet]);
     // The shipped rules, for both their Deployments.
     const shipped = await cliAsync(['check', '--prometheus', prom.url, 'rules/voice-server.yaml']);
-    expect(shipped.stdout).toBe('rules/voice-server.yaml: OK: 11 rules (5 immediate, 6 considered), 2 baselines, every query accepted by Prometheus\n  12 of 12 per-target rule queries sent once for all 2 targets\n');
+    expect(shipped.stdout).toBe('rules/voice-server.yaml: OK: 13 rules (5 immediate, 8 considered; 2 SLO window pairs counted as rules), 2 baselines, every query accepted by Prometheus\n  16 of 16 per-target rule queries sent once for all 2 targets\n');
     expect(bad.code).toBe(1);
     // Once, where it is written (not once per Deployment it is bound for, nor again as sent for all of them).
     expect(bad.stderr.trim().split('\n').map((l) => l.replace(/^.*fleet\.yaml:(\d+:\d+: rule "[^"]+": `query`[^:]*):.*$/, '$1'))).toEqual(['56:12: rule "complete-outage": `query`']);

@@ -213,7 +213,7 @@ describe('rollback-guard report', () => {
     expect(html).not.toMatch(/<script|<link|\bsrc=|url\(|@import|https?:\/\/(?!www\.w3\.org\/2000\/svg)/);
     expect(html).toMatch(/@media print/);
     expect(html).toMatch(/prefers-color-scheme: dark/);
-    expect(html.match(/<section class="rule"/g)).toHaveLength(9);
+    expect(html.match(/<section class="rule"/g)).toHaveLength(11);
     expect(html).toMatch(/was rolled back when error-rate-critical fired at 2026-11-20T14:33:45Z, after 1 page; trouble was detected 28m15s after the release and the rollback completion was not recorded\./);
     expect(cli('report', '--release', '1', '--db', example).stdout).toMatch(/^<!doctype html>/);
   });

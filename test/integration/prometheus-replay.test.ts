@@ -93,7 +93,7 @@ describe('replay --prometheus over real history', () => {
     const file = path.join(tmp(), 'rec.json');
     const rec = cli('record', '--rules', RULES, '--prometheus', prom.url, '--from', iso(s.from), '--to', iso(s.to), '--step', '15s', '--out', file);
     expect(rec.code, rec.stderr).toBe(0);
-    expect(rec.stderr).toMatch(/recorded 14 queries, \d+ samples/);
+    expect(rec.stderr).toMatch(/recorded 18 queries, \d+ samples/);
     // The span read is in the file, so a recording and Prometheus agree on where the data ends, empty or not.
     expect((JSON.parse(fs.readFileSync(file, 'utf8')) as { range: unknown }).range).toEqual({ start: Date.parse(iso(s.from)) / 1000, end: Date.parse(iso(s.to)) / 1000 });
     const fromRecording = cli('replay', '--rules', RULES, '--recording', file, '--release-at', iso(s.releaseAt), '--severity', s.severity, '--json');

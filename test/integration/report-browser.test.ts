@@ -64,7 +64,7 @@ async function counts(page: Page) {
 const background = (page: Page) => page.evaluate<string>('getComputedStyle(document.body).backgroundColor');
 
 describe('report in headless Chromium', () => {
-  it('the replayed example: nine charts, two series each, page and rollback markers, no errors', async () => {
+  it('the replayed example: eleven charts (nine rules and the availability SLO as two window pairs), two series each, page and rollback markers, no errors', async () => {
     const file = path.join(tmp(), 'example.db');
     expect(cli('replay', '--rules', 'rules/voice-server.yaml', '--recording', 'examples/bad-release/recording.json', '--release-at', '2026-11-20T14:00:00Z', '--db', file).code).toBe(0);
     const html = path.join(path.dirname(file), 'report.html');
@@ -72,12 +72,12 @@ describe('report in headless Chromium', () => {
     for (const scheme of ['light', 'dark'] as const) {
       const { page, problems } = await open(html, scheme);
       const charts = await counts(page);
-      expect(charts).toHaveLength(9);
+      expect(charts).toHaveLength(11);
       for (const c of charts) expect(c.series).toEqual(['threshold', 'value']);
       // decision markers: on the rule that decided, plus none elsewhere (promote would be on all; this release rolled back)
       expect(charts.find((c) => c.rule === 'ttfa-regression')).toMatchObject({ decisions: ['page'], firing: 1 });
       expect(charts.find((c) => c.rule === 'error-rate-critical')).toMatchObject({ decisions: ['rollback'], pending: 1, firing: 1 });
-      expect(charts.filter((c) => c.decisions.length === 0)).toHaveLength(7);
+      expect(charts.filter((c) => c.decisions.length === 0)).toHaveLength(9);
       expect(await page.locator('.summary').textContent()).toMatch(/was rolled back when error-rate-critical fired/);
       const bg = await background(page);
       expect(bg).toBe(scheme === 'dark' ? 'rgb(13, 17, 23)' : 'rgb(255, 255, 255)');

@@ -3,7 +3,8 @@ import { PrometheusClient } from '../../adapters/prometheus/prometheus-client.js
 import { intervalProblem } from '../../core/interval-grid.js';
 import { bindRuleset } from '../../core/bind-ruleset.js';
 import { groupedQuery, groupingOf } from '../../core/query-grouping.js';
-import { rulesetQueries, type Ruleset } from '../../core/ruleset.js';
+import { rulesetQueries } from '../../core/rule-parts.js';
+import type { Ruleset } from '../../core/ruleset.js';
 import { PrometheusError } from '../../errors/prometheus-error.js';
 import { formatProblem, RulesInvalidError, type RulesProblem } from '../../errors/rules-invalid-error.js';
 import type { Io } from '../io.js';

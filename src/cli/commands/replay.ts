@@ -7,7 +7,8 @@ import { decisionLogExists, openDecisionLog } from '../../adapters/sqlite/sqlite
 import { formatDuration } from '../../core/duration.js';
 import { toJson } from '../../core/json.js';
 import type { Severity } from '../../core/rules-schema.js';
-import { mayGuard, rulesetQueries, type Ruleset } from '../../core/ruleset.js';
+import { rulesetQueries } from '../../core/rule-parts.js';
+import { mayGuard, type Ruleset } from '../../core/ruleset.js';
 import { toRfc3339 } from '../../core/time-format.js';
 import { decisionJson } from '../format.js';
 import { UsageError } from '../../errors/usage-error.js';

@@ -23,6 +23,19 @@ describe('rollback-guard test', () => {
     expect(r.stdout).toBe(`Unit Testing: ${EXAMPLE}\n  SUCCESS\n`);
   }, 60_000);
 
+  it('examples/rule-kinds: an SLO pair and a canary judge decide on real Prometheus as the README says; a looser SLO does not revert', async () => {
+    const r = await cliAsync(['test', 'examples/rule-kinds/rules.test.yaml']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toBe('Unit Testing: examples/rule-kinds/rules.test.yaml\n  SUCCESS\n');
+    // 98 % instead of 99 %: the budget doubles, the burn rate halves, and 20 % errors never burn 10x over 10 minutes.
+    const dir = tmp();
+    fs.writeFileSync(path.join(dir, 'rules.yaml'), fs.readFileSync('examples/rule-kinds/rules.yaml', 'utf8').replace('objective: 99\n', 'objective: 98\n'));
+    fs.copyFileSync('examples/rule-kinds/rules.test.yaml', path.join(dir, 'kinds.test.yaml'));
+    const loose = await cliAsync(['test', path.join(dir, 'kinds.test.yaml')]);
+    expect(loose.code).toBe(1);
+    expect(loose.stdout).toMatch(/expected: rollback availability:10m-1m at 37m15s\n\s+got:\s+promote \(no rule\) at 45m/);
+  }, 120_000);
+
   it('a wrong expectation fails (exit 1) and shows what was expected and what the rules decided', async () => {
     const f = variant((t) => t.replace('at: 37m }', 'at: 36m }'));
     const r = await cliAsync(['test', f]);

@@ -118,6 +118,8 @@ describe('replay decides exactly what the daemon decided', () => {
     expect(rolledBack).toBeLessThan(releases.length);
     expect([...compared.actions].sort()).toEqual(expect.arrayContaining(['page', 'promote', 'resolve', 'rollback']));
     expect(compared.evaluations).toBeGreaterThan(releases.length * 20);
+    // The canary (app-1, compareTo app-0) was judged on windows of samples, live and replayed alike.
+    expect([...compared.judged.keys()], JSON.stringify([...compared.judged])).toEqual(expect.arrayContaining(['pass', 'breach']));
   }, 600_000);
 });
 
@@ -136,7 +138,7 @@ interface LiveRelease {
 async function replayEach(db: string, releases: readonly LiveRelease[], rulesOf: (r: LiveRelease) => string, prometheus: string) {
   const live = new Database(db, { readonly: true });
   const replayDb = path.join(path.dirname(db), 'replay.db');
-  const compared = { differences: [] as string[], decisions: 0, evaluations: 0, actions: new Set<unknown>() };
+  const compared = { differences: [] as string[], decisions: 0, evaluations: 0, actions: new Set<unknown>(), judged: new Map<unknown, number>() };
   try {
     for (const r of releases) {
       const run = await cliAsync(['replay', '--rules', rulesOf(r), '--prometheus', prometheus, '--from-log', db, '--release', String(r.id), '--db', replayDb, '--json']);
@@ -149,6 +151,7 @@ async function replayEach(db: string, releases: readonly LiveRelease[], rulesOf:
       compared.decisions += decided.length;
       compared.evaluations += evaluated.length;
       for (const d of decided) compared.actions.add(d.action);
+      for (const e of evaluated) if (e.rule === 'canary-judge') compared.judged.set(e.verdict, (compared.judged.get(e.verdict) ?? 0) + 1);
       const diff =
         firstDifference(`${where}: decisions`, decided, again.prepare(DECISIONS).all(replayed.release.id) as Row[]) ??
         firstDifference(`${where}: evaluations`, evaluated, again.prepare(EVALUATIONS).all(replayed.release.id) as Row[]) ??

@@ -150,7 +150,7 @@ it('canary judge: a canary failing 40 % at 5 % of traffic is judged fail and rev
   await daemon.stop('SIGTERM');
   daemon = undefined;
   const log = new Database(db, { readonly: true });
-  const rollbacks = log.prepare(`SELECT d.rule, d.value, d.threshold, d.evidence, r.deployment FROM decisions d JOIN releases r ON r.id = d.release_id WHERE d.action = 'rollback'`).all() as { rule: string; value: number; threshold: number; evidence: string; deployment: string }[];
+  const rollbacks = log.prepare(`SELECT d.id, d.rule, d.value, d.threshold, d.evidence, r.deployment FROM decisions d JOIN releases r ON r.id = d.release_id WHERE d.action = 'rollback'`).all() as { id: number; rule: string; value: number; threshold: number; evidence: string; deployment: string }[];
   const healthy = log.prepare(`SELECT e.verdict, count(*) AS n FROM evaluations e JOIN releases r ON r.id = e.release_id WHERE r.deployment = 'voice-judged-canary-b' GROUP BY e.verdict`).all() as { verdict: string; n: number }[];
   log.close();
   expect(rollbacks.map((r) => [r.deployment, r.rule, r.value, r.threshold])).toEqual([['voice-judged-canary-a', 'canary-judge', 0, 75]]);
@@ -164,4 +164,10 @@ it('canary judge: a canary failing 40 % at 5 % of traffic is judged fail and rev
   expect(healthy.map((h) => h.verdict).filter((v) => v !== 'pass')).toEqual([]);
   expect(healthy.find((h) => h.verdict === 'pass')!.n).toBeGreaterThan(10);
   expect(kube.image(NS, 'voice-judged-canary-b')).toBe('voice-server:1.5.0');
+  // What a person reads afterwards: the judgement and one line per metric.
+  const explained = await cliAsync(['explain', String(rollbacks[0]!.id), '--db', db]);
+  expect(explained.code, explained.stderr).toBe(0);
+  expect(explained.stdout).toMatch(/judgement {2}fail, score 0 \(pass at 95, marginal at 75\)/);
+  expect(explained.stdout).toMatch(/error-rate +high \(critical\): canary n=\d+ median [\d.]+, stable n=\d+ median [\d.]+, p [\d.e-]+, effect x[\d.]+; interval \[/);
+  expect(explained.stdout).toMatch(/ttfa-p95 +pass/);
 }, 120_000);

@@ -31,6 +31,8 @@ export interface RuleMemory {
   /** When the current run of breaches began (pending or firing). */
   activeAt?: number;
   firedAt?: number;
+  /** A firing rule's last breach seen (for giving up on a page whose data went unknown after the window). */
+  seenAt?: number;
   /**
    * The open page of a firing rule (also kept for shadow pages, which are logged but never sent), with the rule's
    * mode and tier then: a page whose rule later leaves the rules file is closed as what it was.
@@ -93,6 +95,11 @@ export interface Evidence {
   burnRate?: { objective: number; rate: number; long: { window: string; burnRate: number | null }; short: { window: string; burnRate: number | null } };
   /** A canary judge: the score, its thresholds, and each metric's verdict with its p-value and effect size. */
   judge?: CanaryJudgement & { pass: number; marginal: number };
+  /**
+   * A resolve that is not a recovery: after the window, the rule's data stayed unknown (no breach, no pass) for
+   * `giveUpAfter`, so the guard stopped watching it. Its page is left open for a human, with this said.
+   */
+  gaveUp?: { unknownSince: number; afterMs: number };
   /** Other immediate rules that fired at the same instant (a rollback names the first). */
   alsoFiring?: string[];
   release: { startedAt: number; severity: string; windowEnd: number };
@@ -182,6 +189,16 @@ export function step(ctx: EngineContext, prev: ReleaseState, at: number, observa
         mem.page = { level, pagedAt: at, mode: rule.mode, tier: rule.tier };
         pending.push(decision(ctx, rule, seen, mem, at, 'page', level));
       }
+    } else if (mem.state === 'firing' && mem.page && givesUp(ctx, mem, seen.verdict, at)) {
+      // Unknown since the window ended (or since the last breach after it) for `giveUpAfter`: stop holding the
+      // release open for it. The page is closed here and announced as given up, never as resolved.
+      const since = Math.max(mem.seenAt ?? mem.firedAt ?? at, windowEnd(ctx.release));
+      const d = decision(ctx, rule, seen, mem, at, 'resolve', mem.page.level);
+      d.evidence.gaveUp = { unknownSince: since, afterMs: ctx.ruleset.giveUpAfterMs };
+      d.evidence.note = `gave up: no breach or pass seen for ${Math.round((at - since) / 60_000)}m after the window${seen.detail ? ` (${seen.detail})` : ''}; the page is left for a human to close`;
+      state.rules[rule.name] = { state: 'inactive' };
+      ev.state = 'inactive';
+      pending.push(d);
     } else if (mem.state === 'firing' && mem.page) {
       for (const s of dueEscalations(ctx.ruleset.escalation, mem.page, at)) {
         mem.page = { ...mem.page, level: s.level };
@@ -218,6 +235,7 @@ export function step(ctx: EngineContext, prev: ReleaseState, at: number, observa
     const held = ctx.ruleset.rules.filter((r) => holdsPromotion(r, state, at));
     if (held.length === 0) {
       const late = ctx.ruleset.rules.some((r) => r.mode !== 'shadow' && (prev.rules[r.name]?.page !== undefined || prev.rules[r.name]?.state === 'pending'));
+      const gaveUp = pending.filter((d) => d.evidence.gaveUp && d.mode !== 'shadow').map((d) => d.rule);
       const unresolved = ctx.ruleset.rules.filter((r) => r.mode !== 'shadow' && state.rules[r.name]?.state === 'pending').map((r) => r.name);
       state.outcome = { kind: 'promoted', at };
       // Its manual pages end with it: their incidents are resolved, saying they were never decided.
@@ -238,6 +256,7 @@ export function step(ctx: EngineContext, prev: ReleaseState, at: number, observa
           note:
             (late ? 'guard window ended earlier; promoted once no rule was firing or holding a breach' : 'guard window ended with no rollback and no rule firing or holding a breach') +
             (unresolved.length ? `; stopped waiting on ${unresolved.join(', ')}: pending for twice its hold with no breach or pass seen (unknown data)` : '') +
+            (gaveUp.length ? `; gave up on the page of ${gaveUp.join(', ')}: no breach or pass seen for giveUpAfter after the window (unknown data)` : '') +
             (state.manual?.length ? `; ${state.manual.length} manual page${state.manual.length === 1 ? ' was' : 's were'} never decided` : ''),
         },
       });
@@ -254,8 +273,16 @@ function manualDecision(ctx: EngineContext, action: 'escalate' | 'resolve', page
   };
 }
 
+/** A firing rule's page after the window whose data has been unknown for `giveUpAfter` (0: never give up). */
+function givesUp(ctx: EngineContext, mem: RuleMemory, verdict: Verdict, at: number): boolean {
+  const limit = ctx.ruleset.giveUpAfterMs;
+  if (limit <= 0 || verdict === 'breach' || verdict === 'pass' || at < windowEnd(ctx.release)) return false;
+  return at - Math.max(mem.seenAt ?? mem.firedAt ?? at, windowEnd(ctx.release)) >= limit;
+}
+
 function transition(before: RuleMemory, verdict: Verdict, at: number, forMs: number): RuleMemory {
   if (verdict === 'pass') return { state: 'inactive' };
+  if (verdict === 'breach' && before.state === 'firing') return { ...before, seenAt: at };
   // Unknown is neither healthy nor a breach: hold. Copies, because the caller updates the page in place.
   if (verdict !== 'breach' || before.state === 'firing') return { ...before };
   const activeAt = before.state === 'inactive' ? at : (before.activeAt ?? at);

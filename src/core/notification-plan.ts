@@ -235,6 +235,16 @@ class Planner {
         ];
       }
       case 'resolve': {
+        if (d.evidence.gaveUp) {
+          // Not a recovery: nobody knows whether it still breaches. The incident is re-triggered (left open for a
+          // human, with the reason as its summary), and the guard's trouble is said in the incidents channel.
+          const why = `rollback-guard gave up on ${d.rule}: no breach or pass seen for ${formatDuration(d.at - d.evidence.gaveUp.unknownSince)} after the guard window. Check ${this.release.namespace}/${this.release.deployment} by hand`;
+          return [
+            { ...this.slackPage(d, d.at, `:warning: ${why}. Decision ${d.id}.`), action: 'update', key: `decision:${d.id}:slack`, decisionId: d.id },
+            this.slack(`decision:${d.id}:trouble`, 'GUARD_TROUBLE', settings.channels.incidents, d.at, { PROBLEM: `${why} (${d.evidence.note ?? 'data unknown'})` }, d),
+            ...this.pagerDutyForLevels('decision', d, 'trigger', this.levels([d.level ?? 1]), d.at, why, 'warning', d.level ?? 1),
+          ];
+        }
         // A resolve without a value did not come from the data (the rule left the rules file): its note says why.
         const why = d.value === null && d.evidence.note ? d.evidence.note : `${d.rule} is no longer breaching`;
         const text = `:large_green_circle: Resolved at ${toRfc3339(d.at)}: ${why}.`;

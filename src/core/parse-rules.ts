@@ -74,6 +74,7 @@ function compile(f: RulesFile, text: string, file: string, position: (path: (str
     ...(intervalAt ? { intervalAt } : {}),
     evaluationOffsetMs: ms(f.evaluationOffset),
     recoveryMs: ms(f.recovery),
+    giveUpAfterMs: ms(f.giveUpAfter),
     windowsMs: Object.fromEntries(SEVERITIES.map((s) => [s, ms(f.windows[s])])) as Ruleset['windowsMs'],
     baselines: Object.entries(f.baselines).map(([name, b]): Baseline => withPosition({ name, query: b.query }, position(['baselines', name, 'query']))),
     escalation: f.escalation.map((s) => ({ level: s.level, afterMs: ms(s.after) })),

@@ -309,6 +309,9 @@ export const rulesFileSchema = z
     recovery: duration
       .default('10m')
       .describe("After the guard's rollback has rolled out, how long it keeps judging the immediate rules to confirm the service recovered (checklist 5.3); `0s`: no check."),
+    giveUpAfter: duration
+      .default('30m')
+      .describe("After the guard window, how long a firing rule's page may see no breach and no pass (its data empty, NaN or unreadable) before the guard gives up on it: the page is announced as given up (Slack, and its PagerDuty incident re-triggered, left open for a human), and the release can end. Without a bound, a page whose data vanished would keep the release open for good. `0s`: never give up."),
     windows: z
       .strictObject({
         hotfix: duration.default(DEFAULT_WINDOWS.hotfix).describe('Window of a hotfix release.'),

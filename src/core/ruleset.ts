@@ -236,6 +236,8 @@ export interface Ruleset {
   evaluationOffsetMs: number;
   /** How long after a rollout completes the recovery check runs; 0: none. */
   recoveryMs: number;
+  /** After the window, how long a paged rule's data may stay unknown before the guard gives up on it; 0: never. */
+  giveUpAfterMs: number;
   windowsMs: Record<Severity, number>;
   baselines: Baseline[];
   escalation: EscalationStep[];

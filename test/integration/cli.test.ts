@@ -65,7 +65,7 @@ describe('rollback-guard CLI (built binary)', () => {
     expect(r.code).toBe(0);
     const s = JSON.parse(r.stdout) as { $schema: string; properties: Record<string, unknown>; required: string[] };
     expect(s.$schema).toContain('json-schema.org');
-    expect(Object.keys(s.properties)).toEqual(['version', 'target', 'targets', 'select', 'interval', 'evaluationOffset', 'recovery', 'windows', 'baselines', 'escalation', 'notifications', 'rules']);
+    expect(Object.keys(s.properties)).toEqual(['version', 'target', 'targets', 'select', 'interval', 'evaluationOffset', 'recovery', 'giveUpAfter', 'windows', 'baselines', 'escalation', 'notifications', 'rules']);
     expect(s.required).toEqual(expect.arrayContaining(['version', 'rules'])); // target: or targets:, checked by `check`
   });
 

@@ -4,7 +4,7 @@ import type { Decision } from './engine.js';
 import { comparisonText, formatValue } from './comparison-text.js';
 import { formatDuration } from './duration.js';
 import { levelName } from './escalation.js';
-import { DEFAULT_TEMPLATES, renderTemplate } from './notification-templates.js';
+import { DEFAULT_TEMPLATES, MANUAL_ROLLBACK_STEPS, renderTemplate } from './notification-templates.js';
 import type { TemplateName } from './rules-schema.js';
 import type { EmailSettings, NotificationSettings } from './ruleset.js';
 import { toRfc3339 } from './time-format.js';
@@ -147,8 +147,11 @@ function planEvent(settings: NotificationSettings, release: NotifiedRelease, eve
     case 'rollback-complete': {
       const d = event.decision;
       const took = formatDuration(Math.max(0, event.at - event.startedAt));
+      // Checklist 6.1: "Post-mortem scheduled" goes to Engineering, with the date ROLLBACK_COMPLETE gives.
+      const due = settings.postmortemDueMs > 0 ? toRfc3339(event.at + settings.postmortemDueMs).slice(0, 10) : undefined;
       return [
-        ...p.announce(`rollback-complete:${d.id}`, 'ROLLBACK_COMPLETE', event.at, { ...event.summary, ...p.decisionValues(d), DURATION: took, OUTAGE_DURATION: formatDuration(Math.max(0, event.at - (d.evidence.breachingSince ?? d.at))), STATUS: rolledOutStatus(event.recoveryChecked, settings.channels.incidents) }, d),
+        ...p.announce(`rollback-complete:${d.id}`, 'ROLLBACK_COMPLETE', event.at, { ...event.summary, ...p.decisionValues(d), DURATION: took, OUTAGE_DURATION: formatDuration(Math.max(0, event.at - (d.evidence.breachingSince ?? d.at))), STATUS: rolledOutStatus(event.recoveryChecked, settings.channels.incidents), DATE: due }, d),
+        ...(due ? [p.slack(`postmortem:${d.id}`, 'POSTMORTEM', settings.channels.engineering, event.at, { ...p.decisionValues(d), DATE: due, RELEASE_ID: String(release.id) }, d)] : []),
         ...p.pagerDutyForLevels('rollback-complete', d, 'resolve', p.levelsUpTo(MAJOR_OUTAGE_LEVEL).filter((l) => !event.pagedRoutingKeys || (l.pagerduty !== undefined && event.pagedRoutingKeys.includes(l.pagerduty))), event.at, `Rollback of ${release.deployment} complete`),
       ];
     }
@@ -302,7 +305,8 @@ class Planner {
    * text by email (checklist 6.1: "#voice-incidents + Email"). Email has no Slack mentions: `engineer` names the
    * levels paged instead.
    */
-  announce(key: string, template: TemplateName, at: number, values: Record<string, string | undefined>, d: NotifiedDecision, engineer?: string): Notification[] {
+  announce(key: string, template: TemplateName, at: number, valuesIn: Record<string, string | undefined>, d: NotifiedDecision, engineer?: string): Notification[] {
+    const values = template === 'ROLLBACK_START' ? { ...valuesIn, ...this.alsoRollBack() } : valuesIn;
     const slack = this.slack(key, template, this.settings.channels.incidents, at, values, d);
     const e = this.settings.email;
     if (!e) return [slack];
@@ -362,7 +366,16 @@ class Planner {
   }
 
   render(template: TemplateName, at: number, values: Record<string, string | undefined>): string {
-    return renderTemplate(this.settings.templates[template] ?? DEFAULT_TEMPLATES[template], { ...this.baseValues(at), ...values });
+    let text = this.settings.templates[template] ?? DEFAULT_TEMPLATES[template];
+    // The steps a Deployment rollback does not take are never dropped by a template that leaves them out.
+    if (template === 'ROLLBACK_START' && values.ALSO_ROLL_BACK !== undefined && !text.includes('{ALSO_ROLL_BACK}')) text += '\n\n{ALSO_ROLL_BACK}';
+    return renderTemplate(text, { ...this.baseValues(at), ...values });
+  }
+
+  /** ROLLBACK_START's reminder of the parts (client, database) the Deployment's rollback leaves in place. */
+  alsoRollBack(): { ALSO_ROLL_BACK?: string } {
+    const parts = this.settings.alsoRollBack;
+    return parts.length ? { ALSO_ROLL_BACK: `Also roll back by hand, if this release changed them:\n${parts.map((p) => `- ${MANUAL_ROLLBACK_STEPS[p]}`).join('\n')}` } : {};
   }
 
   /** "level 1 (on-call), level 4 (VP)" for email, where Slack mentions mean nothing. */

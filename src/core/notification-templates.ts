@@ -71,6 +71,19 @@ Problem: {PROBLEM}
 Since: {TIMESTAMP}
 
 Until this is fixed the release is not guarded the way the rules say.`,
+  POSTMORTEM: `:memo: [Voice System] Post-mortem scheduled
+
+Release: v{VERSION} of {NAMESPACE}/{DEPLOYMENT}, rolled back to v{PREV_VERSION}
+Reason: {REASON}
+Post-mortem scheduled: {DATE}
+
+Evidence: \`rollback-guard explain {DECISION_ID}\`, \`rollback-guard report --release {RELEASE_ID}\``,
+};
+
+/** Checklist 5.2's steps for the parts of a release reverting the Deployment leaves in place. */
+export const MANUAL_ROLLBACK_STEPS: Record<'client' | 'database', string> = {
+  client: 'client: restore the previous client build from its backup and invalidate the CDN (checklist 5.2, Client Rollback)',
+  database: 'database: if this release migrated the schema, restore the backup taken before it; this needs downtime planning (checklist 5.2, Database Rollback)',
 };
 
 /** Replaces every {NAME} with its value; a placeholder with no value reads "n/a", never a blank. */

@@ -80,6 +80,8 @@ function compile(f: RulesFile, text: string, file: string, position: (path: (str
     escalation: f.escalation.map((s) => ({ level: s.level, afterMs: ms(s.after) })),
     notifications: {
       channels: f.notifications.channels,
+      postmortemDueMs: ms(f.notifications.postmortemDue),
+      alsoRollBack: f.notifications.alsoRollBack,
       levels: f.notifications.levels.map((l) => ({ level: l.level, ...(l.pagerduty ? { pagerduty: l.pagerduty } : {}), ...(l.slack ? { slack: l.slack } : {}) })),
       ...(f.notifications.outageRules ? { outageRules: f.notifications.outageRules } : {}),
       templates: f.notifications.templates,

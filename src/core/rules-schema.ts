@@ -184,7 +184,7 @@ export const DEFAULT_ESCALATION = [
   { level: 3, after: '30m' },
 ];
 
-export const TEMPLATE_NAMES = ['DEPLOY_START', 'DEPLOY_SUCCESS', 'ISSUE_DETECTED', 'ROLLBACK_START', 'ROLLBACK_COMPLETE', 'ROLLBACK_FAILED', 'GUARD_TROUBLE'] as const;
+export const TEMPLATE_NAMES = ['DEPLOY_START', 'DEPLOY_SUCCESS', 'ISSUE_DETECTED', 'ROLLBACK_START', 'ROLLBACK_COMPLETE', 'ROLLBACK_FAILED', 'GUARD_TROUBLE', 'POSTMORTEM'] as const;
 export type TemplateName = (typeof TEMPLATE_NAMES)[number];
 
 const ROUTING_KEY_NAME = /^[A-Z][A-Z0-9_]*$/;
@@ -209,7 +209,8 @@ const notificationLevel = z
   })
   .describe('Who is reached at one escalation level.');
 
-export const DEFAULT_CHANNELS = { releases: '#voice-releases', incidents: '#voice-incidents' };
+export const DEFAULT_CHANNELS = { releases: '#voice-releases', incidents: '#voice-incidents', engineering: '#voice-engineering' };
+export const ALSO_ROLL_BACK = ['client', 'database'] as const;
 
 const notifications = z
   .strictObject({
@@ -217,6 +218,7 @@ const notifications = z
       .strictObject({
         releases: z.string().min(1).default(DEFAULT_CHANNELS.releases).describe('Slack channel for release started / complete.'),
         incidents: z.string().min(1).default(DEFAULT_CHANNELS.incidents).describe('Slack channel for issues, pages, rollbacks and the guard\'s own trouble.'),
+        engineering: z.string().min(1).default(DEFAULT_CHANNELS.engineering).describe('Slack channel for the POSTMORTEM message after a rollback completes (checklist 6.1: "Post-mortem scheduled", Engineering).'),
       })
       .default(DEFAULT_CHANNELS)
       .describe('Slack channels (checklist 6.1).'),
@@ -229,6 +231,13 @@ const notifications = z
       .partialRecord(z.enum(TEMPLATE_NAMES), z.string().min(1))
       .default({})
       .describe('Slack message templates overriding the checklist\'s (6.2); placeholders like {VERSION}, {REASON}, {VALUE}.'),
+    postmortemDue: duration
+      .default('2d')
+      .describe("When the post-mortem of a completed rollback is due, after it: the date in ROLLBACK_COMPLETE's and POSTMORTEM's `{DATE}` (checklist 6.2, \"Post-mortem scheduled\"). `0s`: no POSTMORTEM message, and `{DATE}` reads n/a."),
+    alsoRollBack: z
+      .array(z.enum(ALSO_ROLL_BACK))
+      .default([])
+      .describe("Parts this service's releases include that reverting the Deployment does not revert (checklist 5.2): `client` (a client build on the CDN), `database` (schema migrations). Each is named in ROLLBACK_START as a step to take by hand (`{ALSO_ROLL_BACK}`, appended when a custom template leaves it out). Default none."),
     approvers: z
       .record(
         z.string(),

@@ -177,7 +177,11 @@ export interface NotificationLevel {
 }
 
 export interface NotificationSettings {
-  channels: { releases: string; incidents: string };
+  channels: { releases: string; incidents: string; engineering: string };
+  /** After a completed rollback, when its post-mortem is due; 0: no POSTMORTEM message. */
+  postmortemDueMs: number;
+  /** Parts of a release a Deployment rollback does not revert (checklist 5.2), named in ROLLBACK_START. */
+  alsoRollBack: ('client' | 'database')[];
   levels: NotificationLevel[];
   /** Immediate rules whose rollback pages level 4; undefined: every immediate rule. */
   outageRules?: string[];

@@ -22,6 +22,7 @@ export class SlackStandIn {
   readonly channels = new Map<string, string>([
     ['#voice-incidents', 'C0INCIDENTS'],
     ['#voice-releases', 'C0RELEASES'],
+    ['#voice-engineering', 'C0ENGINEERING'],
   ]);
   readonly messages: SlackMessage[] = [];
   /** When each message was posted (performance.now()), to order it against other stand-ins' requests. */

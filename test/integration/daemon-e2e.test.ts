@@ -280,6 +280,10 @@ describe('rollback-guard run, end to end', () => {
       expect(smtp.mails[0]!.text).toContain('(approved by alice)');
       expect(slack.messages.find((m) => /Rollback Complete/i.test(m.text))!.text).toContain('- Users affected: 42\n');
       expect(slack.messages.find((m) => /Rollback Complete/i.test(m.text))!.text).toContain('Status: Rolled out; recovery being checked (checklist 5.3), the verdict follows in');
+      // Checklist 6.1: "Post-mortem scheduled" to Engineering, on the date ROLLBACK_COMPLETE gives.
+      const date = /Post-mortem scheduled: (\d{4}-\d{2}-\d{2})$/.exec(slack.messages.find((m) => /Rollback Complete/i.test(m.text))!.text)?.[1];
+      expect(date).toBeDefined();
+      expect(slack.messages.filter((m) => m.channel === 'C0ENGINEERING').map((m) => m.text.split('\n')[0] + ' / ' + /Post-mortem scheduled: (.*)/.exec(m.text)?.[1])).toEqual([`:memo: [Voice System] Post-mortem scheduled / ${date}`]);
       const health = (await (await fetch(`${daemon!.url}/health`)).json()) as { outbox: { dead: number; unreported: number } };
       expect(health.outbox).toMatchObject({ dead: 0, unreported: 0 });
       const metrics = await (await fetch(`${daemon!.url}/metrics`)).text();

@@ -95,9 +95,9 @@ describe('notification plan', () => {
     expect(slack!.channel === 'slack' && slack!.text).toBe('ISSUE ttfa-regression 0.7747>0.6 v2.14.0 id 41 n/a');
   });
 
-  it('defaults: #voice-releases and #voice-incidents, public endpoints, no levels', () => {
+  it('defaults: #voice-releases, #voice-incidents and #voice-engineering, public endpoints, no levels, post-mortem due in 2 days', () => {
     const d = pagingRuleset('version: 1\ntarget: { namespace: a, deployment: b }\nrules:\n  - { name: r, tier: immediate, query: q, above: 1 }\n').notifications;
-    expect(d).toEqual({ channels: { releases: '#voice-releases', incidents: '#voice-incidents' }, levels: [], templates: {}, approvers: {}, approvalLevel: 1, summary: {}, pagerdutyServer: 'events.pagerduty.com', slackApiUrl: 'https://slack.com/api/' });
+    expect(d).toEqual({ channels: { releases: '#voice-releases', incidents: '#voice-incidents', engineering: '#voice-engineering' }, postmortemDueMs: 2 * 86_400_000, alsoRollBack: [], levels: [], templates: {}, approvers: {}, approvalLevel: 1, summary: {}, pagerdutyServer: 'events.pagerduty.com', slackApiUrl: 'https://slack.com/api/' });
   });
 
   it("DEPLOY_SUCCESS's metrics: the promote's summary readings fill ERROR_RATE, LATENCY, SESSIONS; unset ones read n/a", () => {

@@ -62,6 +62,35 @@ describe('rollback-guard rollback (built binary, Kubernetes stand-in)', () => {
     expect(rows()[1]).toMatchObject({ outcome: 'refused', refusal_code: 'ping-pong' });
   });
 
+  it('a manual rollback shows in log, explain --rollback and report, with who asked and why (issue 19)', async () => {
+    const { db, rollback } = await setUp();
+    const store = openDecisionLog(db);
+    const rules = parseRules("version: 1\ntarget: { namespace: voice-production, deployment: voice-server }\nrules:\n  - { name: r, tier: immediate, query: 'q', above: 1 }\n", 'r.yaml');
+    const release = store.startRelease({ namespace: NS, deployment: 'voice-server', startedAt: Date.now() - 60_000, severity: 'minor', windowMs: 3_600_000, source: 'live' }, rules, {});
+    setReleaseIdentity(store.db, release.id, { revision: '3', images: ['voice-server:1.2'] });
+    store.close();
+    expect((await rollback('--reason', 'CVE-2026-1234 in the TLS library', '--by', 'alice')).code).toBe(0);
+    expect((await rollback('--reason', 'again', '--by', 'bob')).code).toBe(2); // refused (ping-pong), logged too
+
+    const log = await cliAsync(['log', '--db', db]);
+    expect(log.code, log.stderr).toBe(0);
+    expect(log.stdout).toMatch(new RegExp(`#${release.id} .* manual rollback #1 by alice`));
+    expect(log.stdout).toMatch(/Manual rollbacks \(rollback-guard rollback\):\nROLLBACK +REQUESTED +TARGET +BY +OUTCOME +RELEASE +REASON\n#2 .* voice-production\/voice-server +bob +refused +- +again\n#1 .* alice +rolled-back, rollback-complete +#1 +CVE-2026-1234 in the TLS library/);
+    const json = JSON.parse((await cliAsync(['log', '--db', db, '--json'])).stdout) as { manualRollbacks: { id: number; by: string; reason: string; outcome: string }[] }[];
+    expect(json[0]!.manualRollbacks).toEqual([expect.objectContaining({ id: 1, by: 'alice', reason: 'CVE-2026-1234 in the TLS library', outcome: 'rolled-back' })]);
+
+    const explained = await cliAsync(['explain', '--rollback', '1', '--db', db]);
+    expect(explained.code, explained.stderr).toBe(0);
+    expect(explained.stdout).toMatch(/^Manual rollback #1 of voice-production\/voice-server: rolled-back, asked for by alice at \S+\n  reason     CVE-2026-1234 in the TLS library\n  strategy   undo\n  revision   3 -> 2 \(voice-server:1\.1\)\n/);
+    expect(explained.stdout).toMatch(/  release    #1 voice-production\/voice-server, minor, started \S+, outcome still guarded/);
+    expect((await cliAsync(['explain', '--rollback', '9', '--db', db])).stderr).toMatch(/manual rollback 9 is not in/);
+    expect((await cliAsync(['explain', '1', '--rollback', '1', '--db', db])).code).toBe(2);
+
+    const html = (await cliAsync(['report', '--release', String(release.id), '--db', db])).stdout;
+    expect(html).toMatch(/was rolled back by hand by alice at \S+ \(`rollback-guard rollback`: CVE-2026-1234 in the TLS library\); the rollback was complete \d+\S* after it was asked for\./);
+    expect(html).toContain('<td>manual, by alice: CVE-2026-1234 in the TLS library</td>');
+  });
+
   it('refuses a paused Deployment with the reason (exit 2); a rollout that does not complete is exit 1', async () => {
     const { kube, rollback, rows } = await setUp();
     kube.edit(NS, 'voice-server', (d) => (d.metadata.annotations['rollback-guard.io/paused'] = 'true'));

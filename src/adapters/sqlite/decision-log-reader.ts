@@ -151,6 +151,23 @@ export class DecisionLogReader {
       .all(releaseId, range.from ?? '', range.to ?? '\uffff', ...(range.rule !== undefined ? [range.rule] : [])) as EvaluationRow[];
   }
 
+  /**
+   * Manual rollbacks (`rollback-guard rollback`: a rollbacks row with no decision), newest first, by when they were
+   * asked for, the Deployment, or the release they reverted. Empty on a log without the rollbacks table.
+   */
+  manualRollbacks(filter: Pick<LogFilter, 'from' | 'to' | 'target' | 'releaseId'> & { id?: number }): Row[] {
+    const table = this.optionalTable('rollbacks');
+    if (!table || !this.hasColumn(table, 'decision_id')) return [];
+    const where = ['decision_id IS NULL'];
+    const args: unknown[] = [];
+    if (filter.id !== undefined) (where.push('id = ?'), args.push(filter.id));
+    if (filter.releaseId !== undefined) (where.push('release_id = ?'), args.push(filter.releaseId));
+    if (filter.target) (where.push('namespace = ? AND deployment = ?'), args.push(filter.target.namespace, filter.target.deployment));
+    if (filter.from !== undefined) (where.push('requested_at >= ?'), args.push(filter.from));
+    if (filter.to !== undefined) (where.push('requested_at <= ?'), args.push(filter.to));
+    return this.db.prepare(`SELECT * FROM "${table}" WHERE ${where.join(' AND ')} ORDER BY requested_at DESC, id DESC`).all(...args) as Row[];
+  }
+
   /** Rows of an optional table that belong to these decisions (by decision_id) or releases (by release_id). */
   related(kind: OptionalTable, by: { decisionIds?: readonly number[]; releaseIds?: readonly number[] }): Row[] {
     const table = this.optionalTable(kind);

@@ -17,18 +17,58 @@ const iso = (text: string) => toRfc3339(Date.parse(text));
 
 /** `explain <id>`: why the guard took one decision, from the log alone, as it was when it was taken. */
 export function registerExplain(program: Command, io: Io): void {
-  addDbOption(program.command('explain').description('explain one decision: the rule as it was, its values over the hold, threshold, baseline, series, rollback, notifications, approvals').argument('<decision-id>', 'the decision id (log and replay --db print it)'))
+  addDbOption(program.command('explain').description('explain one decision: the rule as it was, its values over the hold, threshold, baseline, series, rollback, notifications, approvals; or, with --rollback, a manual rollback').argument('[decision-id]', 'the decision id (log and replay --db print it)'))
+    .option('--rollback <id>', 'explain a manual rollback (`rollback-guard rollback`; log lists them) instead of a decision')
     .option('--json', 'print the explanation as JSON')
-    .action((idText: string, flags: { db: string; json?: boolean }) => {
-      if (!/^[1-9]\d*$/.test(idText)) throw new UsageError(`decision id ${JSON.stringify(idText)} is not a positive integer; take it from \`rollback-guard log\``);
+    .action((idText: string | undefined, flags: { db: string; json?: boolean; rollback?: string }) => {
+      if ((idText === undefined) === (flags.rollback === undefined)) throw new UsageError('give a decision id, or --rollback ID for a manual rollback (one of them); take it from `rollback-guard log`');
+      const text = idText ?? flags.rollback!;
+      if (!/^[1-9]\d*$/.test(text)) throw new UsageError(`${idText !== undefined ? 'decision' : 'rollback'} id ${JSON.stringify(text)} is not a positive integer; take it from \`rollback-guard log\``);
       const reader = DecisionLogReader.open(flags.db);
       try {
-        const x = explainDecision(reader, Number(idText));
-        io.out(flags.json ? toJson(x, 2) : formatExplanation(x));
+        if (flags.rollback !== undefined) {
+          const x = explainManualRollback(reader, Number(text));
+          io.out(flags.json ? toJson(x, 2) : formatManualRollback(x));
+        } else {
+          const x = explainDecision(reader, Number(text));
+          io.out(flags.json ? toJson(x, 2) : formatExplanation(x));
+        }
       } finally {
         reader.close();
       }
     });
+}
+
+interface ManualExplanation {
+  rollback: Row;
+  release: { id: number; target: string; startedAt: string; severity: string; outcome: string | null; decisions: { id: number; at: string; action: string; rule: string | null }[] } | null;
+}
+
+/** A manual rollback: who asked, why, what it did, and the guarded release it reverted (with its decisions). */
+function explainManualRollback(reader: DecisionLogReader, id: number): ManualExplanation {
+  const b = reader.manualRollbacks({ id })[0];
+  if (!b) throw new UsageError(`manual rollback ${id} is not in ${reader.file}; \`rollback-guard log --db ${reader.file}\` lists them under "Manual rollbacks"`);
+  const r = typeof b.release_id === 'number' ? reader.release(b.release_id) : undefined;
+  return {
+    rollback: b,
+    release: r ? { id: r.id, target: `${r.namespace}/${r.deployment}`, startedAt: iso(r.started_at), severity: r.severity, outcome: r.outcome, decisions: reader.decisions([r.id]).map((d) => ({ id: d.id, at: iso(d.at), action: d.action, rule: d.rule })) } : null,
+  };
+}
+
+function formatManualRollback(x: ManualExplanation): string {
+  const b = x.rollback;
+  const out = [`Manual rollback #${String(b.id)} of ${String(b.namespace)}/${String(b.deployment)}: ${String(b.outcome)}${b.dry_run === 1 ? ' (dry run: nothing patched)' : ''}, asked for by ${String(b.by)} at ${iso(String(b.requested_at))}`];
+  out.push(`  reason     ${String(b.reason)}`);
+  out.push(`  strategy   ${String(b.strategy)}`);
+  if (b.from_revision !== null) out.push(`  revision   ${String(b.from_revision)} -> ${String(b.to_revision)}${b.images ? ` (${(JSON.parse(String(b.images)) as string[]).join(', ')})` : ''}`);
+  if (b.refusal_code !== null || b.detail !== null) out.push(`  detail     ${[b.refusal_code, b.detail].filter((v) => v !== null).map(String).join(': ')}`);
+  out.push(`  finished   ${iso(String(b.finished_at))}${b.verification ? `; ${String(b.verification)} at ${iso(String(b.verified_at))}${b.verification_detail ? ` (${String(b.verification_detail)})` : ''}` : '; rollout not verified'}`);
+  if (x.release) {
+    const r = x.release;
+    out.push(`  release    #${r.id} ${r.target}, ${r.severity}, started ${r.startedAt}, outcome ${r.outcome ?? 'still guarded'}`);
+    for (const d of r.decisions) out.push(`    #${d.id} ${d.at} ${d.action}${d.rule ? ` ${d.rule}` : ''}`);
+  } else out.push('  release    none guarded (the guard had no release of this revision in this log)');
+  return out.join('\n');
 }
 
 interface Explanation {

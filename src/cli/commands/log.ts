@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { DecisionLogReader } from '../../adapters/sqlite/decision-log-reader.js';
+import { DecisionLogReader, type Row } from '../../adapters/sqlite/decision-log-reader.js';
 import { formatDuration } from '../../core/duration.js';
 import { toJson } from '../../core/json.js';
 import { toRfc3339 } from '../../core/time-format.js';
@@ -29,10 +29,14 @@ export function registerLog(program: Command, io: Io): void {
         if (filter.releaseId !== undefined && !summaries.length && !reader.releases({ releaseId: filter.releaseId }).length) {
           throw new UsageError(`release ${filter.releaseId} is not in ${flags.db}; list the releases with \`rollback-guard log --db ${flags.db}\``);
         }
+        // Manual rollbacks (`rollback-guard rollback`) have no decision: listed on their own, guarded release or not.
+        const manual = filter.actions?.length && !filter.actions.includes('rollback') ? [] : reader.manualRollbacks(filter);
         if (flags.json) io.out(toJson(summaries.map(toRecord), 2));
         else if (flags.csv) io.out(toCsv(summaries));
-        else if (!summaries.length) io.out(`no releases in ${flags.db} match`);
-        else io.out(toTable(summaries));
+        else {
+          io.out(summaries.length ? toTable(summaries) : `no releases in ${flags.db} match`);
+          if (manual.length) io.out(`\nManual rollbacks (rollback-guard rollback):\n${manualTable(manual)}`);
+        }
       } finally {
         reader.close();
       }
@@ -40,7 +44,22 @@ export function registerLog(program: Command, io: Io): void {
 }
 
 function decisionsText(s: ReleaseSummary): string {
-  return s.decisions.map((d) => `#${d.id} ${d.action}${d.rule ? ` ${d.rule}` : ''}${d.level !== null && d.action !== 'page' && d.action !== 'rollback' ? ` L${d.level}` : ''}${d.mode === 'shadow' ? ' (shadow)' : ''}`).join(', ');
+  const decided = s.decisions.map((d) => `#${d.id} ${d.action}${d.rule ? ` ${d.rule}` : ''}${d.level !== null && d.action !== 'page' && d.action !== 'rollback' ? ` L${d.level}` : ''}${d.mode === 'shadow' ? ' (shadow)' : ''}`);
+  const manual = s.manualRollback ? [`manual rollback #${String(s.manualRollback.id)} by ${String(s.manualRollback.by)}`] : [];
+  return [...decided, ...manual].join(', ');
+}
+
+function manualTable(rows: readonly Row[]): string {
+  const out = [['ROLLBACK', 'REQUESTED', 'TARGET', 'BY', 'OUTCOME', 'RELEASE', 'REASON']];
+  for (const b of rows) {
+    out.push([`#${String(b.id)}`, iso(String(b.requested_at)), `${String(b.namespace)}/${String(b.deployment)}`, String(b.by), `${String(b.outcome)}${b.dry_run === 1 ? ' (dry run)' : ''}${b.verification ? `, ${String(b.verification)}` : ''}`, b.release_id === null ? '-' : `#${String(b.release_id)}`, String(b.reason)]);
+  }
+  return table(out);
+}
+
+/** A manual rollback as JSON: who, why, what it did. */
+function manualRecord(b: Row) {
+  return { id: b.id, requestedAt: iso(String(b.requested_at)), by: b.by, reason: b.reason, outcome: b.outcome, dryRun: b.dry_run === 1, fromRevision: b.from_revision, toRevision: b.to_revision, verification: b.verification, releaseId: b.release_id };
 }
 
 function toTable(summaries: readonly ReleaseSummary[]): string {
@@ -79,6 +98,7 @@ function toRecord(s: ReleaseSummary) {
     rollbackCompleteAt: s.rollbackCompleteAt !== undefined ? iso(s.rollbackCompleteAt) : null,
     timeToRecoverSeconds: s.timeToRecoverMs !== undefined ? s.timeToRecoverMs / 1000 : null,
     decisions: s.decisions.map((d) => ({ id: d.id, at: iso(d.at), action: d.action, tier: d.tier, rule: d.rule, level: d.level, mode: d.mode, value: d.value, threshold: d.threshold })),
+    manualRollbacks: s.rollbacks.filter((b) => b.decision_id === null).map(manualRecord),
   };
 }
 

@@ -9,6 +9,8 @@ export interface ReleaseSummary {
   detection?: DecisionRow;
   rollback?: DecisionRow;
   rollbacks: Row[];
+  /** A manual rollback (`rollback-guard rollback`) that reverted this release, when one did. */
+  manualRollback?: Row;
   /** From the rollbacks table when this log has one (verified, else finished); undefined otherwise. */
   rollbackCompleteAt?: string;
   timeToDetectMs?: number;
@@ -36,6 +38,9 @@ export function summarizeReleases(reader: DecisionLogReader, releases: readonly 
     const detection = acted.find((d) => d.action === 'rollback' || d.action === 'page');
     const rollback = acted.find((d) => d.action === 'rollback');
     const rollbacks = rollbackRows.get(release.id) ?? [];
+    const manualRollback = rollbacks.find((b) => b.decision_id === null && b.dry_run === 0 && b.outcome === 'rolled-back');
+    // A manual rollback with no decision before it: the person asking for it is when trouble was known.
+    const detectedAt = detection ? ms(detection.at) : manualRollback ? ms(String(manualRollback.requested_at)) : undefined;
     const rollbackCompleteAt = rollbackCompletedAt(rollbacks);
     return {
       release,
@@ -44,8 +49,9 @@ export function summarizeReleases(reader: DecisionLogReader, releases: readonly 
       rollback,
       rollbacks,
       rollbackCompleteAt,
-      timeToDetectMs: detection ? ms(detection.at) - ms(release.started_at) : undefined,
-      timeToRecoverMs: detection && rollbackCompleteAt !== undefined ? ms(rollbackCompleteAt) - ms(detection.at) : undefined,
+      ...(manualRollback ? { manualRollback } : {}),
+      timeToDetectMs: detectedAt !== undefined ? detectedAt - ms(release.started_at) : undefined,
+      timeToRecoverMs: detectedAt !== undefined && rollbackCompleteAt !== undefined ? ms(rollbackCompleteAt) - detectedAt : undefined,
     };
   });
 }

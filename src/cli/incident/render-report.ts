@@ -35,6 +35,10 @@ export function summarySentence(s: ReleaseSummary): string {
   const who = `${replayed ? 'Replayed release' : 'Release'} #${r.id} of ${r.namespace}/${r.deployment} (${r.severity}, started ${iso(r.started_at)})`;
   const pages = s.decisions.filter((d) => d.action === 'page' && d.mode !== 'shadow').length;
   const pageText = pages ? `, after ${pages} page${pages === 1 ? '' : 's'}` : '';
+  const manual = s.manualRollback;
+  if (manual && !s.rollback) {
+    return `${who} was rolled back by hand by ${String(manual.by)} at ${iso(String(manual.requested_at))} (\`rollback-guard rollback\`: ${String(manual.reason)})${pageText}; ${s.rollbackCompleteAt !== undefined ? `the rollback was complete ${dur(s.timeToRecoverMs)} after it was asked for` : 'the rollback completion was not recorded'}.`;
+  }
   if (r.outcome === 'rolled-back' && s.rollback) {
     return `${who} was rolled back when ${s.rollback.rule ?? 'a rule'} fired at ${iso(s.rollback.at)}${pageText}; trouble was detected ${dur(s.timeToDetectMs)} after the release and ${s.rollbackCompleteAt !== undefined ? `the rollback was complete ${dur(s.timeToRecoverMs)} after detection` : 'the rollback completion was not recorded'}.`;
   }
@@ -89,7 +93,7 @@ export function renderReport(m: ReportModel): string {
     .map((nt) => `<tr><td>${esc(toRfc3339(nt.t))}</td><td>${nt.decisionId !== undefined ? `#${nt.decisionId}` : ''}</td><td>${esc(Object.entries(nt.row).filter(([k, v]) => v !== null && k !== 'id' && k !== 'decision_id' && k !== 'release_id').map(([k, v]) => `${k}=${String(v)}`).join('  '))}</td></tr>`)
     .join('');
   const rollbacks = s.rollbacks
-    .map((rb) => `<tr><td>${esc(String(rb.outcome ?? ''))}</td><td>${esc(String(rb.from_revision ?? '?'))} → ${esc(String(rb.to_revision ?? '?'))}</td><td>${esc(String(rb.verification ?? ''))}</td><td>${esc(String(rb.verified_at ?? rb.finished_at ?? ''))}</td></tr>`)
+    .map((rb) => `<tr><td>${esc(String(rb.outcome ?? ''))}${rb.dry_run === 1 ? ' (dry run)' : ''}</td><td>${rb.decision_id === null ? `manual, by ${esc(String(rb.by ?? '?'))}: ${esc(String(rb.reason ?? ''))}` : `decision #${esc(String(rb.decision_id))}`}</td><td>${esc(String(rb.from_revision ?? '?'))} → ${esc(String(rb.to_revision ?? '?'))}</td><td>${esc(String(rb.verification ?? ''))}</td><td>${esc(String(rb.verified_at ?? rb.finished_at ?? ''))}</td></tr>`)
     .join('');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><meta name="color-scheme" content="light dark">
@@ -104,7 +108,7 @@ export function renderReport(m: ReportModel): string {
 ${charts.join('\n') || '<p class="muted">No evaluations are left for this release (pruned, or it never ran).</p>'}
 <h2>Decisions</h2>
 ${rows ? `<table><thead><tr><th>id</th><th>time</th><th>action</th><th>rule</th><th>level</th><th>mode</th><th>value</th><th>threshold</th></tr></thead><tbody>${rows}</tbody></table>` : '<p class="muted">No decisions.</p>'}
-${rollbacks ? `<h2>Rollbacks</h2><table><thead><tr><th>outcome</th><th>revision</th><th>verification</th><th>at</th></tr></thead><tbody>${rollbacks}</tbody></table>` : ''}
+${rollbacks ? `<h2>Rollbacks</h2><table><thead><tr><th>outcome</th><th>asked by</th><th>revision</th><th>verification</th><th>at</th></tr></thead><tbody>${rollbacks}</tbody></table>` : ''}
 ${notes ? `<h2>Notifications</h2><table><thead><tr><th>time</th><th>decision</th><th>detail</th></tr></thead><tbody>${notes}</tbody></table>` : ''}
 </body></html>
 `;

@@ -81,8 +81,8 @@ describe('rollback-guard rollback (built binary, Kubernetes stand-in)', () => {
 
     const explained = await cliAsync(['explain', '--rollback', '1', '--db', db]);
     expect(explained.code, explained.stderr).toBe(0);
-    expect(explained.stdout).toMatch(/^Manual rollback #1 of voice-production\/voice-server: rolled-back, asked for by alice at \S+\n  reason     CVE-2026-1234 in the TLS library\n  strategy   undo\n  revision   3 -> 2 \(voice-server:1\.1\)\n/);
-    expect(explained.stdout).toMatch(/  release    #1 voice-production\/voice-server, minor, started \S+, outcome still guarded/);
+    expect(explained.stdout).toMatch(/^Manual rollback #1 of voice-production\/voice-server: rolled-back, asked for by alice at \S+\n {2}reason {5}CVE-2026-1234 in the TLS library\n {2}strategy {3}undo\n {2}revision {3}3 -> 2 \(voice-server:1\.1\)\n/);
+    expect(explained.stdout).toMatch(/ {2}release {4}#1 voice-production\/voice-server, minor, started \S+, outcome still guarded/);
     expect((await cliAsync(['explain', '--rollback', '9', '--db', db])).stderr).toMatch(/manual rollback 9 is not in/);
     expect((await cliAsync(['explain', '1', '--rollback', '1', '--db', db])).code).toBe(2);
 

@@ -160,11 +160,15 @@ export class DecisionLogReader {
     if (!table || !this.hasColumn(table, 'decision_id')) return [];
     const where = ['decision_id IS NULL'];
     const args: unknown[] = [];
-    if (filter.id !== undefined) (where.push('id = ?'), args.push(filter.id));
-    if (filter.releaseId !== undefined) (where.push('release_id = ?'), args.push(filter.releaseId));
-    if (filter.target) (where.push('namespace = ? AND deployment = ?'), args.push(filter.target.namespace, filter.target.deployment));
-    if (filter.from !== undefined) (where.push('requested_at >= ?'), args.push(filter.from));
-    if (filter.to !== undefined) (where.push('requested_at <= ?'), args.push(filter.to));
+    const add = (clause: string, ...values: unknown[]) => {
+      where.push(clause);
+      args.push(...values);
+    };
+    if (filter.id !== undefined) add('id = ?', filter.id);
+    if (filter.releaseId !== undefined) add('release_id = ?', filter.releaseId);
+    if (filter.target) add('namespace = ? AND deployment = ?', filter.target.namespace, filter.target.deployment);
+    if (filter.from !== undefined) add('requested_at >= ?', filter.from);
+    if (filter.to !== undefined) add('requested_at <= ?', filter.to);
     return this.db.prepare(`SELECT * FROM "${table}" WHERE ${where.join(' AND ')} ORDER BY requested_at DESC, id DESC`).all(...args) as Row[];
   }
 

@@ -98,9 +98,9 @@ describe('the objects the templates make', () => {
     for (const o of objs) await validateObject(o);
   });
 
-  it('HA example: PodDisruptionBudget, lease RBAC, ServiceMonitor and PrometheusRule; valid objects', async () => {
+  it('HA example: lease RBAC, ServiceMonitor and PrometheusRule (no PodDisruptionBudget: the replicas share a node); valid objects', async () => {
     const objs = helm.render(example('ha-with-monitoring.yaml')) as Obj[];
-    expect(objs.map((o) => o.kind).sort()).toEqual(['Deployment', 'PersistentVolumeClaim', 'PodDisruptionBudget', 'PrometheusRule', 'Role', 'RoleBinding', 'Service', 'ServiceAccount', 'ServiceMonitor']);
+    expect(objs.map((o) => o.kind).sort()).toEqual(['Deployment', 'PersistentVolumeClaim', 'PrometheusRule', 'Role', 'RoleBinding', 'Service', 'ServiceAccount', 'ServiceMonitor']);
     for (const o of objs.filter((x) => !['ServiceMonitor', 'PrometheusRule'].includes(x.kind as string))) await validateObject(o);
     const role = objs.find((o) => o.kind === 'Role')!;
     expect(role.rules).toContainEqual({ apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] });
@@ -118,6 +118,22 @@ describe('the objects the templates make', () => {
     const own = { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'pool', operator: 'In', values: ['ops'] }] }] } } };
     const custom = (helm.render({ ...example('ha-with-monitoring.yaml'), affinity: own }) as Obj[]).find((o) => o.kind === 'Deployment')!;
     expect(custom.spec.template.spec.affinity).toEqual(own);
+  });
+
+  it('a node drain completes (issue 19): co-located replicas get no PodDisruptionBudget; spread ones keep one that a drain honours', () => {
+    const ha = helm.render(example('ha-with-monitoring.yaml')) as Obj[];
+    expect(ha.map((o) => o.kind)).not.toContain('PodDisruptionBudget');
+    expect(drain(ha)).toEqual({ completed: true, evicted: 2 });
+    // The budget the chart rendered before: with both replicas required on the node, the second eviction waits for
+    // a replica that can never start elsewhere. This is what the drain model must catch.
+    const pdb = { kind: 'PodDisruptionBudget', spec: { minAvailable: 1 } };
+    expect(drain([...ha, pdb])).toEqual({ completed: false, evicted: 1 });
+    // Without persistence (or with an affinity of one's own) the replicas may spread: the budget is kept, and honoured.
+    const spread = helm.render({ ...example('ha-with-monitoring.yaml'), persistence: { enabled: false } }) as Obj[];
+    expect(spread.find((o) => o.kind === 'PodDisruptionBudget')?.spec).toMatchObject({ minAvailable: 1 });
+    expect(drain(spread)).toEqual({ completed: true, evicted: 2 });
+    const own = { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'pool', operator: 'In', values: ['ops'] }] }] } } };
+    expect((helm.render({ ...example('ha-with-monitoring.yaml'), affinity: own }) as Obj[]).map((o) => o.kind)).toContain('PodDisruptionBudget');
   });
 
   it("the Role grants exactly the API calls the guard's Kubernetes code declares (rbac.ts), leases only with leader election", () => {
@@ -200,3 +216,30 @@ describe('the objects the templates make', () => {
     expect(unknown).toEqual([]);
   });
 });
+
+/**
+ * `kubectl drain` of the node the replicas run on, as the eviction API decides it: an eviction is refused while it
+ * would leave fewer ready replicas than the budget's minAvailable; an evicted replica is rescheduled at once on
+ * another node, unless a required pod affinity ties it to a node where the other replicas are (the drained node
+ * is cordoned, so it stays Pending). With no replica placed on another node the drain retries until it gives up.
+ */
+function drain(objs: Obj[]): { completed: boolean; evicted: number } {
+  const deploy = objs.find((o) => o.kind === 'Deployment')!;
+  const minAvailable = (objs.find((o) => o.kind === 'PodDisruptionBudget')?.spec.minAvailable as number | undefined) ?? 0;
+  const colocated = deploy.spec.template.spec.affinity?.podAffinity?.requiredDuringSchedulingIgnoredDuringExecution !== undefined;
+  const replicas = deploy.spec.replicas as number;
+  // Worst case for a budget: every replica on the drained node (always so when co-located).
+  const pods = Array.from({ length: replicas }, () => ({ node: 'drained', ready: true }));
+  let evicted = 0;
+  for (let attempt = 0; attempt < 10 && pods.some((p) => p.node === 'drained'); attempt++) {
+    const victim = pods.find((p) => p.node === 'drained')!;
+    const ready = pods.filter((p) => p.ready).length;
+    if (ready - 1 < minAvailable) continue; // 429 Too Many Requests: the budget refuses; kubectl retries
+    evicted++;
+    const othersElsewhere = pods.some((p) => p !== victim && p.node !== 'drained' && p.ready);
+    // Rescheduled: anywhere when free to spread; next to a replica on another node when tied to it.
+    if (!colocated || othersElsewhere) Object.assign(victim, { node: 'other', ready: true });
+    else Object.assign(victim, { node: 'pending', ready: false });
+  }
+  return { completed: !pods.some((p) => p.node === 'drained'), evicted };
+}

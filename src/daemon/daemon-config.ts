@@ -47,6 +47,7 @@ export const SETTINGS = [
   ['--no-kubernetes', '', 'off', 'run without Kubernetes: no release is detected, so nothing is queried, guarded or reverted (to try the HTTP API, paging and settings; `replay --prometheus` tries rules against live data)'],
   ['', 'ROLLBACK_GUARD_LEASE', 'none (single replica)', 'elect a leader through this coordination.k8s.io Lease; only the leader evaluates and acts'],
   ['', 'POD_NAME, POD_NAMESPACE', 'hostname; the first target\'s namespace', 'identity in the Lease, and the Lease\'s namespace'],
+  ['', 'ROLLBACK_GUARD_ADVERTISE_URL, POD_IP', 'http://POD_IP:PORT; none without POD_IP', "this replica's API URL, written on the Lease while it leads: a follower forwards approvals, Slack's buttons and triggers there (without it, a follower answers 503 naming the leader)"],
 ] as const;
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];

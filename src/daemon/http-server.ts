@@ -3,6 +3,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { timingSafeEqual } from 'node:crypto';
+import { forwardUnlessLeader } from '../adapters/http-api/forward-to-leader.js';
 import type { Daemon } from './daemon.js';
 import type { DaemonMetrics } from './metrics.js';
 import { UsageError } from '../errors/usage-error.js';
@@ -21,6 +22,8 @@ export interface HttpOptions {
   health?: () => Record<string, unknown>;
   routes?: RouteHandler[];
   ready: () => boolean;
+  /** The leader's API base URL (from the Lease): a follower forwards POST /v1/triggers there. */
+  leaderUrl?: () => string | undefined;
 }
 
 export function json(res: http.ServerResponse, status: number, body: unknown): void {
@@ -36,6 +39,11 @@ export function bearerOk(req: http.IncomingMessage, token: string | undefined): 
 }
 
 export async function readJson(req: http.IncomingMessage, limit = 64 * 1024): Promise<unknown> {
+  const text = await readText(req, limit);
+  return text ? (JSON.parse(text) as unknown) : {};
+}
+
+async function readText(req: http.IncomingMessage, limit = 64 * 1024): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const c of req) {
@@ -43,8 +51,7 @@ export async function readJson(req: http.IncomingMessage, limit = 64 * 1024): Pr
     if (size > limit) throw new Error('request body too large');
     chunks.push(c as Buffer);
   }
-  const text = Buffer.concat(chunks).toString();
-  return text ? (JSON.parse(text) as unknown) : {};
+  return Buffer.concat(chunks).toString();
 }
 
 export async function startHttpServer(daemon: Daemon, metrics: DaemonMetrics, o: HttpOptions): Promise<{ server: http.Server; url: string; close(): Promise<void> }> {
@@ -79,8 +86,10 @@ export async function startHttpServer(daemon: Daemon, metrics: DaemonMetrics, o:
       if (req.method !== 'POST') return json(res, 405, { error: 'use POST' });
       if (!o.apiToken()) return json(res, 403, { error: 'the API is disabled: set ROLLBACK_GUARD_API_TOKEN(_FILE) on the daemon' });
       if (!bearerOk(req, o.apiToken())) return json(res, 401, { error: 'missing or wrong bearer token' });
-      if (!daemon.status().leader) return json(res, 503, { error: 'not the leader', leader: daemon.status().leaderName ?? null });
-      const body = (await readJson(req)) as Record<string, unknown>;
+      const text = await readText(req);
+      const route = { isLeader: () => daemon.status().leader, leader: () => daemon.status().leaderName, ...(o.leaderUrl ? { leaderUrl: o.leaderUrl } : {}) };
+      if (await forwardUnlessLeader(route, req, res, text)) return;
+      const body = (text ? JSON.parse(text) : {}) as Record<string, unknown>;
       const target = typeof body.target === 'string' ? body.target.split('/') : [];
       const tier = body.tier;
       if (target.length !== 2 || (tier !== 'immediate' && tier !== 'considered') || typeof body.reason !== 'string' || typeof body.by !== 'string' || !body.reason || !body.by) {

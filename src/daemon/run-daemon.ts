@@ -34,7 +34,7 @@ import { toRfc3339 } from '../core/time-format.js';
 export interface RunOptions {
   version: string;
   /** Kubernetes access; when given, releases are watched, rollbacks applied and (optionally) a Lease elected. */
-  kube?: { connection: KubeConnectionOptions; lease?: { name: string; namespace?: string; identity: string } };
+  kube?: { connection: KubeConnectionOptions; lease?: { name: string; namespace?: string; identity: string; /** This replica's API URL, written on the Lease while it leads. */ address?: string } };
   releases?: ReleaseSource;
   actuator?: Actuator;
   leader?: LeaderElector;
@@ -148,6 +148,7 @@ export async function runDaemon(config: DaemonConfig, o: RunOptions): Promise<Ru
         namespace: lease.namespace ?? leaseNamespace(rulesets), // default: beside the first guarded Deployment
         name: lease.name,
         identity: lease.identity,
+        ...(lease.address ? { address: lease.address } : {}),
         onChange: (leading, holder) => log.warn({ leading, holder }, leading ? 'this replica is now the leader' : 'this replica is not the leader'),
         onError: (err) => log.warn({ error: err.message }, 'leader election'),
       });
@@ -202,6 +203,8 @@ export async function runDaemon(config: DaemonConfig, o: RunOptions): Promise<Ru
     act: (d) => daemon.actOnApproval(d.id),
     isLeader: () => !stopping && leader.isLeader(),
     leader: () => leader.leader(),
+    // Stopping: nowhere to forward (its own address would come back to it).
+    leaderUrl: () => (stopping ? undefined : leader.leaderUrl?.()),
     describeRelease: (id) => describeRelease(store.db, id),
     ...(smtpOf(rulesets) ? { smtp: smtpOf(rulesets) } : {}),
     ...(o.pagerdutyAgent ? { pagerdutyAgent: o.pagerdutyAgent } : {}),
@@ -216,6 +219,7 @@ export async function runDaemon(config: DaemonConfig, o: RunOptions): Promise<Ru
       port: config.port,
       version: o.version,
       apiToken: () => apiToken(config),
+      leaderUrl: () => (stopping ? undefined : leader.leaderUrl?.()),
       ready: () => started,
       health: () => {
         const h = paging.health();

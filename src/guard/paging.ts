@@ -32,6 +32,8 @@ export interface PagingOptions {
   act: (decision: NotifiedDecision) => Promise<ActOutcome>;
   isLeader: () => boolean;
   leader: () => string | undefined;
+  /** The leader's API base URL (from the Lease): followers forward approvals there. */
+  leaderUrl?: () => string | undefined;
   env?: NodeJS.ProcessEnv;
   /** TLS agent for PagerDuty (a private CA). */
   pagerdutyAgent?: Agent;
@@ -71,8 +73,8 @@ export function createPaging(o: PagingOptions): Paging {
   const worker = new DeliveryWorker({ outbox, notifiers, settings: settingsOf, now: o.now, ...o.worker });
   const approvals = new ApprovalService({ db: o.db, outbox, settings: settingsOf, now: o.now, act: o.act, ...(o.describeRelease ? { describeRelease: o.describeRelease } : {}) });
   const handlers = [
-    approvalHandler({ service: approvals, token: () => readSecret('ROLLBACK_GUARD_API_TOKEN', env), isLeader: o.isLeader, leader: o.leader }),
-    slackInteractionsHandler({ service: approvals, signingSecret: () => readSecret('SLACK_SIGNING_SECRET', env), approvers: approversOf, isLeader: o.isLeader, leader: o.leader, now: o.now }),
+    approvalHandler({ service: approvals, token: () => readSecret('ROLLBACK_GUARD_API_TOKEN', env), isLeader: o.isLeader, leader: o.leader, ...(o.leaderUrl ? { leaderUrl: o.leaderUrl } : {}) }),
+    slackInteractionsHandler({ service: approvals, signingSecret: () => readSecret('SLACK_SIGNING_SECRET', env), approvers: approversOf, isLeader: o.isLeader, leader: o.leader, ...(o.leaderUrl ? { leaderUrl: o.leaderUrl } : {}), now: o.now }),
   ];
   return {
     notify: (release, event) => outbox.enqueue(planNotifications(o.settingsFor(release), release, event), release.id, o.now()),

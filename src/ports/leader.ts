@@ -5,4 +5,6 @@ export interface LeaderElector {
   isLeader(): boolean;
   /** The current holder as last seen, if any. */
   leader(): string | undefined;
+  /** Where the holder's HTTP API answers (its Lease says), for a follower to forward approvals to; if known. */
+  leaderUrl?(): string | undefined;
 }

@@ -150,6 +150,54 @@ describe('approvals', () => {
     expect(acted).toEqual([d.id]);
   });
 
+  it('a follower forwards an approval and a Slack button to the leader (its URL from the Lease) and relays the answer, once only (issue 19)', async () => {
+    const followers: http.Server[] = [];
+    const follower = async (leaderUrl: string) => {
+      const hs = [
+        approvalHandler({ service, token: () => TOKEN, isLeader: () => false, leader: () => 'rollback-guard-0', leaderUrl: () => leaderUrl }),
+        slackInteractionsHandler({ service, signingSecret: () => SIGNING_SECRET, approvers: () => world.ruleset.notifications.approvers, isLeader: () => false, leader: () => 'rollback-guard-0', leaderUrl: () => leaderUrl, now: () => now }),
+      ];
+      const srv = http.createServer((req, res) => void (async () => { for (const h of hs) if (await h(req, res)) return; res.writeHead(404).end(); })());
+      await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+      followers.push(srv);
+      return `http://127.0.0.1:${(srv.address() as AddressInfo).port}`;
+    };
+    const send = async (at: string, path: string, body: unknown, token = TOKEN) => {
+      const res = await fetch(at + path, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      return { status: res.status, body: (await res.json()) as Record<string, unknown>, leader: res.headers.get('x-rollback-guard-leader') };
+    };
+    try {
+      const f1 = await follower(base);
+      const d = decision(world, T0 + 10 * 60_000);
+      // Authenticated on the follower first: a wrong token never reaches the leader.
+      expect((await send(f1, `/v1/decisions/${d.id}/approve`, { by: 'alice' }, 'wrong')).status).toBe(401);
+      expect(acted).toEqual([]);
+      const r = await send(f1, `/v1/decisions/${d.id}/approve`, { by: 'alice', reason: 'confirmed' });
+      expect(r).toEqual({ status: 200, body: { decision: d.id, verdict: 'approved', by: 'alice', at: '2026-11-20T14:20:00Z', outcome: { ok: true, detail: 'rolled back' } }, leader: 'rollback-guard-0' });
+      expect(acted).toEqual([d.id]);
+      // The leader's 409 comes back as it is.
+      expect((await send(f1, `/v1/decisions/${d.id}/decline`, { by: 'bob' })).status).toBe(409);
+      // Slack's signed callback, through the follower: the leader verifies the same signature and records it.
+      const p2 = decision(world, T0 + 11 * 60_000, { rule: 'other-rule' });
+      const body = new URLSearchParams({ payload: JSON.stringify({ type: 'block_actions', user: { id: 'U0ALICE' }, actions: [{ action_id: 'decline', value: String(p2.id) }] }) }).toString();
+      const ts = String(Math.floor(now / 1000));
+      const slackRes = await fetch(`${f1}/v1/slack/interactions`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-slack-request-timestamp': ts, 'x-slack-signature': slackSignature(SIGNING_SECRET, ts, body) }, body });
+      expect(slackRes.status).toBe(200);
+      expect(((await slackRes.json()) as { text: string }).text).toBe(`Recorded: decision ${p2.id} declined by alice.`);
+      // Forwarded once only: the Lease named a replica that is not the leader either (it moved): 503, no loop.
+      const f2 = await follower(f1);
+      const d3 = decision(world, T0 + 12 * 60_000, { rule: 'third-rule' });
+      const looped = await send(f2, `/v1/decisions/${d3.id}/approve`, { by: 'alice' });
+      expect(looped).toMatchObject({ status: 503, body: { error: 'RG_NOT_LEADER', message: expect.stringContaining('the request was forwarded here, and the lease has moved since') } });
+      // The leader unreachable: 503 saying so.
+      const f3 = await follower('http://127.0.0.1:1');
+      expect(await send(f3, `/v1/decisions/${d3.id}/approve`, { by: 'alice' })).toMatchObject({ status: 503, body: { error: 'RG_NOT_LEADER', message: expect.stringContaining('forwarding to the leader at http://127.0.0.1:1 failed') } });
+      expect(acted).toEqual([d.id]);
+    } finally {
+      for (const f of followers) await new Promise((r) => f.close(r));
+    }
+  });
+
   describe('Slack interactions', () => {
     const interact = async (payload: unknown, opts: { at?: number; secret?: string } = {}) => {
       const body = new URLSearchParams({ payload: JSON.stringify(payload) }).toString();

@@ -15,8 +15,8 @@ const electors: LeaseElector[] = [];
 afterEach(async () => {
   for (const e of electors.splice(0)) await e.stop();
 });
-function elector(url: string, identity: string, changes: string[] = []): LeaseElector {
-  const e = new LeaseElector(serverClients({ server: url, timeoutMs: 1000 }), { namespace: NS, identity, ...timing, onChange: (l, h) => changes.push(`${identity}:${l ? 'leading' : `following ${h ?? '-'}`}`) });
+function elector(url: string, identity: string, changes: string[] = [], address?: string): LeaseElector {
+  const e = new LeaseElector(serverClients({ server: url, timeoutMs: 1000 }), { namespace: NS, identity, ...timing, ...(address ? { address } : {}), onChange: (l, h) => changes.push(`${identity}:${l ? 'leading' : `following ${h ?? '-'}`}`) });
   electors.push(e);
   return e;
 }
@@ -62,6 +62,27 @@ describe('Lease leader election', () => {
       await waitFor('pod-a to see pod-b', () => a.leader() === 'pod-b', 5000, 20);
       expect(a.isLeader()).toBe(false);
       expect(changes).toEqual(['pod-a:leading', 'pod-a:following pod-a', 'pod-b:leading']);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it("the leader writes its API URL on the Lease; followers read it (to forward approvals), and a new leader replaces it", async () => {
+    const { kube } = await standIn();
+    const proxy = await startFaultProxy(kube.url);
+    try {
+      const a = elector(proxy.url, 'pod-a', [], 'http://10.0.0.7:8080');
+      const b = elector(kube.url, 'pod-b', [], 'http://10.0.0.8:8080');
+      await a.start();
+      await b.start();
+      expect(kube.lease(NS, 'rollback-guard')!.metadata.annotations).toMatchObject({ 'rollback-guard.io/leader-url': 'http://10.0.0.7:8080' });
+      expect([a.leaderUrl(), b.leaderUrl()]).toEqual(['http://10.0.0.7:8080', 'http://10.0.0.7:8080']);
+      proxy.fault = { kind: 'status', status: 503, times: 1_000_000 };
+      await waitFor('pod-b to lead', () => b.isLeader(), 5000, 20);
+      expect(kube.lease(NS, 'rollback-guard')!.metadata.annotations['rollback-guard.io/leader-url']).toBe('http://10.0.0.8:8080');
+      proxy.fault = { kind: 'pass' };
+      await waitFor('pod-a to follow pod-b', () => a.leader() === 'pod-b', 5000, 20);
+      expect(a.leaderUrl()).toBe('http://10.0.0.8:8080');
     } finally {
       await proxy.close();
     }

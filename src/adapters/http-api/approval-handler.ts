@@ -4,6 +4,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ApprovalError } from '../../errors/approval-error.js';
 import type { ApprovalService } from '../../guard/approval-service.js';
+import { forwardUnlessLeader } from './forward-to-leader.js';
 import { readBody, sendJson } from './read-body.js';
 
 export type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
@@ -12,10 +13,12 @@ export interface ApprovalHandlerOptions {
   service: ApprovalService;
   /** The API token (env ROLLBACK_GUARD_API_TOKEN or its _FILE), read per request so rotation works. */
   token: () => string;
-  /** False on a replica that is not the leader: it answers 503 naming the leader instead of acting. */
+  /** False on a replica that is not the leader: it forwards the request to the leader (or answers 503 naming it). */
   isLeader: () => boolean;
-  /** The leader's identity or URL, for the 503. */
+  /** The leader's identity, for messages. */
   leader: () => string | undefined;
+  /** The leader's API base URL (from the Lease), to forward to. */
+  leaderUrl?: () => string | undefined;
 }
 
 const PATH = /^\/v1\/decisions\/([^/]+)\/(approve|decline)\/?$/;
@@ -49,17 +52,13 @@ export function approvalHandler(o: ApprovalHandlerOptions): Handler {
       sendJson(res, 401, { error: 'RG_UNAUTHORIZED', message: 'missing or wrong bearer token: send Authorization: Bearer <ROLLBACK_GUARD_API_TOKEN>' }, { 'www-authenticate': 'Bearer realm="rollback-guard"' });
       return true;
     }
-    if (!o.isLeader()) {
-      const leader = o.leader();
-      sendJson(res, 503, { error: 'RG_NOT_LEADER', leader: leader ?? null, message: `this replica is not the leader; send the request to ${leader ?? 'the leader (unknown right now: retry shortly)'}` }, { 'retry-after': '5' });
-      return true;
-    }
+    const text = await readBody(req);
+    if (await forwardUnlessLeader(o, req, res, text)) return true;
     const id = Number(m[1]);
     if (!Number.isSafeInteger(id) || id <= 0) {
       sendJson(res, 400, { error: 'RG_APPROVAL_INVALID', message: `"${m[1]}" is not a decision id; use the number from the page` });
       return true;
     }
-    const text = await readBody(req);
     let body: { by?: unknown; reason?: unknown };
     try {
       body = text ? (JSON.parse(text) as { by?: unknown; reason?: unknown }) : {};

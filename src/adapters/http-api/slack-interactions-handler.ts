@@ -7,6 +7,7 @@ import type { Approver } from '../../core/ruleset.js';
 import { ApprovalError } from '../../errors/approval-error.js';
 import type { ApprovalService } from '../../guard/approval-service.js';
 import { sameSecret, type Handler } from './approval-handler.js';
+import { forwardUnlessLeader } from './forward-to-leader.js';
 import { readBody, sendJson } from './read-body.js';
 
 export const SLACK_MAX_AGE_SECONDS = 300;
@@ -19,6 +20,8 @@ export interface SlackInteractionsOptions {
   approvers: (decisionId: number) => Readonly<Record<string, Approver>>;
   isLeader: () => boolean;
   leader: () => string | undefined;
+  /** The leader's API base URL (from the Lease): a follower forwards the signed request there. */
+  leaderUrl?: () => string | undefined;
   now: () => number;
 }
 
@@ -53,10 +56,8 @@ export function slackInteractionsHandler(o: SlackInteractionsOptions): Handler {
       sendJson(res, 401, { error: 'RG_SLACK_SIGNATURE', message: 'bad Slack signature: check SLACK_SIGNING_SECRET' });
       return true;
     }
-    if (!o.isLeader()) {
-      sendJson(res, 503, { error: 'RG_NOT_LEADER', leader: o.leader() ?? null, message: `this replica is not the leader (${o.leader() ?? 'unknown'}); point Slack's request URL at the leader's service` });
-      return true;
-    }
+    // Verified here first, then on the leader again (the signature and timestamp headers go with it).
+    if (await forwardUnlessLeader(o, req, res, body)) return true;
     let payload: { type?: string; user?: { id?: string; username?: string }; actions?: { action_id?: string; value?: string }[] };
     try {
       payload = JSON.parse(new URLSearchParams(body).get('payload') ?? '') as typeof payload;

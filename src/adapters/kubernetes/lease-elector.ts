@@ -11,12 +11,20 @@ import type { LeaderElector } from '../../ports/leader.js';
 import { kubeCall } from './kube-call.js';
 import type { KubeClients } from './kube-client.js';
 
+/** The leader's HTTP API, as it wrote it on the Lease. */
+export const LEADER_URL = 'rollback-guard.io/leader-url';
+
 export interface LeaseElectorOptions {
   namespace: string;
   /** Lease name. Default `rollback-guard`. */
   name?: string;
   /** This replica's identity (pod name). */
   identity: string;
+  /**
+   * Where this replica's HTTP API answers (`http://<pod IP>:8080`), written on the Lease while it leads
+   * (annotation rollback-guard.io/leader-url) so followers can forward approvals to it.
+   */
+  address?: string;
   /** How long a lease is valid without renewal, ms. Default 15000 (client-go's). */
   leaseDurationMs?: number;
   /** The leader gives up when it could not renew for this long, ms; below leaseDurationMs. Default 10000. */
@@ -38,6 +46,7 @@ export class LeaseElector implements LeaderElector {
   private leading = false;
   private lastRenewAt = 0;
   private holder: string | undefined;
+  private holderUrl: string | undefined;
   /** The last record seen (holder + renewTime) and when this replica first saw it. */
   private observed: { key: string; at: number } | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -71,6 +80,10 @@ export class LeaseElector implements LeaderElector {
 
   leader(): string | undefined {
     return this.isLeader() ? this.o.identity : this.holder;
+  }
+
+  leaderUrl(): string | undefined {
+    return this.isLeader() ? this.o.address : this.holderUrl;
   }
 
   /** Stops campaigning; a leader releases the Lease so another replica takes over at its next attempt. */
@@ -108,7 +121,7 @@ export class LeaseElector implements LeaderElector {
         await kubeCall(`create lease ${this.o.namespace}/${this.name}`, this.k.timeoutMs, (options) =>
           this.k.coordination.createNamespacedLease({
             namespace: this.o.namespace,
-            body: { metadata: { name: this.name, namespace: this.o.namespace }, spec: { holderIdentity: this.o.identity, leaseDurationSeconds: Math.ceil(this.leaseMs / 1000), acquireTime: t, renewTime: t, leaseTransitions: 0 } },
+            body: { metadata: { name: this.name, namespace: this.o.namespace, ...this.annotations({}) }, spec: { holderIdentity: this.o.identity, leaseDurationSeconds: Math.ceil(this.leaseMs / 1000), acquireTime: t, renewTime: t, leaseTransitions: 0 } },
           }, options),
         );
         return this.renewed(now);
@@ -122,12 +135,14 @@ export class LeaseElector implements LeaderElector {
         if (this.observed.at + durationMs > now) {
           // Someone else holds a lease that is still valid: follow. A leader that sees this has been replaced.
           this.holder = holder;
+          this.holderUrl = lease.metadata?.annotations?.[LEADER_URL] || undefined;
           if (this.leading) this.setLeading(false, holder);
           return;
         }
       }
       const t = new V1MicroTime(now);
       const takeover = holder !== this.o.identity;
+      lease.metadata = { ...lease.metadata, ...this.annotations(lease.metadata?.annotations ?? {}) };
       lease.spec = {
         ...spec,
         holderIdentity: this.o.identity,
@@ -150,6 +165,12 @@ export class LeaseElector implements LeaderElector {
     this.lastRenewAt = now;
     this.holder = this.o.identity;
     if (!this.leading) this.setLeading(true, this.o.identity);
+  }
+
+  /** The Lease's annotations with this replica's address as the leader's (or without any, when it has none). */
+  private annotations(existing: Record<string, string>): { annotations: Record<string, string> } {
+    const rest = Object.fromEntries(Object.entries(existing).filter(([k]) => k !== LEADER_URL));
+    return { annotations: this.o.address ? { ...rest, [LEADER_URL]: this.o.address } : rest };
   }
 
   private setLeading(leading: boolean, holder: string | undefined): void {

@@ -30,7 +30,7 @@ export function registerRun(program: Command, io: Io): void {
       ? {
           connection: kubeConnection(flags),
           ...(lease
-            ? { lease: { name: lease, ...(process.env.POD_NAMESPACE ? { namespace: process.env.POD_NAMESPACE } : {}), identity: process.env.POD_NAME ?? os.hostname() } }
+            ? { lease: { name: lease, ...(process.env.POD_NAMESPACE ? { namespace: process.env.POD_NAMESPACE } : {}), identity: process.env.POD_NAME ?? os.hostname(), ...advertised(config.port) } }
             : {}),
         }
       : undefined;
@@ -42,4 +42,15 @@ export function registerRun(program: Command, io: Io): void {
     // the process alive for the rest of its --verify-timeout. Unref'd: an idle process exits at once.
     setTimeout(() => process.exit(0), 2000).unref();
   });
+}
+
+/**
+ * Where followers forward approvals to while this replica leads: ROLLBACK_GUARD_ADVERTISE_URL, else
+ * http://<POD_IP>:<port> (the chart sets POD_IP from the downward API); neither: followers answer 503 instead.
+ */
+function advertised(port: number): { address?: string } {
+  const url = process.env.ROLLBACK_GUARD_ADVERTISE_URL;
+  if (url) return { address: url.replace(/\/+$/, '') };
+  const ip = process.env.POD_IP;
+  return ip ? { address: `http://${ip.includes(':') ? `[${ip}]` : ip}:${port}` } : {};
 }

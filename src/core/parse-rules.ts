@@ -14,8 +14,18 @@ type Path = readonly PropertyKey[];
 
 const YAML_ERRORS_SHOWN = 3;
 
+/**
+ * The largest rules file accepted: the shipped one is about 10 KiB. A bigger one is a mistake or an attack (a
+ * 20 MB query took 4.5 s and 800 MB to validate), refused before it is parsed.
+ */
+export const MAX_RULES_BYTES = 1024 * 1024;
+/** YAML aliases expanded at most this many times: a "billion laughs" file is refused, not expanded. */
+const MAX_ALIASES = 100;
+
 /** Parses and validates a rules file's text. Throws RulesInvalidError listing every problem found. */
 export function parseRules(text: string, file: string): Ruleset {
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > MAX_RULES_BYTES) throw tooBig(file, bytes);
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const at = (offset: number | undefined) => {
@@ -26,13 +36,26 @@ export function parseRules(text: string, file: string): Ruleset {
   if (doc.errors.length > 0) {
     // After the first syntax error the parser reports nearly every later token (hundreds of lines for one bad
     // indent): the first few say where to look; the rest are counted.
-    const shown = doc.errors.slice(0, YAML_ERRORS_SHOWN).map((e): RulesProblem => ({ file, ...at(e.pos[0]), message: `YAML syntax: ${e.message.replace(/ at line \d+, column \d+.*$/s, '')}` }));
+    const shown = doc.errors.slice(0, YAML_ERRORS_SHOWN).map((e): RulesProblem => ({
+      file,
+      ...at(e.pos[0]),
+      // The parser ran out of stack: say what that means in a rules file.
+      message: /call stack/i.test(e.message) ? 'YAML nested too deeply for a rules file (the parser ran out of stack); a rules file is a few levels deep' : `YAML syntax: ${e.message.replace(/ at line \d+, column \d+.*$/s, '')}`,
+    }));
     const more = doc.errors.length - shown.length;
     if (more > 0) shown[shown.length - 1]!.message += ` (and ${more} more YAML errors after it, most caused by the first)`;
     throw new RulesInvalidError(file, shown);
   }
 
-  const data: unknown = doc.toJS({ maxAliasCount: 100 });
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: MAX_ALIASES });
+  } catch (err) {
+    // `yaml` refuses an alias expanded too often (ReferenceError) and overflows on deep nesting (RangeError).
+    if (!(err instanceof ReferenceError || err instanceof RangeError)) throw err;
+    const message = err instanceof ReferenceError ? `YAML aliases expand too much (${err.message.replace(/\.$/, '')}): a rules file needs few aliases, each used a few times` : 'YAML nested too deeply for a rules file (the parser ran out of stack); a rules file is a few levels deep';
+    throw new RulesInvalidError(file, [{ file, line: 1, column: 1, message }], { cause: err });
+  }
   if (data === null || data === undefined) {
     throw new RulesInvalidError(file, [{ file, line: 1, column: 1, message: 'the file is empty; expected a mapping with at least `version: 1`, `target:` and `rules:`' }]);
   }
@@ -288,4 +311,9 @@ function allowedKeys(path: Path): string[] {
   }
   const obj = schema ? objectOf(schema) : undefined;
   return obj ? Object.keys((obj._zod.def as unknown as { shape: Record<string, z.core.$ZodType> }).shape) : [];
+}
+
+/** A rules file over MAX_RULES_BYTES, refused as a rules problem (file:1:1). */
+export function tooBig(file: string, bytes: number): RulesInvalidError {
+  return new RulesInvalidError(file, [{ file, line: 1, column: 1, message: `the file is ${(bytes / 1024 / 1024).toFixed(1)} MiB; a rules file may be at most ${MAX_RULES_BYTES / 1024 / 1024} MiB (split a large fleet into several files)` }]);
 }

@@ -273,7 +273,7 @@ const notifications = z
       .default({ server: 'events.pagerduty.com' })
       .describe('PagerDuty endpoint.'),
     slack: z
-      .strictObject({ apiUrl: z.string().url().default('https://slack.com/api/').describe('Slack Web API base URL (GovSlack: https://slack-gov.com/api/, or a proxy).') })
+      .strictObject({ apiUrl: z.string().url().refine((u) => /^https?:\/\//i.test(u), { error: 'must be an http:// or https:// URL' }).default('https://slack.com/api/').describe('Slack Web API base URL (GovSlack: https://slack-gov.com/api/, or a proxy).') })
       .default({ apiUrl: 'https://slack.com/api/' })
       .describe('Slack endpoint.'),
     email: z

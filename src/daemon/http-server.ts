@@ -2,7 +2,7 @@
 // approval API, Slack interactions) are mounted as plain node:http handlers that say whether they handled it.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { timingSafeEqual } from 'node:crypto';
+import { MAX_BODY_BYTES, sameSecret } from '../adapters/http-api/approval-handler.js';
 import { forwardUnlessLeader } from '../adapters/http-api/forward-to-leader.js';
 import type { Daemon } from './daemon.js';
 import type { DaemonMetrics } from './metrics.js';
@@ -30,12 +30,11 @@ export function json(res: http.ServerResponse, status: number, body: unknown): v
   res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body) + '\n');
 }
 
+/** The API token check, shared with the approval API: digests compared in constant time (no length leak either). */
 export function bearerOk(req: http.IncomingMessage, token: string | undefined): boolean {
   if (!token) return false;
-  const got = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? '';
-  const a = Buffer.from(got);
-  const b = Buffer.from(token);
-  return a.length === b.length && timingSafeEqual(a, b);
+  const got = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1]?.trim() ?? '';
+  return got !== '' && sameSecret(got, token);
 }
 
 export async function readJson(req: http.IncomingMessage, limit = 64 * 1024): Promise<unknown> {
@@ -86,10 +85,22 @@ export async function startHttpServer(daemon: Daemon, metrics: DaemonMetrics, o:
       if (req.method !== 'POST') return json(res, 405, { error: 'use POST' });
       if (!o.apiToken()) return json(res, 403, { error: 'the API is disabled: set ROLLBACK_GUARD_API_TOKEN(_FILE) on the daemon' });
       if (!bearerOk(req, o.apiToken())) return json(res, 401, { error: 'missing or wrong bearer token' });
-      const text = await readText(req);
+      let text: string;
+      try {
+        text = await readText(req, MAX_BODY_BYTES);
+      } catch {
+        return json(res, 413, { error: `the body is over ${MAX_BODY_BYTES} bytes; send {"target", "tier", "reason", "by"}` });
+      }
       const route = { isLeader: () => daemon.status().leader, leader: () => daemon.status().leaderName, ...(o.leaderUrl ? { leaderUrl: o.leaderUrl } : {}) };
       if (await forwardUnlessLeader(route, req, res, text)) return;
-      const body = (text ? JSON.parse(text) : {}) as Record<string, unknown>;
+      let body: Record<string, unknown>;
+      try {
+        body = (text ? JSON.parse(text) : {}) as Record<string, unknown>;
+      } catch {
+        return json(res, 400, { error: 'the body must be JSON: {"target": "NAMESPACE/DEPLOYMENT", "tier": "immediate"|"considered", "reason": "...", "by": "NAME"}' });
+      }
+      const unknown = body && typeof body === 'object' && !Array.isArray(body) ? Object.keys(body).filter((k) => !['target', 'tier', 'reason', 'by'].includes(k)) : [];
+      if (unknown.length) return json(res, 400, { error: `unknown field${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => JSON.stringify(k)).join(', ')}; the body takes "target", "tier", "reason" and "by" only` });
       const target = typeof body.target === 'string' ? body.target.split('/') : [];
       const tier = body.tier;
       if (target.length !== 2 || (tier !== 'immediate' && tier !== 'considered') || typeof body.reason !== 'string' || typeof body.by !== 'string' || !body.reason || !body.by) {

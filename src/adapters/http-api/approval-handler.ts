@@ -22,6 +22,8 @@ export interface ApprovalHandlerOptions {
 }
 
 const PATH = /^\/v1\/decisions\/([^/]+)\/(approve|decline)\/?$/;
+/** A verdict is a name and a sentence: 8 KiB is plenty, and bounds what an authenticated caller can make us hold. */
+export const MAX_BODY_BYTES = 8 * 1024;
 
 /** Compares digests, so neither the length nor a prefix of the token leaks through timing. */
 export function sameSecret(given: string, expected: string): boolean {
@@ -52,7 +54,11 @@ export function approvalHandler(o: ApprovalHandlerOptions): Handler {
       sendJson(res, 401, { error: 'RG_UNAUTHORIZED', message: 'missing or wrong bearer token: send Authorization: Bearer <ROLLBACK_GUARD_API_TOKEN>' }, { 'www-authenticate': 'Bearer realm="rollback-guard"' });
       return true;
     }
-    const text = await readBody(req);
+    const text = await readBody(req, MAX_BODY_BYTES);
+    if (text === undefined) {
+      sendJson(res, 413, { error: 'RG_APPROVAL_INVALID', message: `the body is over ${MAX_BODY_BYTES} bytes; send {"by": "NAME", "reason": "TEXT"}` });
+      return true;
+    }
     if (await forwardUnlessLeader(o, req, res, text)) return true;
     const id = Number(m[1]);
     if (!Number.isSafeInteger(id) || id <= 0) {
@@ -64,6 +70,11 @@ export function approvalHandler(o: ApprovalHandlerOptions): Handler {
       body = text ? (JSON.parse(text) as { by?: unknown; reason?: unknown }) : {};
     } catch {
       sendJson(res, 400, { error: 'RG_APPROVAL_INVALID', message: 'the body must be JSON: {"by": "NAME", "reason": "TEXT"}' });
+      return true;
+    }
+    const unknown = body && typeof body === 'object' && !Array.isArray(body) ? Object.keys(body).filter((k) => k !== 'by' && k !== 'reason') : [];
+    if (unknown.length) {
+      sendJson(res, 400, { error: 'RG_APPROVAL_INVALID', message: `unknown field${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => JSON.stringify(k)).join(', ')}; the body takes "by" and "reason" only` });
       return true;
     }
     if (typeof body.by !== 'string' || (body.reason !== undefined && typeof body.reason !== 'string')) {

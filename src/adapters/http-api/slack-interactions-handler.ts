@@ -38,10 +38,14 @@ export function slackInteractionsHandler(o: SlackInteractionsOptions): Handler {
       return true;
     }
     const body = await readBody(req);
+    if (body === undefined) {
+      sendJson(res, 413, { error: 'RG_SLACK_PAYLOAD', message: 'the body is over 64 KiB: not an interaction payload' });
+      return true;
+    }
     const ts = String(req.headers['x-slack-request-timestamp'] ?? '');
     const sig = String(req.headers['x-slack-signature'] ?? '');
     const age = Math.abs(o.now() / 1000 - Number(ts));
-    if (body === undefined || !/^\d+$/.test(ts) || !(age <= SLACK_MAX_AGE_SECONDS)) {
+    if (!/^\d+$/.test(ts) || !(age <= SLACK_MAX_AGE_SECONDS)) {
       sendJson(res, 401, { error: 'RG_SLACK_STALE', message: `request timestamp missing or more than ${SLACK_MAX_AGE_SECONDS} s from now: refused (replay protection)` });
       return true;
     }

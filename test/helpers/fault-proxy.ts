@@ -47,6 +47,8 @@ export async function startFaultProxy(target: string, prefix = ''): Promise<Faul
           const encoding = r.headers['content-encoding'];
           if (encoding) seen.responseEncoding = encoding;
           res.writeHead(r.statusCode ?? 502, r.headers);
+          // A watch answers headers and then nothing until an event: pass the headers on at once, as they came.
+          res.flushHeaders();
           r.pipe(res);
         });
         up.on('error', () => res.writeHead(502, { 'content-type': 'text/html' }).end('<html><body><h1>502 Bad Gateway</h1></body></html>'));

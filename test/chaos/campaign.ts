@@ -17,6 +17,7 @@ import { waitFor } from '../helpers/free-port.js';
 import { KubeStandIn } from '../helpers/kube-stand-in.js';
 import { startLiveMetrics, startPagers } from '../helpers/live-stack.js';
 import { ROUTING_KEYS } from '../helpers/paging-fixture.js';
+import { mulberry32 } from '../fixtures/synthetic-voice-server.js';
 
 const NS = 'voice-production';
 const NAME = 'voice-server';
@@ -43,18 +44,6 @@ rules:
     for: 1s
 `;
 const API_TOKEN = 'chaos-api-token-5f0c2b9e8d7a6c5b4a39';
-
-/** mulberry32: a small seeded generator, so a campaign's faults repeat from its seed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface CampaignResult {
   seed: number;
@@ -85,7 +74,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Runs releases until `releases` are done or `minutes` have passed, whichever comes first. */
 export async function runCampaign(o: { seed: number; dir: string; releases?: number; minutes?: number }): Promise<CampaignResult> {
-  const rnd = prng(o.seed);
+  const rnd = mulberry32(o.seed); // seeded: a campaign's faults repeat from its seed
   const deadline = Date.now() + (o.minutes ?? 60) * 60_000;
   const live = await startLiveMetrics();
   const kube = await new KubeStandIn().start();
@@ -93,7 +82,8 @@ export async function runCampaign(o: { seed: number; dir: string; releases?: num
   const promProxy = await startFaultProxy(live.prom.url);
   const kubeProxy = await startFaultProxy(kube.url);
   const rules = path.join(o.dir, 'rules.yaml');
-  fs.writeFileSync(rules, pagers.withNotifications(RULES));
+  const valid = pagers.withNotifications(RULES);
+  fs.writeFileSync(rules, valid);
   const db = path.join(o.dir, 'decisions.db');
   const args = ['--rules', rules, '--prometheus', promProxy.url, '--prometheus-timeout', '2s', '--kube-server', kubeProxy.url, '--db', db, '--interval', '1s', '--verify-timeout', '10s', '--blind-after', '3s'];
   const env = { ...pagers.env, ROLLBACK_GUARD_API_TOKEN: API_TOKEN };
@@ -123,6 +113,8 @@ export async function runCampaign(o: { seed: number; dir: string; releases?: num
       { name: 'pagerduty 500, 429', apply: () => pagers.pd.failNext({ status: 500 }, { status: 429, retryAfter: 1 }), heal: () => {} },
       { name: 'slack 429, 500', apply: () => pagers.slack.failNext({ status: 429, retryAfter: 1 }, { status: 500 }), heal: () => {} },
       { name: 'SIGKILL of the daemon', apply: () => void daemon?.stop('SIGKILL'), heal: () => {}, restart: true },
+      // Rejected at the reload: the rules in force stay (and /health says degraded until the file is fixed).
+      { name: 'an invalid rules file hot-reloaded', apply: () => fs.writeFileSync(rules, `${fs.readFileSync(rules, 'utf8')}\n  - { name: broken, tier: immediate }\n`), heal: () => fs.writeFileSync(rules, valid) },
     ];
 
     const seen = () => new Database(db, { readonly: true });

@@ -431,7 +431,7 @@ export class Daemon {
           if (result.decisions.length) log.warn({ target, releaseId: guard.stored.id, decisions: result.decisions.map((d) => d.id) }, 'decisions of a superseded release: logged, not acted on');
           continue;
         }
-        for (const e of result.evaluations) this.observe(target, e);
+        for (const e of result.evaluations) this.observe(target, e, guard);
         evaluated += result.evaluations.length;
         failed += result.evaluations.filter((e) => e.verdict === 'error').length;
         const lastError = result.evaluations.find((e) => e.verdict === 'error')?.detail;
@@ -508,11 +508,18 @@ export class Daemon {
     };
   }
 
-  private observe(target: string, e: Evaluation): void {
+  private observe(target: string, e: Evaluation, guard: ReleaseGuard): void {
     const m = this.deps.metrics;
-    m.ruleState.set({ target, rule: e.rule }, STATE_VALUE[e.state]);
-    if (e.value !== null && Number.isFinite(e.value)) m.ruleValue.set({ target, rule: e.rule }, e.value);
-    else m.ruleValue.remove({ target, rule: e.rule });
+    const labels = { target, rule: e.rule };
+    m.ruleState.set(labels, STATE_VALUE[e.state]);
+    if (e.value !== null && Number.isFinite(e.value)) m.ruleValue.set(labels, e.value);
+    else m.ruleValue.remove(labels);
+    // What a dashboard shows beside the value: what it is compared with, and how far into its hold a breach is.
+    if (e.threshold !== null && Number.isFinite(e.threshold)) m.ruleThreshold.set(labels, e.threshold);
+    else m.ruleThreshold.remove(labels);
+    const forMs = guard.ctx.ruleset.rules.find((r) => r.name === e.rule)?.forMs ?? 0;
+    const since = guard.releaseState.rules[e.rule]?.activeAt;
+    m.ruleHoldProgress.set(labels, e.state === 'firing' ? 1 : e.state === 'pending' && since !== undefined ? (forMs > 0 ? Math.min(1, (e.at - since) / forMs) : 1) : 0);
     if (e.verdict === 'error') m.queryErrors.inc({ rule: e.rule });
   }
 
@@ -544,6 +551,7 @@ export class Daemon {
   private async act(target: string, d: StoredDecision, now: number): Promise<RollbackOutcome | undefined> {
     const { log, metrics, events } = this.deps;
     metrics.decisions.inc({ action: d.action, mode: d.mode });
+    metrics.lastDecision.set({ target, action: d.action }, d.at / 1000);
     log.info({ decisionId: d.id, releaseId: d.releaseId, target, action: d.action, rule: d.rule, tier: d.tier, level: d.level, mode: d.mode, value: d.value, threshold: d.threshold, evidence: d.evidence }, `decision: ${d.action}${d.rule ? ` (${d.rule})` : ''}`);
     if (d.mode === 'shadow') return; // logged, never acted on or sent
     await this.announce(target, d, now);

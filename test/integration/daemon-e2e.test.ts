@@ -288,6 +288,12 @@ describe('rollback-guard run, end to end', () => {
       expect(health.outbox).toMatchObject({ dead: 0, unreported: 0 });
       const metrics = await (await fetch(`${daemon!.url}/metrics`)).text();
       expect(metrics).toMatch(/^rollback_guard_notifications\{channel="slack",status="delivered"\} [1-9]/m);
+      // What a dashboard shows beside each rule's value (issue 23): its threshold, how far into its hold, the last decisions.
+      const series = (name: string, labels: string) => new RegExp(`^rollback_guard_${name}\\{target="${NS}/${NAME}",${labels}\\} (\\S+)$`, 'm').exec(metrics)?.[1];
+      expect([series('rule_threshold', 'rule="error-rate-critical"'), series('rule_threshold', 'rule="error-rate-sustained"')]).toEqual(['0.05', '0.01']);
+      expect([series('rule_hold_progress', 'rule="error-rate-critical"'), series('rule_hold_progress', 'rule="error-rate-sustained"')]).toEqual(['0', '1']);
+      const paged = Number(series('last_decision_timestamp_seconds', 'action="page"'));
+      expect(Math.abs(paged - Date.now() / 1000)).toBeLessThan(120);
     });
   }, 120_000);
 

@@ -178,7 +178,24 @@ describe('the objects the templates make', () => {
     fs.writeFileSync(file, YAML.stringify({ groups: rule.spec.groups }));
     const r = spawnSync(binary('promtool'), ['check', 'rules', file], { encoding: 'utf8' });
     expect(r.status, r.stdout + r.stderr).toBe(0);
-    expect(r.stdout).toContain('SUCCESS: 4 rules found');
+    expect(r.stdout).toContain('SUCCESS: 6 rules found');
+  });
+
+  it("every alert of the PrometheusRule links a runbook in the README (issue 23), on metrics the daemon exports", () => {
+    const rule = (helm.render(example('ha-with-monitoring.yaml')) as Obj[]).find((o) => o.kind === 'PrometheusRule')!;
+    const alerts = rule.spec.groups.flatMap((g: Obj) => g.rules) as Obj[];
+    const readme = fs.readFileSync('README.md', 'utf8');
+    const anchors = new Set([...readme.matchAll(/^### (Runbook: .+)$/gm)].map((m) => m[1]!.toLowerCase().replace(/[^a-z0-9 -]/g, '').replace(/ /g, '-')));
+    const exported = fs.readFileSync('src/daemon/metrics.ts', 'utf8');
+    for (const a of alerts) {
+      const url = a.annotations.runbook_url as string;
+      expect(url, a.alert as string).toBe(`https://github.com/rollback-guard/rollback-guard/blob/main/README.md#runbook-${(a.alert as string).toLowerCase()}`);
+      expect(anchors, `README has no "### Runbook: ${a.alert}"`).toContain(`runbook-${(a.alert as string).toLowerCase()}`);
+      for (const m of (a.expr as string).match(/rollback_guard_\w+/g) ?? []) expect(exported, `${a.alert} uses ${m}`).toContain(`'${m}'`);
+    }
+    expect(anchors.size).toBe(alerts.length);
+    const moved = (helm.render({ ...example('ha-with-monitoring.yaml'), prometheusRule: { enabled: true, runbookBaseUrl: 'https://wiki.example.com/guard' } }) as Obj[]).find((o) => o.kind === 'PrometheusRule')!;
+    expect(moved.spec.groups[0].rules[0].annotations.runbook_url).toBe('https://wiki.example.com/guard#runbook-rollbackguarddown');
   });
 
   it('the pod is locked down: non-root, read-only root filesystem, no capabilities, RuntimeDefault seccomp, probes', () => {

@@ -1,5 +1,5 @@
 // Renders this chart's templates with a small subset of Go templates + Sprig: exactly the constructs the chart
-// uses (values, include/define, if/else/end, and/or/not/gt, default, quote, toYaml, nindent). It is NOT helm:
+// uses (values, include/define, if/else/end, and/or/not/gt, default, quote, toYaml, nindent, .Files.Get). It is NOT helm:
 // it exists because helm cannot be installed here, so the objects the chart makes can still be checked. A
 // template using anything else fails loudly here; a real pipeline should add `helm lint` and `helm template`.
 import fs from 'node:fs';
@@ -128,7 +128,7 @@ export class HelmSubset {
         if (w === '(') {
           args.push(pipe());
           pos++; // ')'
-        } else if (!fn && args.length === 0 && /^[a-zA-Z]\w*$/.test(w)) fn = w;
+        } else if (!fn && args.length === 0 && (/^[a-zA-Z]\w*$/.test(w) || w === '.Files.Get')) fn = w;
         else args.push(this.operand(w, dot, root));
       }
       args.push(...piped);
@@ -176,6 +176,9 @@ export class HelmSubset {
         const text = (typeof a[1] === 'string' ? a[1] : a[1] === undefined || a[1] === null ? '' : JSON.stringify(a[1])).replace(/\n$/, '').split('\n').map((l) => (l ? pad + l : l)).join('\n');
         return fn === 'nindent' ? '\n' + text : text;
       }
+      case '.Files.Get':
+        // A file of the chart, by its path from the chart's directory (helm's .Files.Get, for files it packages).
+        return fs.readFileSync(path.join(this.chartDir, a[0] as string), 'utf8');
       case 'toYaml':
         return YAML.stringify(a[0], { lineWidth: 0 }).replace(/\n$/, '');
       case 'quote':

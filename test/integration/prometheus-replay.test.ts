@@ -122,7 +122,8 @@ describe('record: failures', () => {
     const out = path.join(tmp(), 'never.json');
     const r = cli('record', '--rules', RULES, '--prometheus', 'http://127.0.0.1:9', '--prometheus-retry-budget', '500ms', '--from', '2026-11-20T13:00:00Z', '--to', '2026-11-20T14:00:00Z', '--out', out);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/^rollback-guard: error: (baseline|rule) [\w-]+( \(when\))?: cannot connect: ECONNREFUSED/m);
+    // Whichever query failed first: a baseline, a rule, its traffic floor, or a window of an SLO pair (availability-slo:1h-5m (5m window)).
+    expect(r.stderr).toMatch(/^rollback-guard: error: (baseline|rule) [\w:-]+( \((when|\w+ window)\))?: cannot connect: ECONNREFUSED/m);
     expect(fs.existsSync(out)).toBe(false);
   });
 

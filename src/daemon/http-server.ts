@@ -4,6 +4,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { MAX_BODY_BYTES, sameSecret } from '../adapters/http-api/approval-handler.js';
 import { forwardUnlessLeader } from '../adapters/http-api/forward-to-leader.js';
+import { readBody, unknownFields } from '../adapters/http-api/read-body.js';
 import type { Daemon } from './daemon.js';
 import type { DaemonMetrics } from './metrics.js';
 import { UsageError } from '../errors/usage-error.js';
@@ -35,22 +36,6 @@ export function bearerOk(req: http.IncomingMessage, token: string | undefined): 
   if (!token) return false;
   const got = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1]?.trim() ?? '';
   return got !== '' && sameSecret(got, token);
-}
-
-export async function readJson(req: http.IncomingMessage, limit = 64 * 1024): Promise<unknown> {
-  const text = await readText(req, limit);
-  return text ? (JSON.parse(text) as unknown) : {};
-}
-
-async function readText(req: http.IncomingMessage, limit = 64 * 1024): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const c of req) {
-    size += (c as Buffer).length;
-    if (size > limit) throw new Error('request body too large');
-    chunks.push(c as Buffer);
-  }
-  return Buffer.concat(chunks).toString();
 }
 
 export async function startHttpServer(daemon: Daemon, metrics: DaemonMetrics, o: HttpOptions): Promise<{ server: http.Server; url: string; close(): Promise<void> }> {
@@ -85,12 +70,8 @@ export async function startHttpServer(daemon: Daemon, metrics: DaemonMetrics, o:
       if (req.method !== 'POST') return json(res, 405, { error: 'use POST' });
       if (!o.apiToken()) return json(res, 403, { error: 'the API is disabled: set ROLLBACK_GUARD_API_TOKEN(_FILE) on the daemon' });
       if (!bearerOk(req, o.apiToken())) return json(res, 401, { error: 'missing or wrong bearer token' });
-      let text: string;
-      try {
-        text = await readText(req, MAX_BODY_BYTES);
-      } catch {
-        return json(res, 413, { error: `the body is over ${MAX_BODY_BYTES} bytes; send {"target", "tier", "reason", "by"}` });
-      }
+      const text = await readBody(req, MAX_BODY_BYTES);
+      if (text === undefined) return json(res, 413, { error: `the body is over ${MAX_BODY_BYTES} bytes; send {"target", "tier", "reason", "by"}` });
       const route = { isLeader: () => daemon.status().leader, leader: () => daemon.status().leaderName, ...(o.leaderUrl ? { leaderUrl: o.leaderUrl } : {}) };
       if (await forwardUnlessLeader(route, req, res, text)) return;
       let body: Record<string, unknown>;
@@ -99,8 +80,8 @@ export async function startHttpServer(daemon: Daemon, metrics: DaemonMetrics, o:
       } catch {
         return json(res, 400, { error: 'the body must be JSON: {"target": "NAMESPACE/DEPLOYMENT", "tier": "immediate"|"considered", "reason": "...", "by": "NAME"}' });
       }
-      const unknown = body && typeof body === 'object' && !Array.isArray(body) ? Object.keys(body).filter((k) => !['target', 'tier', 'reason', 'by'].includes(k)) : [];
-      if (unknown.length) return json(res, 400, { error: `unknown field${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => JSON.stringify(k)).join(', ')}; the body takes "target", "tier", "reason" and "by" only` });
+      const unknown = unknownFields(body, ['target', 'tier', 'reason', 'by']);
+      if (unknown) return json(res, 400, { error: unknown });
       const target = typeof body.target === 'string' ? body.target.split('/') : [];
       const tier = body.tier;
       if (target.length !== 2 || (tier !== 'immediate' && tier !== 'considered') || typeof body.reason !== 'string' || typeof body.by !== 'string' || !body.reason || !body.by) {

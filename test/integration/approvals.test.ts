@@ -177,6 +177,23 @@ describe('approvals', () => {
       expect(acted).toEqual([d.id]);
       // The leader's 409 comes back as it is.
       expect((await send(f1, `/v1/decisions/${d.id}/decline`, { by: 'bob' })).status).toBe(409);
+      // A request target naming another host (`//host/...`) never sends the token there: only to the leader.
+      const trap: string[] = [];
+      const trapServer = http.createServer((req, res) => (trap.push(req.url ?? ''), res.writeHead(200).end('{}')));
+      await new Promise<void>((r) => trapServer.listen(0, '127.0.0.1', r));
+      followers.push(trapServer);
+      const trapHost = `127.0.0.1:${(trapServer.address() as AddressInfo).port}`;
+      const raw = await new Promise<number>((resolve, reject) => {
+        const u = new URL(f1);
+        const rq = http.request({ host: u.hostname, port: u.port, method: 'POST', path: `//${trapHost}/v1/decisions/${d.id}/decline`, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' } }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        rq.on('error', reject);
+        rq.end(JSON.stringify({ by: 'mallory' }));
+      });
+      expect(raw).toBe(409); // the leader's answer: already approved
+      expect(trap).toEqual([]);
       // Slack's signed callback, through the follower: the leader verifies the same signature and records it.
       const p2 = decision(world, T0 + 11 * 60_000, { rule: 'other-rule' });
       const body = new URLSearchParams({ payload: JSON.stringify({ type: 'block_actions', user: { id: 'U0ALICE' }, actions: [{ action_id: 'decline', value: String(p2.id) }] }) }).toString();

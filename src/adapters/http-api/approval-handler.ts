@@ -5,7 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ApprovalError } from '../../errors/approval-error.js';
 import type { ApprovalService } from '../../guard/approval-service.js';
 import { forwardUnlessLeader } from './forward-to-leader.js';
-import { readBody, sendJson } from './read-body.js';
+import { readBody, sendJson, unknownFields } from './read-body.js';
 
 export type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
 
@@ -72,9 +72,9 @@ export function approvalHandler(o: ApprovalHandlerOptions): Handler {
       sendJson(res, 400, { error: 'RG_APPROVAL_INVALID', message: 'the body must be JSON: {"by": "NAME", "reason": "TEXT"}' });
       return true;
     }
-    const unknown = body && typeof body === 'object' && !Array.isArray(body) ? Object.keys(body).filter((k) => k !== 'by' && k !== 'reason') : [];
-    if (unknown.length) {
-      sendJson(res, 400, { error: 'RG_APPROVAL_INVALID', message: `unknown field${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => JSON.stringify(k)).join(', ')}; the body takes "by" and "reason" only` });
+    const unknown = unknownFields(body, ['by', 'reason']);
+    if (unknown) {
+      sendJson(res, 400, { error: 'RG_APPROVAL_INVALID', message: unknown });
       return true;
     }
     if (typeof body.by !== 'string' || (body.reason !== undefined && typeof body.reason !== 'string')) {

@@ -41,8 +41,16 @@ export async function forwardUnlessLeader(o: LeaderRoute, req: IncomingMessage, 
     const v = req.headers[h];
     if (typeof v === 'string') headers[h] = v;
   }
+  // The leader's origin, and only the path and query of the request: a request target such as `//other.host/...`
+  // or `http://other.host/...` must never choose where an authenticated request goes.
+  const asked = new URL(req.url ?? '/', 'http://localhost');
+  const target = new URL(asked.pathname + asked.search, url);
+  if (target.origin !== new URL(url).origin) {
+    refuse('');
+    return true;
+  }
   try {
-    const r = await fetch(new URL(req.url ?? '/', url), { method: req.method ?? 'POST', headers, ...(body !== undefined && req.method !== 'GET' ? { body } : {}), redirect: 'manual', signal: AbortSignal.timeout(o.timeoutMs ?? 30_000) });
+    const r = await fetch(target, { method: req.method ?? 'POST', headers, ...(body !== undefined && req.method !== 'GET' ? { body } : {}), redirect: 'manual', signal: AbortSignal.timeout(o.timeoutMs ?? 30_000) });
     const text = await r.text();
     res.writeHead(r.status, { 'content-type': r.headers.get('content-type') ?? 'application/json; charset=utf-8', 'cache-control': 'no-store', 'x-rollback-guard-leader': leader ?? '' }).end(text);
   } catch (err) {

@@ -16,3 +16,10 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers });
   res.end(JSON.stringify(body));
 }
+
+/** The keys of a JSON body the endpoint does not take, and the 400 message naming them; undefined when none. */
+export function unknownFields(body: unknown, allowed: readonly string[]): string | undefined {
+  const unknown = body && typeof body === 'object' && !Array.isArray(body) ? Object.keys(body).filter((k) => !allowed.includes(k)) : [];
+  if (!unknown.length) return undefined;
+  return `unknown field${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => JSON.stringify(k)).join(', ')}; the body takes ${allowed.map((k) => `"${k}"`).join(', ').replace(/, ([^,]*)$/, ' and $1')} only`;
+}

@@ -175,6 +175,8 @@ export class LeaseElector implements LeaderElector {
 
   private setLeading(leading: boolean, holder: string | undefined): void {
     this.leading = leading;
+    // A holder's URL is only known from a Lease read naming that holder (the follow branch sets it after this).
+    if (holder !== this.holder) this.holderUrl = undefined;
     this.holder = holder;
     this.o.onChange?.(leading, holder);
   }

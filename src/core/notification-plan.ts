@@ -49,6 +49,11 @@ export type GuardEvent =
   /** With --dry-run, what became of a rollback that was only planned: said in Slack, never paged or emailed. */
   | { kind: 'dry-run-outcome'; at: number; decision: NotifiedDecision; outcome: string }
   | { kind: 'guard-blind'; at: number; detail: string }
+  /**
+   * The decision log cannot be written (disk full, read-only): nothing is decided or reverted meanwhile. Sent
+   * directly, not through the outbox (which lives in the same file). `writable`: it can be written again.
+   */
+  | { kind: 'decision-log'; at: number; state: 'unwritable' | 'writable'; detail: string; since: number }
   /** `levelReached`: the highest level paged for this rule so far (escalations after the decision); default its level. */
   | { kind: 'approval'; at: number; decision: NotifiedDecision; verdict: 'approved' | 'declined'; by: string; reason?: string; levelReached?: number }
   | { kind: 'test'; at: number; level: number };
@@ -181,6 +186,22 @@ function planEvent(settings: NotificationSettings, release: NotifiedRelease, eve
           channel: 'pagerduty', action: 'trigger', key: `guard-blind:${event.at}:pd:${l.level}`, dedupKey: key, level: l.level, routingKeyName: l.pagerduty!,
           summary: `rollback-guard is blind on ${release.namespace}/${release.deployment}: ${event.detail}`, severity: 'error', source: p.source(), timestamp: toRfc3339(event.at),
           customDetails: { problem: event.detail, release: p.releaseDetails() },
+        })),
+      ];
+    }
+    case 'decision-log': {
+      const key = dedupKey(release, 'decision-log');
+      const level1 = p.levels([1]).filter((l) => l.pagerduty);
+      const unwritable = event.state === 'unwritable';
+      const problem = unwritable
+        ? `the decision log cannot be written (${event.detail}): nothing is decided or reverted until it can; free space on its volume or make it writable (readiness is failing meanwhile)`
+        : `resolved: the decision log is writable again after ${Math.round((event.at - event.since) / 1000)} s; the guard decides again`;
+      return [
+        { ...p.slack(`decision-log:${event.state}:${event.since}`, 'GUARD_TROUBLE', settings.channels.incidents, event.at, { PROBLEM: problem }), dedupKey: key },
+        ...level1.map((l): PagerDutyNotification => ({
+          channel: 'pagerduty', action: unwritable ? 'trigger' : 'resolve', key: `decision-log:${event.state}:${event.since}:pd:${l.level}`, dedupKey: key, level: l.level, routingKeyName: l.pagerduty!,
+          summary: `rollback-guard cannot write its decision log: ${event.detail}`, severity: 'critical', source: p.source(), timestamp: toRfc3339(event.at),
+          customDetails: { problem, release: p.releaseDetails() },
         })),
       ];
     }

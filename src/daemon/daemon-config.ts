@@ -14,6 +14,8 @@ export interface DaemonConfig {
   dryRun: boolean;
   blindAfterMs: number;
   verifyTimeoutMs: number;
+  /** Record decisions as Kubernetes Events on the Deployments (best-effort). */
+  kubeEvents: boolean;
   logLevel: string;
   apiTokenFile?: string;
   apiToken?: string;
@@ -45,6 +47,7 @@ export const SETTINGS = [
   ['--kube-server URL', 'ROLLBACK_GUARD_KUBE_SERVER', 'in-cluster config, else KUBECONFIG / ~/.kube/config', 'Kubernetes API server (token file: ROLLBACK_GUARD_KUBE_TOKEN_FILE)'],
   ['--kube-timeout D', '', '10s', 'per-call timeout of Kubernetes API calls'],
   ['--no-kubernetes', '', 'off', 'run without Kubernetes: no release is detected, so nothing is queried, guarded or reverted (to try the HTTP API, paging and settings; `replay --prometheus` tries rules against live data)'],
+  ['', 'ROLLBACK_GUARD_KUBE_EVENTS', 'true', 'record each decision and outcome as a Kubernetes Event on its Deployment (best-effort; needs `create` and `patch` on events.k8s.io events)'],
   ['', 'ROLLBACK_GUARD_LEASE', 'none (single replica)', 'elect a leader through this coordination.k8s.io Lease; only the leader evaluates and acts'],
   ['', 'POD_NAME, POD_NAMESPACE', 'hostname; the first target\'s namespace', 'identity in the Lease, and the Lease\'s namespace'],
   ['', 'ROLLBACK_GUARD_ADVERTISE_URL, POD_IP', 'http://POD_IP:PORT; none without POD_IP', "this replica's API URL, written on the Lease while it leads: a follower forwards approvals, Slack's buttons and triggers there (without it, a follower answers 503 naming the leader)"],
@@ -59,8 +62,8 @@ function duration(name: string, text: string | undefined, fallback: number): num
   return ms;
 }
 
-function bool(name: string, text: string | undefined): boolean {
-  if (text === undefined || text === '') return false;
+function bool(name: string, text: string | undefined, fallback = false): boolean {
+  if (text === undefined || text === '') return fallback;
   if (['true', '1', 'yes'].includes(text.toLowerCase())) return true;
   if (['false', '0', 'no'].includes(text.toLowerCase())) return false;
   throw new UsageError(`${name}=${JSON.stringify(text)}: use true or false`);
@@ -96,6 +99,7 @@ export function daemonConfig(flags: RunFlags, prometheus: PrometheusConnection |
     dryRun: flags.dryRun ?? bool('ROLLBACK_GUARD_DRY_RUN', env.ROLLBACK_GUARD_DRY_RUN),
     blindAfterMs: duration('--blind-after/ROLLBACK_GUARD_BLIND_AFTER', flags.blindAfter ?? env.ROLLBACK_GUARD_BLIND_AFTER, 120_000),
     verifyTimeoutMs: duration('--verify-timeout/ROLLBACK_GUARD_VERIFY_TIMEOUT', flags.verifyTimeout ?? env.ROLLBACK_GUARD_VERIFY_TIMEOUT, 300_000),
+    kubeEvents: bool('ROLLBACK_GUARD_KUBE_EVENTS', env.ROLLBACK_GUARD_KUBE_EVENTS, true),
     logLevel,
     prometheus,
   };

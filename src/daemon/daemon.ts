@@ -92,6 +92,8 @@ export class Daemon {
   private verificationsToResume = true;
   private busy = false;
   private ticks = 0;
+  /** Instants written to the decision log by ticks so far: a tick that wrote one shows the log is writable. */
+  instantsRecorded = 0;
   private lastSuccess: number | undefined;
   private failingSince: number | undefined;
   private blindPaged = false;
@@ -423,6 +425,7 @@ export class Daemon {
       }
       // Every target's queries in one batch (one query per rule for targets that share it), each instant committed.
       const results = await tickGuards(this.deps.source, ticking.map(([, g]) => g), now, this.batch);
+      this.instantsRecorded += ticking.length;
       for (const [i, [target, guard]] of ticking.entries()) {
         const result = results[i]!;
         if (result.decisions.length) failpoint('after-decision-commit', ...result.decisions.map((d) => d.action));

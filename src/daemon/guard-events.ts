@@ -42,3 +42,24 @@ export type OwedAnnouncement =
 
 /** No pagers configured: events still reach the log, nothing is sent. */
 export const logOnlySink: GuardEventSink = { emit: () => {} };
+
+/**
+ * The primary sink (paging: it owes announcements and remembers blindness) plus others that only listen, such as
+ * Kubernetes Events: theirs are called first, never awaited, and cannot fail the primary's.
+ */
+export function teeSink(primary: GuardEventSink, ...listeners: GuardEventSink[]): GuardEventSink {
+  return {
+    emit: (event) => {
+      for (const l of listeners) {
+        try {
+          void Promise.resolve(l.emit(event)).catch(() => {});
+        } catch {
+          /* a listener's failure is its own (counted there) */
+        }
+      }
+      return primary.emit(event);
+    },
+    ...(primary.owed ? { owed: primary.owed.bind(primary) } : {}),
+    ...(primary.blindSince ? { blindSince: primary.blindSince.bind(primary) } : {}),
+  };
+}

@@ -27,6 +27,8 @@ export class DaemonMetrics {
   readonly activeReleases = new client.Gauge({ name: 'rollback_guard_active_releases', help: 'Releases being guarded', registers: [this.registry] });
   readonly blind = new client.Gauge({ name: 'rollback_guard_blind', help: '1 while Prometheus cannot be read for longer than the blind threshold', registers: [this.registry] });
   readonly rulesReloadRejected = new client.Gauge({ name: 'rollback_guard_rules_reload_rejected', help: '1 while the rules files on disk were rejected at the last reload (the previous rules are in force)', registers: [this.registry] });
+  readonly kubeEvents = new client.Counter({ name: 'rollback_guard_kube_events_total', help: 'Kubernetes Events by outcome: created, folded (a repeat counted in a series), failed (the API call failed), dropped (the queue was full)', labelNames: ['outcome'], registers: [this.registry] });
+  readonly decisionLogWritable = new client.Gauge({ name: 'rollback_guard_decision_log_writable', help: '0 while the decision log cannot be written (disk full, read-only): nothing is decided meanwhile', registers: [this.registry] });
   readonly leader = new client.Gauge({ name: 'rollback_guard_leader', help: '1 when this replica is the leader', registers: [this.registry] });
   readonly lastSuccessfulPoll = new client.Gauge({ name: 'rollback_guard_last_successful_poll_timestamp_seconds', help: 'When a tick last read Prometheus without errors', registers: [this.registry] });
 

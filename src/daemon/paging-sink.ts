@@ -83,6 +83,11 @@ export class PagingSink implements GuardEventSink {
     return this.db.prepare(`SELECT DISTINCT target FROM outbox WHERE channel = 'pagerduty' AND action = 'trigger' AND dedup_key = ?`).pluck().all(decisionDedupKey(r, d)) as string[];
   }
 
+  /** The newest open release, as messages name it (read only: works while the log cannot be written). */
+  latestRelease(): NotifiedRelease | undefined {
+    return this.latestOpenRelease();
+  }
+
   private latestOpenRelease(): NotifiedRelease | undefined {
     const row = this.db.prepare(`SELECT id FROM releases WHERE outcome IS NULL ORDER BY id DESC LIMIT 1`).get() as { id: number } | undefined;
     return row ? this.release(row.id) : undefined;

@@ -1,6 +1,7 @@
 // Composition of the live daemon: decision log, Prometheus source, release source, actuator, leader election,
 // events, HTTP server, schedule, hot reload and signals. Everything here is wiring; behaviour lives in Daemon.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { pino, type Logger } from 'pino';
 import { armedFailpoints } from '../adapters/failpoint/failpoint.js';
@@ -20,7 +21,11 @@ import type { LeaderElector } from '../ports/leader.js';
 import type { ReleaseSource } from '../ports/release-source.js';
 import { Daemon } from './daemon.js';
 import { apiToken, type DaemonConfig } from './daemon-config.js';
-import type { GuardEventSink } from './guard-events.js';
+import { teeSink, type GuardEventSink } from './guard-events.js';
+import { KubeEventSink } from './kube-event-sink.js';
+import { DecisionLogHealth } from './decision-log-health.js';
+import { DecisionLogError } from '../errors/decision-log-error.js';
+import type { NotifiedRelease } from '../core/notification-plan.js';
 import { createPaging } from '../guard/paging.js';
 import { describeRelease, PagingSink } from './paging-sink.js';
 import type { Agent } from 'node:https';
@@ -34,7 +39,7 @@ import { toRfc3339 } from '../core/time-format.js';
 export interface RunOptions {
   version: string;
   /** Kubernetes access; when given, releases are watched, rollbacks applied and (optionally) a Lease elected. */
-  kube?: { connection: KubeConnectionOptions; lease?: { name: string; namespace?: string; identity: string; /** This replica's API URL, written on the Lease while it leads. */ address?: string } };
+  kube?: { connection: KubeConnectionOptions; /** `reportingInstance` of its Events: this pod's name. */ instance?: string; lease?: { name: string; namespace?: string; identity: string; /** This replica's API URL, written on the Lease while it leads. */ address?: string } };
   releases?: ReleaseSource;
   actuator?: Actuator;
   leader?: LeaderElector;
@@ -55,6 +60,15 @@ export interface RunningDaemon {
   done: Promise<void>;
   shutdown(reason: string): Promise<void>;
 }
+
+/** What a page about the guard itself names when no release is open: the first guarded Deployment, or a fleet's file. */
+function guardItself(rulesets: readonly Ruleset[], at: number): NotifiedRelease {
+  const t = rulesets[0]?.targets[0];
+  return { id: 0, namespace: t?.namespace ?? rulesets[0]?.select?.namespace ?? '-', deployment: t?.deployment ?? 'rollback-guard', startedAt: at, severity: 'n/a', windowMs: 0 };
+}
+
+/** `reportingController` of the guard's Kubernetes Events (kubectl shows it under From). */
+export const KUBE_EVENTS_CONTROLLER = 'rollback-guard.io/rollback-guard';
 
 /** Secrets never reach the logs, whatever object carries them. */
 export const REDACT = ['*.token', '*.password', '*.bearerToken', '*.routingKey', '*.authorization', '*.headers.authorization', 'prometheus.basicAuth', 'prometheus.bearerToken'];
@@ -133,15 +147,30 @@ export async function runDaemon(config: DaemonConfig, o: RunOptions): Promise<Ru
   let actuator = o.actuator ?? noActuator;
   /** The daemon, once made: where the actuator finds a Deployment's rollback settings (a fleet's are its file's). */
   let guarded: Daemon | undefined;
+  /** Kubernetes Events on the Deployments judged (ROLLBACK_GUARD_KUBE_EVENTS, on by default with Kubernetes). */
+  let kubeEvents: KubeEventSink | undefined;
+  let kubeEventsIdle: () => Promise<void> = () => Promise.resolve();
   if (o.kube) {
     // Loaded only here: @kubernetes/client-node is slow to import and only the daemon and `rollback` need it.
-    const [{ kubeClients }, { DeploymentWatcher }, { KubeActuator }, { LeaseElector }] = await Promise.all([
+    const [{ kubeClients }, { DeploymentWatcher }, { KubeActuator }, { LeaseElector }, { KubeEventRecorder }] = await Promise.all([
       import('../adapters/kubernetes/kube-client.js'),
       import('../adapters/kubernetes/deployment-watcher.js'),
       import('../adapters/kubernetes/kube-actuator.js'),
       import('../adapters/kubernetes/lease-elector.js'),
+      import('../adapters/kubernetes/event-recorder.js'),
     ]);
     const k = await kubeClients(o.kube.connection);
+    if (config.kubeEvents) {
+      const recorder = new KubeEventRecorder(k, {
+        controller: KUBE_EVENTS_CONTROLLER,
+        instance: o.kube.instance ?? o.kube.lease?.identity ?? os.hostname(),
+        now: () => clock.now(),
+        onOutcome: (outcome) => metrics.kubeEvents.inc({ outcome }),
+        onError: (err, e) => log.warn({ error: err.message, reason: e.reason, target: `${e.namespace}/${e.deployment}` }, 'could not record a Kubernetes Event (best-effort: nothing else is affected)'),
+      });
+      kubeEvents = new KubeEventSink(recorder, () => guarded?.status().activeReleases.map((r) => r.target) ?? []);
+      kubeEventsIdle = () => recorder.idle();
+    }
     const lease = o.kube.lease;
     if (lease) {
       leader = new LeaseElector(k, {
@@ -182,7 +211,7 @@ export async function runDaemon(config: DaemonConfig, o: RunOptions): Promise<Ru
     actuator,
     releases,
     leader,
-    events: o.events ?? sink,
+    events: o.events ?? (kubeEvents ? teeSink(sink, kubeEvents) : sink),
     clock,
     log,
     metrics,
@@ -206,11 +235,26 @@ export async function runDaemon(config: DaemonConfig, o: RunOptions): Promise<Ru
     // Stopping: nowhere to forward (its own address would come back to it).
     leaderUrl: () => (stopping ? undefined : leader.leaderUrl?.()),
     describeRelease: (id) => describeRelease(store.db, id),
+    ...(kubeEvents ? { onVerdict: (v: { target: string; decisionId: number; verdict: 'approved' | 'declined'; by: string; reason?: string }) => kubeEvents?.verdict(v.target, v) } : {}),
     ...(smtpOf(rulesets) ? { smtp: smtpOf(rulesets) } : {}),
     ...(o.pagerdutyAgent ? { pagerdutyAgent: o.pagerdutyAgent } : {}),
     ...(o.env ? { env: o.env } : {}),
   });
   sink.paging = paging;
+  // A decision log that cannot be written: not ready, and a page sent directly (the outbox is in the same file).
+  const logHealth = new DecisionLogHealth({
+    now: () => clock.now(),
+    log,
+    onChange: (state, detail, since) => {
+      metrics.decisionLogWritable.set(state === 'writable' ? 1 : 0);
+      const release = sink.latestRelease() ?? guardItself(rulesets, since);
+      void paging
+        .sendNow(release, { kind: 'decision-log', at: clock.now(), state, detail, since })
+        .then((sent) => log.warn({ state, sent }, 'decision log trouble paged directly (not through the outbox)'))
+        .catch((err: unknown) => log.error({ error: (err as Error).message }, 'could not page about the decision log'));
+    },
+  });
+  metrics.decisionLogWritable.set(1);
   let started = false;
   let http: Awaited<ReturnType<typeof startHttpServer>> | undefined;
   try {
@@ -220,13 +264,19 @@ export async function runDaemon(config: DaemonConfig, o: RunOptions): Promise<Ru
       version: o.version,
       apiToken: () => apiToken(config),
       leaderUrl: () => (stopping ? undefined : leader.leaderUrl?.()),
-      ready: () => started,
+      ready: () => started && !logHealth.unwritable,
       health: () => {
         const h = paging.health();
         metrics.outboxDepth.set(h.depth);
         // Degraded: a notification reached nobody, or the rules on disk are not the ones in force.
-        const degraded = h.unreported > 0 || reloadRejected !== undefined;
-        return { outbox: h, rulesReload: reloadRejected ? { status: 'rejected', ...reloadRejected } : { status: 'ok' }, ...(degraded ? { status: 'degraded' } : {}) };
+        const unwritable = logHealth.unwritable;
+        const degraded = h.unreported > 0 || reloadRejected !== undefined || unwritable !== undefined;
+        return {
+          outbox: h,
+          rulesReload: reloadRejected ? { status: 'rejected', ...reloadRejected } : { status: 'ok' },
+          decisionLog: unwritable ? { status: 'unwritable', since: toRfc3339(unwritable.since), error: unwritable.error } : { status: 'ok' },
+          ...(degraded ? { status: 'degraded' } : {}),
+        };
       },
       routes: [...paging.handlers, ...(o.routes ?? [])],
       beforeMetrics: () => {
@@ -255,6 +305,7 @@ export async function runDaemon(config: DaemonConfig, o: RunOptions): Promise<Ru
   // first, at most MAX_CATCH_UP instants back.
   let lastTicked: number | undefined;
   const task = schedule(intervalMs, async () => {
+    const recorded = daemon.instantsRecorded;
     try {
       const { instants, dropped } = instantsDue(lastTicked, clock.now(), intervalMs);
       if (dropped) log.warn({ dropped, interval: intervalMs / 1000 }, `the schedule fell behind: ${dropped} instant${dropped === 1 ? '' : 's'} not evaluated`);
@@ -262,10 +313,21 @@ export async function runDaemon(config: DaemonConfig, o: RunOptions): Promise<Ru
         if (!(await daemon.tick(at))) break;
         lastTicked = Math.max(lastTicked ?? at, at);
       }
+      // Unwritable until an instant is written again, or, with no release to write, a probe write succeeds.
+      if (logHealth.unwritable && (daemon.instantsRecorded > recorded || (daemon.status().activeReleases.length === 0 && probe()))) logHealth.wrote();
     } catch (err) {
       log.error({ err }, 'tick failed');
+      if (err instanceof DecisionLogError) logHealth.failed(err);
     }
   });
+  const probe = () => {
+    try {
+      store.probeWrite();
+      return true;
+    } catch {
+      return false;
+    }
+  };
   started = true;
   log.info({ url: server.url, rules: config.rulesFiles, interval: intervalMs / 1000, dryRun: config.dryRun, db: config.db }, 'rollback-guard running');
 
@@ -286,6 +348,7 @@ export async function runDaemon(config: DaemonConfig, o: RunOptions): Promise<Ru
       reloadRejected = { at: toRfc3339(clock.now()), error: (err as Error).message };
       metrics.rulesReloadRejected.set(1);
       log.error({ why, problems: err instanceof RulesInvalidError ? err.problems : undefined, error: (err as Error).message }, 'rules reload rejected; the running rules stay in force');
+      if (leader.isLeader()) kubeEvents?.rulesRejected((err as Error).message);
     }
   };
   // Each file's text as last loaded or rejected: a directory event reloads only a file whose text changed, and a
@@ -335,6 +398,7 @@ export async function runDaemon(config: DaemonConfig, o: RunOptions): Promise<Ru
     // Flush what the outbox can send in a bounded time, then stop the worker (the rest is sent after a restart).
     await Promise.race([paging.worker.runOnce(clock.now()).catch(() => {}), new Promise((r) => setTimeout(r, 5000))]);
     await paging.worker.stop();
+    await Promise.race([kubeEventsIdle(), new Promise((r) => setTimeout(r, 2000))]);
     await leader.stop();
     await server.close();
     metrics.close();

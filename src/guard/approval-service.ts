@@ -53,6 +53,8 @@ export interface ApprovalServiceOptions {
   act: (decision: NotifiedDecision) => Promise<ActOutcome>;
   /** Versions and the release manager for the messages, when the daemon knows them. */
   describeRelease?: (releaseId: number) => Partial<Pick<NotifiedRelease, 'version' | 'previousVersion' | 'manager'>>;
+  /** Told of each verdict once it is committed (Kubernetes Events); must not throw. */
+  onVerdict?: (v: { target: string; decisionId: number; verdict: Verdict; by: string; reason?: string }) => void;
 }
 
 /** The columns of a decision this service reads. */
@@ -74,7 +76,7 @@ export class ApprovalService {
     if (!by || by.length > 100) throw new ApprovalError('RG_APPROVAL_INVALID', 'give the approver\'s name in "by" (1-100 characters)');
     const now = this.o.now();
     // The verdict and its notifications commit together: a crash after the commit cannot lose "approved by".
-    const { page } = this.o.db.transaction(() => {
+    const { page, target } = this.o.db.transaction(() => {
       const d = this.o.db.prepare(`SELECT * FROM decisions WHERE id = ?`).get(req.decisionId) as DecisionRow | undefined;
       if (!d) throw new ApprovalError('RG_APPROVAL_NOT_FOUND', `decision ${req.decisionId} does not exist in the decision log; check the id in the page`);
       if ((d.action !== 'page' && d.action !== 'escalate') || d.mode === 'shadow') {
@@ -99,9 +101,14 @@ export class ApprovalService {
       };
       const event = { kind: 'approval', at: now, decision: toDecision(page), verdict: req.verdict, by, ...(req.reason ? { reason: req.reason } : {}), levelReached: top.level ?? page.level ?? 1 } as const;
       this.o.outbox.enqueue(planNotifications(this.o.settings(release.id), notified, event), release.id, now);
-      return { page };
+      return { page, target: `${release.namespace}/${release.deployment}` };
     }).immediate(); // BEGIN IMMEDIATE: two writers (two processes) serialise here, so the PK check above is the truth
     failpoint('after-approval-commit');
+    try {
+      this.o.onVerdict?.({ target, decisionId: page.id, verdict: req.verdict, by, ...(req.reason ? { reason: req.reason } : {}) });
+    } catch {
+      /* a listener's failure is its own */
+    }
 
     const decision = toDecision(page);
     const outcome = req.verdict === 'approved' ? this.act(decision) : Promise.resolve(undefined);

@@ -6,7 +6,7 @@ import { planFallback } from '../core/notification-fallback.js';
 import type { Notification } from '../core/notification-plan.js';
 import type { NotificationSettings } from '../core/ruleset.js';
 import type { DeliveryResult, Notifier } from '../ports/notifier.js';
-import type { Outbox, OutboxItem } from '../ports/outbox.js';
+import type { Outbox, OutboxItem, SlackMessageRef } from '../ports/outbox.js';
 
 const NOT_CONFIGURED: Record<Notification['channel'], string> = {
   slack: 'Slack is not configured (set SLACK_BOT_TOKEN or SLACK_BOT_TOKEN_FILE)',
@@ -43,12 +43,20 @@ export class DeliveryWorker {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<unknown> | undefined;
   private stopped = true;
+  /** Delivered notifications whose delivery the outbox could not record yet (by outbox id). */
+  private readonly unrecorded = new Map<number, { at: number; slack?: SlackMessageRef }>();
 
   constructor(private readonly o: DeliveryWorkerOptions) {}
 
   /** One pass over what is due at `now`, in order (a Slack post before its update). */
   async runOnce(now: number = this.o.now()): Promise<RunSummary> {
     const summary: RunSummary = { delivered: 0, retried: 0, dead: 0 };
+    // Sent, but the decision log could not record it (disk full): record it now, and send nothing new until that
+    // works, so a message is never sent again because its delivery could not be written down.
+    for (const [id, d] of this.unrecorded) {
+      this.o.outbox.markDelivered(id, d.at, d.slack);
+      this.unrecorded.delete(id);
+    }
     for (const item of this.o.outbox.due(now, this.o.batch ?? 50)) {
       const n = item.notification;
       const notifier = this.o.notifiers[n.channel];
@@ -61,7 +69,12 @@ export class DeliveryWorker {
       const at = this.o.now();
       if (result.kind === 'delivered') {
         failpoint('after-send', n.channel);
-        this.o.outbox.markDelivered(item.id, at, result.slack);
+        try {
+          this.o.outbox.markDelivered(item.id, at, result.slack);
+        } catch (err) {
+          this.unrecorded.set(item.id, { at, ...(result.slack ? { slack: result.slack } : {}) });
+          throw err;
+        }
         summary.delivered++;
         continue;
       }

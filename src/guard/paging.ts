@@ -13,7 +13,7 @@ import { planNotifications, type GuardEvent, type Notification, type NotifiedDec
 import type { NotificationSettings, SmtpSettings } from '../core/ruleset.js';
 import type { Notifier } from '../ports/notifier.js';
 import type { OutboxHealth } from '../ports/outbox.js';
-import { ApprovalService, type ActOutcome } from './approval-service.js';
+import { ApprovalService, type ActOutcome, type ApprovalServiceOptions } from './approval-service.js';
 import { DeliveryWorker, type DeliveryWorkerOptions } from './delivery-worker.js';
 
 export interface PagingOptions {
@@ -38,6 +38,7 @@ export interface PagingOptions {
   /** TLS agent for PagerDuty (a private CA). */
   pagerdutyAgent?: Agent;
   describeRelease?: (releaseId: number) => Partial<Pick<NotifiedRelease, 'version' | 'previousVersion' | 'manager'>>;
+  onVerdict?: ApprovalServiceOptions['onVerdict'];
   worker?: Pick<DeliveryWorkerOptions, 'initialBackoffMs' | 'maxBackoffMs' | 'pollMs' | 'batch' | 'onFailure'>;
 }
 
@@ -49,6 +50,11 @@ export interface Paging {
   /** Mount these in the daemon's server: each answers its own paths and returns false for others. */
   handlers: Handler[];
   health(): OutboxHealth;
+  /**
+   * Plans an event and delivers it at once, not through the outbox: for when the outbox itself cannot be written
+   * (the decision log's disk is full). Nothing is stored or retried; each notification's result is returned.
+   */
+  sendNow(release: NotifiedRelease, event: GuardEvent): Promise<{ channel: Notification['channel']; delivered: boolean; error?: string }[]>;
 }
 
 export function createPaging(o: PagingOptions): Paging {
@@ -71,7 +77,7 @@ export function createPaging(o: PagingOptions): Paging {
   // Without an SMTP server at start, an email planned after a reload added one dies saying to restart.
   if (o.smtp) notifiers.email = emailNotifierFromEnv(o.smtp, env);
   const worker = new DeliveryWorker({ outbox, notifiers, settings: settingsOf, now: o.now, ...o.worker });
-  const approvals = new ApprovalService({ db: o.db, outbox, settings: settingsOf, now: o.now, act: o.act, ...(o.describeRelease ? { describeRelease: o.describeRelease } : {}) });
+  const approvals = new ApprovalService({ db: o.db, outbox, settings: settingsOf, now: o.now, act: o.act, ...(o.describeRelease ? { describeRelease: o.describeRelease } : {}), ...(o.onVerdict ? { onVerdict: o.onVerdict } : {}) });
   const handlers = [
     approvalHandler({ service: approvals, token: () => readSecret('ROLLBACK_GUARD_API_TOKEN', env), isLeader: o.isLeader, leader: o.leader, ...(o.leaderUrl ? { leaderUrl: o.leaderUrl } : {}) }),
     slackInteractionsHandler({ service: approvals, signingSecret: () => readSecret('SLACK_SIGNING_SECRET', env), approvers: approversOf, isLeader: o.isLeader, leader: o.leader, ...(o.leaderUrl ? { leaderUrl: o.leaderUrl } : {}), now: o.now }),
@@ -82,5 +88,14 @@ export function createPaging(o: PagingOptions): Paging {
     approvals,
     handlers,
     health: () => outbox.health(),
+    sendNow: async (release, event) => {
+      const results: { channel: Notification['channel']; delivered: boolean; error?: string }[] = [];
+      for (const n of planNotifications(o.settingsFor(release), release, event)) {
+        const notifier = notifiers[n.channel];
+        const r = notifier ? await notifier.deliver(n, {}) : { kind: 'permanent' as const, error: `${n.channel} is not configured` };
+        results.push({ channel: n.channel, delivered: r.kind === 'delivered', ...(r.kind !== 'delivered' ? { error: r.error } : {}) });
+      }
+      return results;
+    },
   };
 }

@@ -228,14 +228,16 @@ export class ReleaseGuard {
     const decided = [...this.resolveOrphans(now), ...result.decisions];
     // Nothing evaluated and nothing decided (release over, or before its start): nothing to write.
     const decisions = result.evaluations.length || decided.length ? this.store.recordInstant(this.stored.id, now, result.state, result.evaluations, decided) : [];
+    // Only once written: a write that failed (disk full) leaves the state and the orphans for the next instant.
     this.state = result.state;
+    this.orphans = [];
     return { at: now, evaluations: result.evaluations, decisions, state: result.state };
   }
 
   private resolveOrphans(now: number): Decision[] {
     if (this.state.outcome) this.orphans = []; // the release is over: its pages ended with it
     const { release, ruleset } = this.ctx;
-    return this.orphans.splice(0).map((o) => ({
+    return this.orphans.map((o) => ({
       at: now, action: 'resolve', tier: o.tier, rule: o.rule, level: o.level, value: null, threshold: null, mode: o.mode,
       evidence: {
         rule: o.rule, ...(o.tier ? { tier: o.tier } : {}), value: null, threshold: null,

@@ -12,6 +12,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { applyJsonPatch, applyMergePatch, PatchError, type PatchOp } from './json-patch.js';
+import { coreView, EventStore } from './kube-events-stand-in.js';
 
 /** Raw API JSON. */
 export type Obj = Record<string, any>;
@@ -93,6 +94,8 @@ export class KubeStandIn {
   private hung = new Set<http.ServerResponse>();
   private hooks: { method: string; path: RegExp; run: () => void }[] = [];
   readonly requests: RecordedRequest[] = [];
+  /** Events (events.k8s.io/v1, also served as core/v1): what `kubectl describe` shows under a Deployment. */
+  readonly events = new EventStore(() => String(++this.rv));
   /** The Authorization header of every request, in order (undefined when absent). */
   readonly authorizations: (string | undefined)[] = [];
   private recordOf = new WeakMap<http.ServerResponse, RecordedRequest>();
@@ -344,6 +347,8 @@ export class KubeStandIn {
     const all = url.pathname === '/apis/apps/v1/deployments' ? (['', 'apps', undefined, 'deployments', undefined] as const) : undefined;
     const m = all ?? url.pathname.match(/^\/(?:api\/v1|apis\/(apps|coordination\.k8s\.io)\/v1)\/namespaces\/([^/]+)\/(deployments|replicasets|leases)(?:\/([^/]+))?$/);
     const rec: RecordedRequest = { method, path: url.pathname, query: url.searchParams, ...(contentType ? { contentType } : {}), ...(body !== undefined ? { body } : {}) };
+    const ev = url.pathname.match(/^\/(?:api\/v1|apis\/(events\.k8s\.io)\/v1)(?:\/namespaces\/([^/]+))?\/events(?:\/([^/]+))?$/);
+    if (ev) rec.rbac = { group: ev[1] ?? '', resource: 'events', verb: method === 'GET' ? (ev[3] ? 'get' : 'list') : ({ PATCH: 'patch', PUT: 'update', POST: 'create', DELETE: 'delete' } as Record<string, string>)[method] ?? method };
     if (m) {
       const verb = method === 'GET' ? (m[4] ? 'get' : url.searchParams.get('watch') === 'true' ? 'watch' : 'list') : ({ PATCH: 'patch', PUT: 'update', POST: 'create', DELETE: 'delete' } as Record<string, string>)[method] ?? method;
       rec.rbac = { group: m[1] ?? '', resource: m[3], verb };
@@ -373,6 +378,7 @@ export class KubeStandIn {
       return this.status(res, fault.status ?? 500, reasons[fault.status ?? 500] ?? 'Unknown', `injected fault ${fault.status}`);
     }
 
+    if (ev) return this.handleEvents(method, ev[1] ?? '', ev[2], ev[3], url.searchParams, contentType, body, res);
     if (!m) return this.discovery(url.pathname, res);
     const group = m[1] ?? '';
     const kind = m[3] as Kind;
@@ -433,6 +439,33 @@ export class KubeStandIn {
     }
   }
 
+  private handleEvents(method: string, group: string, ns: string | undefined, name: string | undefined, q: URLSearchParams, contentType: string | undefined, body: unknown, res: http.ServerResponse): void {
+    const invalid = (problems: string[]) => this.status(res, 422, 'Invalid', `Event.events.k8s.io "${(body as Obj)?.metadata?.name ?? name ?? ''}" is invalid: ${problems.join(', ')}`);
+    if (method === 'GET' && !name) {
+      const view = group === 'events.k8s.io' ? 'events.k8s.io' : 'core';
+      return this.send(res, 200, { apiVersion: group ? 'events.k8s.io/v1' : 'v1', kind: 'EventList', metadata: { resourceVersion: String(this.rv) }, items: this.events.list(ns, view, q.get('fieldSelector')) });
+    }
+    if (ns === undefined) return this.status(res, 405, 'MethodNotAllowed', `${method} is not allowed`);
+    // The guard writes through events.k8s.io/v1 only; writes through core/v1 are another contract, not stood in for.
+    if (group !== 'events.k8s.io' && method !== 'GET') return this.status(res, 405, 'MethodNotAllowed', 'the stand-in takes Event writes through events.k8s.io/v1 only');
+    if (method === 'GET') {
+      const e = this.events.get(ns, name!);
+      return e ? this.send(res, 200, group ? e : coreView(e)) : this.status(res, 404, 'NotFound', `events.events.k8s.io "${name}" not found`);
+    }
+    if (method === 'POST' && !name) {
+      const r = this.events.create(ns, body as Obj);
+      if (r.exists) return this.status(res, 409, 'AlreadyExists', `events.events.k8s.io "${(body as Obj).metadata?.name}" already exists`);
+      return r.problems ? invalid(r.problems) : this.send(res, 201, r.object);
+    }
+    if (method === 'PATCH' && name) {
+      if (contentType !== 'application/merge-patch+json' && contentType !== 'application/strategic-merge-patch+json') return this.status(res, 415, 'UnsupportedMediaType', `the body of the request was in an unknown format: ${contentType}`);
+      const r = this.events.patch(ns, name, body);
+      if (r.status === 404) return this.status(res, 404, 'NotFound', `events.events.k8s.io "${name}" not found`);
+      return r.problems ? invalid(r.problems) : this.send(res, 200, r.object);
+    }
+    return this.status(res, 405, 'MethodNotAllowed', `${method} is not allowed`);
+  }
+
   private list(kind: Kind, ns: string | undefined, q: URLSearchParams, res: http.ServerResponse): void {
     const selector = parseSelector(q.get('labelSelector') ?? '');
     const field = q.get('fieldSelector')?.match(/^metadata\.name=(.+)$/)?.[1];
@@ -456,9 +489,10 @@ export class KubeStandIn {
       '/apis': {
         kind: 'APIGroupList',
         apiVersion: 'v1',
-        groups: ['apps', 'coordination.k8s.io'].map((g) => ({ name: g, versions: [{ groupVersion: `${g}/v1`, version: 'v1' }], preferredVersion: { groupVersion: `${g}/v1`, version: 'v1' } })),
+        groups: ['apps', 'coordination.k8s.io', 'events.k8s.io'].map((g) => ({ name: g, versions: [{ groupVersion: `${g}/v1`, version: 'v1' }], preferredVersion: { groupVersion: `${g}/v1`, version: 'v1' } })),
       },
-      '/api/v1': { kind: 'APIResourceList', groupVersion: 'v1', resources: [] },
+      '/api/v1': { kind: 'APIResourceList', groupVersion: 'v1', resources: [resource('events', 'Event', ['create', 'get', 'list', 'patch'])] },
+      '/apis/events.k8s.io/v1': { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: 'events.k8s.io/v1', resources: [resource('events', 'Event', ['create', 'get', 'list', 'patch'])] },
       '/apis/apps/v1': {
         kind: 'APIResourceList',
         apiVersion: 'v1',

@@ -8,6 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startDaemon, type DaemonProcess } from '../helpers/daemon-process.js';
 import { waitFor } from '../helpers/free-port.js';
 import { KubeStandIn } from '../helpers/kube-stand-in.js';
+import { describedEvents, kubectl } from '../helpers/kubectl.js';
 import type { PagerDutyStandIn } from '../helpers/pagerduty-stand-in.js';
 import { ROUTING_KEYS } from '../helpers/paging-fixture.js';
 import { cliAsync } from '../helpers/run-cli-async.js';
@@ -165,6 +166,16 @@ describe('rollback-guard run, end to end', () => {
     expect((JSON.parse(recovery.recovery_detail) as { rule: string; verdict: string }[]).map((r) => [r.rule, r.verdict])).toEqual([['error-rate-critical', 'pass']]);
     const explained = await cliAsync(['explain', String(judged.decisionId), '--db', db]);
     expect(explained.stdout).toMatch(/^ {4}recovery \(5\.3\): recovered at \S+: error-rate-critical = \S+ \(pass\)$/m);
+    // Why the Deployment has a new revision, where operators look (issue 23): Events `kubectl describe` shows on it.
+    await waitFor('the ServiceRecovered Event', () => kube.events.all().some((e) => e.reason === 'ServiceRecovered'), 10_000, 100);
+    // (The considered 1 % rule may page on the way up, depending on where the ramp falls on the grid: set aside.)
+    const rows = describedEvents(await kubectl(kube.url, NS, ['describe', 'deployment', NAME])).filter(([, reason]) => reason !== 'ReleasePaged');
+    const rollbackId = String(judged.decisionId);
+    expect(rows.map(([type, reason]) => `${type} ${reason}`)).toEqual(['Normal ReleaseGuarded', 'Normal ReleaseGuarded', 'Warning RollbackStarted', 'Normal RollbackComplete', 'Normal ServiceRecovered']);
+    expect(rows[2]![2]).toMatch(new RegExp(`^decision ${rollbackId}: error-rate-critical: \\S+ > 0\\.05 \\(immediate\\); rolling back$`));
+    expect(rows[3]![2]).toBe(`decision ${rollbackId}: rolled back from revision 2 to 1 (voice-server:1.4.1); recovery being checked`);
+    expect(rows[4]![2]).toMatch(new RegExp(`^decision ${rollbackId}: recovered after \\S+: error-rate-critical pass \\(value \\S+, threshold 0\\.05\\)$`));
+    expect(await (await fetch(`${daemon!.url}/metrics`)).text()).toMatch(new RegExp(`^rollback_guard_kube_events_total\\{outcome="created"\\} ${kube.events.all().length}$`, 'm'));
   }, 90_000);
 
   it('a healthy hotfix is promoted at the end of its window, nothing is patched, and DEPLOY_SUCCESS gives its metrics', async () => {
@@ -294,6 +305,16 @@ describe('rollback-guard run, end to end', () => {
       expect([series('rule_hold_progress', 'rule="error-rate-critical"'), series('rule_hold_progress', 'rule="error-rate-sustained"')]).toEqual(['0', '1']);
       const paged = Number(series('last_decision_timestamp_seconds', 'action="page"'));
       expect(Math.abs(paged - Date.now() / 1000)).toBeLessThan(120);
+      // The page, the approval and the rollback as Events on the Deployment (issue 23).
+      await waitFor('the RollbackComplete Event', () => kube.events.all().some((e) => e.reason === 'RollbackComplete'), 10_000, 100);
+      const pageId = String(page.decisionId);
+      const rows = describedEvents(await kubectl(kube.url, NS, ['describe', 'deployment', NAME])).filter(([, reason]) => reason !== 'ReleaseGuarded');
+      expect(rows.slice(0, 4)).toEqual([
+        ['Warning', 'ReleasePaged', expect.stringMatching(new RegExp(`^decision ${pageId}: error-rate-sustained: \\S+ > 0\\.01 \\(considered\\); paged level 1, waiting for approval: rollback-guard approve ${pageId}$`))],
+        ['Normal', 'RollbackApproved', `decision ${pageId}: approved by alice (errors on every call)`],
+        ['Warning', 'RollbackStarted', expect.stringMatching(/; approved by alice; rolling back$/)],
+        ['Normal', 'RollbackComplete', expect.stringMatching(/rolled back from revision 2 to 1/)],
+      ]);
     });
   }, 120_000);
 

@@ -143,6 +143,11 @@ describe('the objects the templates make', () => {
     const role = (values: Obj) => (helm.render(values) as Obj[]).find((o) => o.kind === 'Role')!.rules as { apiGroups: string[]; resources: string[]; verbs: string[] }[];
     expect(triples(role(example('ha-with-monitoring.yaml')))).toEqual(declared);
     expect(triples(role(defaults))).toEqual(declared.filter((t) => !t.startsWith('coordination.k8s.io/')));
+    // Kubernetes Events off: no events rule, and the daemon is told so.
+    const off = helm.render({ ...defaults, kubeEvents: { enabled: false } }) as Obj[];
+    expect(triples(off.find((o) => o.kind === 'Role')!.rules as never)).toEqual(declared.filter((t) => !t.startsWith('coordination.k8s.io/') && !t.startsWith('events.k8s.io/')));
+    const env = (objs: Obj[]) => ((objs.find((o) => o.kind === 'Deployment') as { spec: { template: { spec: { containers: { env: { name: string; value?: string }[] }[] } } } }).spec.template.spec.containers[0]!.env).find((e) => e.name === 'ROLLBACK_GUARD_KUBE_EVENTS')?.value;
+    expect([env(helm.render(defaults) as Obj[]), env(off)]).toEqual(['true', 'false']);
   });
 
   it('fleets (README: RBAC): rbac.namespace puts the Role beside the Deployments, rbac.clusterWide renders a ClusterRole; the Lease keeps its Role', async () => {
@@ -178,7 +183,7 @@ describe('the objects the templates make', () => {
     fs.writeFileSync(file, YAML.stringify({ groups: rule.spec.groups }));
     const r = spawnSync(binary('promtool'), ['check', 'rules', file], { encoding: 'utf8' });
     expect(r.status, r.stdout + r.stderr).toBe(0);
-    expect(r.stdout).toContain('SUCCESS: 6 rules found');
+    expect(r.stdout).toContain('SUCCESS: 7 rules found');
   });
 
   it("every alert of the PrometheusRule links a runbook in the README (issue 23), on metrics the daemon exports", () => {

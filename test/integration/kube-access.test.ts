@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { AppsV1Api, CoordinationV1Api, KubeConfig, PatchStrategy, setHeaderOptions, V1MicroTime, type V1Lease } from '@kubernetes/client-node';
+import { AppsV1Api, CoordinationV1Api, EventsV1Api, KubeConfig, PatchStrategy, setHeaderOptions, V1MicroTime, type EventsV1Event, type V1Lease } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { inClusterAccess, TokenFileAccess } from '../../src/adapters/kubernetes/kube-access.js';
 import { kubeCall } from '../../src/adapters/kubernetes/kube-call.js';
@@ -32,6 +32,17 @@ async function standIn(opts: Parameters<KubeStandIn['start']>[0] = {}): Promise<
 const leaseVersion = (kube: KubeStandIn, name: string): string => (kube.lease(NS, name) as { metadata: { resourceVersion: string } }).metadata.resourceVersion;
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'rollback-guard-kube-access-'));
 const fail = (p: Promise<unknown>) => p.then(() => { throw new Error('expected a failure'); }, (e: unknown) => e as KubernetesError);
+const kubeEvent = (name: string): EventsV1Event => ({
+  metadata: { name, namespace: NS },
+  eventTime: new V1MicroTime(Date.parse('2026-12-07T10:00:00Z')),
+  type: 'Warning',
+  reason: 'RollbackStarted',
+  action: 'Rollback',
+  note: 'decision 1',
+  regarding: { apiVersion: 'apps/v1', kind: 'Deployment', namespace: NS, name: 'voice-server' },
+  reportingController: 'rollback-guard.io/rollback-guard',
+  reportingInstance: 'pod-a',
+});
 const lease = (name: string, holder: string, rv?: string): V1Lease => ({
   metadata: { name, namespace: NS, ...(rv ? { resourceVersion: rv } : {}) },
   spec: { holderIdentity: holder, leaseDurationSeconds: 15, renewTime: new V1MicroTime(Date.UTC(2026, 10, 25, 4, 0, 0, 123)) },
@@ -44,7 +55,7 @@ describe("the guard's Kubernetes calls", () => {
     kube.setImage(NS, 'voice-server', 'voice-server:1.1');
     const kc = new KubeConfig();
     kc.loadFromClusterAndUser({ name: 's', server: kube.url, skipTLSVerify: true }, { name: 'u' });
-    const pub = { apps: kc.makeApiClient(AppsV1Api), coordination: kc.makeApiClient(CoordinationV1Api) };
+    const pub = { apps: kc.makeApiClient(AppsV1Api), coordination: kc.makeApiClient(CoordinationV1Api), events: kc.makeApiClient(EventsV1Api) };
     const lean = serverClients({ server: kube.url });
     const patch = [{ op: 'replace', path: '/metadata/annotations', value: { 'kubernetes.io/change-cause': 'x' } }];
 
@@ -60,6 +71,8 @@ describe("the guard's Kubernetes calls", () => {
       ['create lease', (c, name) => c.coordination.createNamespacedLease({ namespace: NS, body: lease(name, 'a') })],
       ['read lease', (c, name) => c.coordination.readNamespacedLease({ name, namespace: NS })],
       ['replace lease', (c, name) => c.coordination.replaceNamespacedLease({ name, namespace: NS, body: lease(name, 'b', leaseVersion(kube, name)) })],
+      ['create event', (c, name) => c.events.createNamespacedEvent({ namespace: NS, body: kubeEvent(name) })],
+      ['merge patch event', (c, name) => c.events.patchNamespacedEvent({ name, namespace: NS, body: { series: { count: 2, lastObservedTime: new V1MicroTime(Date.parse('2026-12-07T10:00:01Z')) } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch))],
     ];
     // The stand-in stores a created body as it is, so the recorded one gains the fields it sets: strip them.
     const view = (r: RecordedRequest, name: string) => strip({ method: r.method, path: r.path, query: r.query.toString(), contentType: r.contentType, body: r.body }, name);

@@ -63,6 +63,21 @@ describe('outbox delivery through pdjs and WebClient', () => {
     expect(await worker.runOnce(now)).toEqual({ delivered: 0, retried: 0, dead: 0 });
   });
 
+  it('a delivery the decision log cannot record (read-only) is recorded later, never sent again (issue 19)', async () => {
+    enqueuePage();
+    // The log turns read-only after the page was queued: SQLite refuses every write (SQLITE_READONLY).
+    world.store.db.pragma('query_only = ON');
+    await expect(worker.runOnce(now)).rejects.toThrow(/readonly|read-only/i);
+    expect(pd.accepted.length + slack.messages.length).toBe(1); // the first was sent; the pass stopped there
+    now += 60_000;
+    await expect(worker.runOnce(now)).rejects.toThrow(/readonly|read-only/i);
+    expect(pd.accepted.length + slack.messages.length).toBe(1); // not sent again while unrecorded
+    world.store.db.pragma('query_only = OFF');
+    expect(await worker.runOnce(now)).toEqual({ delivered: 1, retried: 0, dead: 0 });
+    expect([pd.accepted.length, slack.messages.length]).toEqual([1, 1]);
+    expect(world.outbox.health()).toEqual({ depth: 0, dead: 0, unreported: 0 });
+  });
+
   it('retries PagerDuty 429 no sooner than Retry-After, and 5xx with backoff, then delivers', async () => {
     // pdjs retries a 429 three times by itself; the fourth 429 reaches the worker.
     pd.failNext({ status: 429, retryAfter: 30 }, { status: 429, retryAfter: 30 }, { status: 429, retryAfter: 30 }, { status: 429, retryAfter: 30 });

@@ -1,10 +1,11 @@
-// The seven Kubernetes API calls the guard makes, built from @kubernetes/client-node's generated request factories
+// The nine Kubernetes API calls the guard makes, built from @kubernetes/client-node's generated request factories
 // and response processors and composed the way the client's own ObservableAPI composes them (merge the call's
 // options, run middleware, send through the client's HTTP library, deserialize). Why not the client's AppsV1Api:
 // its module graph (every API group and model, ~20 MB of source kept by V8) costs ~30 MB of RSS. ADR 0008.
-import type { AppsV1Api, ConfigurationOptions, CoordinationV1Api } from '@kubernetes/client-node';
+import type { AppsV1Api, ConfigurationOptions, CoordinationV1Api, EventsV1Api } from '@kubernetes/client-node';
 import { AppsV1ApiRequestFactory, AppsV1ApiResponseProcessor } from '@kubernetes/client-node/dist/gen/apis/AppsV1Api.js';
 import { CoordinationV1ApiRequestFactory, CoordinationV1ApiResponseProcessor } from '@kubernetes/client-node/dist/gen/apis/CoordinationV1Api.js';
+import { EventsV1ApiRequestFactory, EventsV1ApiResponseProcessor } from '@kubernetes/client-node/dist/gen/apis/EventsV1Api.js';
 import { mergeConfiguration, type Configuration } from '@kubernetes/client-node/dist/gen/configuration.js';
 import type { RequestContext, ResponseContext } from '@kubernetes/client-node/dist/gen/http/http.js';
 
@@ -12,6 +13,9 @@ import type { RequestContext, ResponseContext } from '@kubernetes/client-node/di
 export type AppsApi = Pick<AppsV1Api, 'readNamespacedDeployment' | 'listNamespacedDeployment' | 'listDeploymentForAllNamespaces' | 'listNamespacedReplicaSet' | 'patchNamespacedDeployment'>;
 /** The CoordinationV1Api methods the guard calls, with the client's own signatures. */
 export type CoordinationApi = Pick<CoordinationV1Api, 'readNamespacedLease' | 'createNamespacedLease' | 'replaceNamespacedLease'>;
+
+/** The EventsV1Api methods the guard calls (Kubernetes Events on the Deployments it judges). */
+export type EventsApi = Pick<EventsV1Api, 'createNamespacedEvent' | 'patchNamespacedEvent'>;
 
 /** One call: what ObservableAPI's `...WithHttpInfo` does, then `.data`. */
 async function send<T>(
@@ -79,6 +83,22 @@ export function coordinationApi(config: Configuration): CoordinationApi {
         o,
         (c) => f.replaceNamespacedLease(p.name, p.namespace, p.body, p.pretty, p.dryRun, p.fieldManager, p.fieldValidation, c),
         (res) => r.replaceNamespacedLeaseWithHttpInfo(res),
+      ),
+  };
+}
+
+export function eventsApi(config: Configuration): EventsApi {
+  const f = new EventsV1ApiRequestFactory(config);
+  const r = new EventsV1ApiResponseProcessor();
+  return {
+    createNamespacedEvent: (p, o) =>
+      send(config, o, (c) => f.createNamespacedEvent(p.namespace, p.body, p.pretty, p.dryRun, p.fieldManager, p.fieldValidation, c), (res) => r.createNamespacedEventWithHttpInfo(res)),
+    patchNamespacedEvent: (p, o) =>
+      send(
+        config,
+        o,
+        (c) => f.patchNamespacedEvent(p.name, p.namespace, p.body, p.pretty, p.dryRun, p.fieldManager, p.fieldValidation, p.force, c),
+        (res) => r.patchNamespacedEventWithHttpInfo(res),
       ),
   };
 }

@@ -7,7 +7,7 @@ import { createConfiguration } from '@kubernetes/client-node/dist/gen/configurat
 import { ServerConfiguration } from '@kubernetes/client-node/dist/gen/servers.js';
 import { KubernetesError } from '../../errors/kubernetes-error.js';
 import { inClusterAccess, TokenFileAccess, type KubeAccess } from './kube-access.js';
-import { appsApi, coordinationApi, type AppsApi, type CoordinationApi } from './kube-api.js';
+import { appsApi, coordinationApi, eventsApi, type AppsApi, type CoordinationApi, type EventsApi } from './kube-api.js';
 
 export interface KubeConnectionOptions {
   /** API server URL; skips kubeconfig. Plain http:// is allowed (no TLS to verify). Env: ROLLBACK_GUARD_KUBE_SERVER. */
@@ -22,6 +22,7 @@ export interface KubeClients {
   access: KubeAccess;
   apps: AppsApi;
   coordination: CoordinationApi;
+  events: EventsApi;
   /** Where the clients point, for messages (no credentials). */
   server: string;
   timeoutMs: number;
@@ -61,7 +62,7 @@ export function clientsFor(access: KubeAccess, timeoutMs = 10_000): KubeClients 
     throw new KubernetesError('RG_K8S_CONFIG', 'no Kubernetes cluster configured: the kubeconfig has no current context; set KUBECONFIG or pass --kube-server URL');
   }
   const config = createConfiguration({ baseServer: new ServerConfiguration(cluster.server, {}), authMethods: { default: access } });
-  return { access, apps: appsApi(config), coordination: coordinationApi(config), server: cluster.server, timeoutMs };
+  return { access, apps: appsApi(config), coordination: coordinationApi(config), events: eventsApi(config), server: cluster.server, timeoutMs };
 }
 
 function configError(err: unknown): KubernetesError {

@@ -12,6 +12,7 @@ export const RBAC_RULES: readonly RbacRule[] = [
   { apiGroups: ['apps'], resources: ['deployments'], verbs: ['get', 'list', 'watch'], why: 'detect releases (read + watch the target Deployments), read before a rollback, verify the rollout' },
   { apiGroups: ['apps'], resources: ['deployments'], verbs: ['patch'], why: 'the rollback itself: one JSON patch with a resourceVersion precondition' },
   { apiGroups: ['apps'], resources: ['replicasets'], verbs: ['get', 'list', 'watch'], why: 'find the revision to go back to (ReplicaSets owned by the Deployment)' },
+  { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'], why: 'Kubernetes Events on the Deployments judged (a repeat is patched into its series); best-effort' },
   { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'], why: 'leader election: only one replica acts' },
 ];
 

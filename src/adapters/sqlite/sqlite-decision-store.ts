@@ -231,6 +231,18 @@ export class SqliteDecisionStore implements DecisionStore {
     return { ...release, id, rulesHash: ruleset.hash, state };
   }
 
+  /**
+   * Writes one page and commits (a no-op update of the first rules file's row), throwing a DecisionLogError when the
+   * file cannot be written: how a daemon with no release to record finds its log writable again.
+   */
+  probeWrite(): void {
+    try {
+      this.db.transaction(() => this.db.prepare(`UPDATE rules_files SET hash = hash WHERE rowid = (SELECT min(rowid) FROM rules_files)`).run()).immediate();
+    } catch (err) {
+      throw new DecisionLogError(`cannot write to the decision log: ${describeSqliteError(err)}`, { cause: err });
+    }
+  }
+
   recordInstant(releaseId: number, at: number, state: ReleaseState, evaluations: readonly Evaluation[], decisions: readonly Decision[]): StoredDecision[] {
     try {
       if (this.batchInstants === 1) return this.writeInstantAtomically(releaseId, at, state, evaluations, decisions);

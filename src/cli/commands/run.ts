@@ -29,6 +29,7 @@ export function registerRun(program: Command, io: Io): void {
     const kube = flags.kubernetes
       ? {
           connection: kubeConnection(flags),
+          instance: process.env.POD_NAME ?? os.hostname(),
           ...(lease
             ? { lease: { name: lease, ...(process.env.POD_NAMESPACE ? { namespace: process.env.POD_NAMESPACE } : {}), identity: process.env.POD_NAME ?? os.hostname(), ...advertised(config.port) } }
             : {}),

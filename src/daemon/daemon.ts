@@ -94,6 +94,8 @@ export class Daemon {
   private ticks = 0;
   /** Instants written to the decision log by ticks so far: a tick that wrote one shows the log is writable. */
   instantsRecorded = 0;
+  /** Set when the decision log is writable again: what could not be recorded or announced meanwhile is, next tick. */
+  private reconcileRequested = false;
   private lastSuccess: number | undefined;
   private failingSince: number | undefined;
   private blindPaged = false;
@@ -400,7 +402,8 @@ export class Daemon {
     try {
       // Taking over: rollbacks the previous leader decided but never carried out, and recovery checks it started
       // (or left unjudged), carry on here.
-      if (takingOver) {
+      if (takingOver || this.reconcileRequested) {
+        this.reconcileRequested = false;
         await this.reconcile();
         this.recoveries.resume(this.deps.clock.now() - RECONCILE_WINDOW_MS);
       }
@@ -452,6 +455,15 @@ export class Daemon {
       this.busy = false;
     }
     return true;
+  }
+
+  /**
+   * After the decision log could not be written: a decision committed whose notifications could not be planned,
+   * or a rollback patched whose attempt could not be recorded, is announced or reconciled at the next tick, as
+   * after a restart (ADR 0013).
+   */
+  requestReconcile(): void {
+    this.reconcileRequested = true;
   }
 
   /** Manual trigger for what no metric sees (a critical vulnerability; user complaints). */

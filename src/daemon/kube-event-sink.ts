@@ -9,6 +9,8 @@ export class KubeEventSink implements GuardEventSink {
     private readonly recorder: { record(event: KubeEventSpec): void },
     /** The Deployments being judged now (`namespace/name`): a guard-wide event is recorded on each. */
     private readonly active: () => readonly string[],
+    /** Only the leader records: every replica sees releases start, one decides. */
+    private readonly leading: () => boolean = () => true,
   ) {}
 
   emit(e: GuardEvent): void {
@@ -24,6 +26,7 @@ export class KubeEventSink implements GuardEventSink {
   }
 
   private send(events: readonly KubeEventOf[]): void {
+    if (!this.leading()) return;
     for (const { target, ...e } of events) {
       const slash = target.indexOf('/');
       this.recorder.record({ namespace: target.slice(0, slash), deployment: target.slice(slash + 1), ...e });

@@ -168,7 +168,7 @@ export async function runDaemon(config: DaemonConfig, o: RunOptions): Promise<Ru
         onOutcome: (outcome) => metrics.kubeEvents.inc({ outcome }),
         onError: (err, e) => log.warn({ error: err.message, reason: e.reason, target: `${e.namespace}/${e.deployment}` }, 'could not record a Kubernetes Event (best-effort: nothing else is affected)'),
       });
-      kubeEvents = new KubeEventSink(recorder, () => guarded?.status().activeReleases.map((r) => r.target) ?? []);
+      kubeEvents = new KubeEventSink(recorder, () => guarded?.status().activeReleases.map((r) => r.target) ?? [], () => leader.isLeader());
       kubeEventsIdle = () => recorder.idle();
     }
     const lease = o.kube.lease;
@@ -247,6 +247,7 @@ export async function runDaemon(config: DaemonConfig, o: RunOptions): Promise<Ru
     log,
     onChange: (state, detail, since) => {
       metrics.decisionLogWritable.set(state === 'writable' ? 1 : 0);
+      if (state === 'writable') daemon.requestReconcile();
       const release = sink.latestRelease() ?? guardItself(rulesets, since);
       void paging
         .sendNow(release, { kind: 'decision-log', at: clock.now(), state, detail, since })
@@ -348,7 +349,7 @@ export async function runDaemon(config: DaemonConfig, o: RunOptions): Promise<Ru
       reloadRejected = { at: toRfc3339(clock.now()), error: (err as Error).message };
       metrics.rulesReloadRejected.set(1);
       log.error({ why, problems: err instanceof RulesInvalidError ? err.problems : undefined, error: (err as Error).message }, 'rules reload rejected; the running rules stay in force');
-      if (leader.isLeader()) kubeEvents?.rulesRejected((err as Error).message);
+      kubeEvents?.rulesRejected((err as Error).message);
     }
   };
   // Each file's text as last loaded or rejected: a directory event reloads only a file whose text changed, and a

@@ -13,6 +13,9 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { startDaemon, type DaemonProcess } from '../helpers/daemon-process.js';
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
+import { execFile } from 'node:child_process';
+import { cliAsync } from '../helpers/run-cli-async.js';
+import { promisify } from 'node:util';
 import { waitFor } from '../helpers/free-port.js';
 import { KubeStandIn } from '../helpers/kube-stand-in.js';
 import { startLiveMetrics, startPagers } from '../helpers/live-stack.js';
@@ -60,6 +63,8 @@ export interface CampaignResult {
   missed: number;
   /** What each non-zero count was, for the failure message. */
   findings: string[];
+  /** Every fault the campaign can inject. */
+  catalogue: string[];
   /** The faults injected, in order, to reproduce by hand. */
   injected: string[];
 }
@@ -68,12 +73,27 @@ export function summaryLine(r: CampaignResult): string {
   return `chaos: seed ${r.seed}, ${r.releases} releases, ${r.faults} faults, ${r.wrongRollbacks} wrong rollbacks, ${r.duplicateRollbacks} duplicate rollbacks, ${r.lostNotifications} lost notifications, ${r.secretsLeaked} secrets leaked`;
 }
 
-type Fault = { name: string; apply: () => void; heal: () => void; blinds?: true; restart?: true };
+type Fault = { name: string; apply: () => unknown; heal: () => unknown; blinds?: true; restart?: true };
+
+const LEASE = 'rollback-guard';
+const run = promisify(execFile);
+/** A MicroTime, as a Lease's renewTime is written. */
+const microTime = (ms: number) => new Date(ms).toISOString().replace('Z', '000Z');
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** A seeded Fisher-Yates shuffle. */
+function shuffled<T>(items: readonly T[], rnd: () => number): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(rnd() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
 /** Runs releases until `releases` are done or `minutes` have passed, whichever comes first. */
-export async function runCampaign(o: { seed: number; dir: string; releases?: number; minutes?: number }): Promise<CampaignResult> {
+export async function runCampaign(o: { seed: number; dir: string; releases?: number; minutes?: number; faultsPerRelease?: number }): Promise<CampaignResult> {
   const rnd = mulberry32(o.seed); // seeded: a campaign's faults repeat from its seed
   const deadline = Date.now() + (o.minutes ?? 60) * 60_000;
   const live = await startLiveMetrics();
@@ -86,18 +106,55 @@ export async function runCampaign(o: { seed: number; dir: string; releases?: num
   fs.writeFileSync(rules, valid);
   const db = path.join(o.dir, 'decisions.db');
   const args = ['--rules', rules, '--prometheus', promProxy.url, '--prometheus-timeout', '2s', '--kube-server', kubeProxy.url, '--db', db, '--interval', '1s', '--verify-timeout', '10s', '--blind-after', '3s'];
-  const env = { ...pagers.env, ROLLBACK_GUARD_API_TOKEN: API_TOKEN };
+  // Two replicas sharing the decision log's volume, electing a leader through a Lease, as the chart runs them.
+  const envOf = (pod: string) => ({ ...pagers.env, ROLLBACK_GUARD_API_TOKEN: API_TOKEN, ROLLBACK_GUARD_LEASE: LEASE, POD_NAMESPACE: NS, POD_NAME: pod });
   const runs: DaemonProcess[] = [];
-  const start = async () => {
-    const d = await startDaemon(args, env);
+  const replicas = new Map<string, DaemonProcess>();
+  const start = async (pod: string, failpoint?: string) => {
+    const d = await startDaemon(args, { ...envOf(pod), ...(failpoint ? { ROLLBACK_GUARD_FAILPOINT: failpoint } : {}) });
     runs.push(d);
+    replicas.set(pod, d);
     return d;
   };
-  const result: CampaignResult = { seed: o.seed, releases: 0, faults: 0, wrongRollbacks: 0, duplicateRollbacks: 0, lostNotifications: 0, secretsLeaked: 0, reverted: 0, kept: 0, missed: 0, findings: [], injected: [] };
+  const leaderPod = () => String((kube.lease(NS, LEASE) as { spec?: { holderIdentity?: string } } | undefined)?.spec?.holderIdentity ?? 'replica-a');
+  /** Another holder takes the Lease (a replica from a split network, a person): the leader must stop acting at once. */
+  const loseLease = () => kube.editLease(NS, LEASE, (l) => void Object.assign(l.spec as object, { holderIdentity: 'intruder', renewTime: microTime(Date.now()), leaseDurationSeconds: 15 }));
+  /** The volume fills: no file of either replica may grow (RLIMIT_FSIZE, as in decision-log-full.test.ts). */
+  const diskFull = async (limit: boolean) => {
+    const size = (f: string) => (fs.existsSync(f) ? fs.statSync(f).size : 0);
+    const bytes = limit ? String(Math.max(size(db), size(`${db}-wal`))) : 'unlimited';
+    for (const d of replicas.values()) if (d.child.pid && d.child.exitCode === null) await run('prlimit', ['--pid', String(d.child.pid), `--fsize=${bytes}:`]).catch(() => {});
+  };
+  /**
+   * The leader restarted armed to SIGKILL itself at a named point (its next decision of that kind): the crash lands
+   * exactly there. Healed by starting it again unarmed, whether or not the point was reached.
+   */
+  let armed: { pod: string; run: DaemonProcess } | undefined;
+  const crashAt = (failpoint: string): Fault => ({
+    name: `SIGKILL ${failpoint} (a failpoint)`,
+    apply: async () => {
+      const pod = leaderPod() === 'intruder' ? 'replica-a' : leaderPod();
+      await replicas.get(pod)?.stop('SIGKILL');
+      armed = { pod, run: await start(pod, failpoint) };
+    },
+    heal: async () => {
+      if (!armed) return;
+      const { pod, run } = armed;
+      armed = undefined;
+      await run.stop('SIGKILL');
+      const again = await start(pod);
+      if (pod === 'replica-a') daemon = again;
+    },
+  });
+  let pdDown: Promise<void> | undefined;
+  let slackDown: Promise<void> | undefined;
+  const result: CampaignResult = { catalogue: [], seed: o.seed, releases: 0, faults: 0, wrongRollbacks: 0, duplicateRollbacks: 0, lostNotifications: 0, secretsLeaked: 0, reverted: 0, kept: 0, missed: 0, findings: [], injected: [] };
   let daemon: DaemonProcess | undefined;
   try {
     kube.createDeployment(NS, NAME, 'voice-server:1.0');
-    daemon = await start();
+    daemon = await start('replica-a');
+    await waitFor('replica-a to lead', () => leaderPod() === 'replica-a', 30_000, 100);
+    await start('replica-b');
     const faults = (proxy: FaultProxy, who: string): Fault[] => [
       { name: `${who} 503 then 200`, apply: () => (proxy.fault = { kind: 'status', status: 503, times: 1 + Math.floor(rnd() * 4) }), heal: () => (proxy.fault = { kind: 'pass' }), ...(who === 'prometheus' ? { blinds: true as const } : {}) },
       { name: `${who} 500s for a while`, apply: () => (proxy.fault = { kind: 'status', status: 500, times: 1_000_000 }), heal: () => (proxy.fault = { kind: 'pass' }), ...(who === 'prometheus' ? { blinds: true as const } : {}) },
@@ -112,11 +169,25 @@ export async function runCampaign(o: { seed: number; dir: string; releases?: num
       { name: 'kubernetes 403', apply: () => (kubeProxy.fault = { kind: 'status', status: 403, times: 2, contentType: 'application/json', body: '{"kind":"Status","apiVersion":"v1","status":"Failure","reason":"Forbidden","code":403,"message":"forbidden"}' }), heal: () => (kubeProxy.fault = { kind: 'pass' }) },
       { name: 'pagerduty 500, 429', apply: () => pagers.pd.failNext({ status: 500 }, { status: 429, retryAfter: 1 }), heal: () => {} },
       { name: 'slack 429, 500', apply: () => pagers.slack.failNext({ status: 429, retryAfter: 1 }, { status: 500 }), heal: () => {} },
-      { name: 'SIGKILL of the daemon', apply: () => void daemon?.stop('SIGKILL'), heal: () => {}, restart: true },
+      { name: 'pagerduty 400 (a permanent error)', apply: () => pagers.pd.failNext({ status: 400 }), heal: () => {} },
+      { name: 'slack channel_not_found (a permanent error)', apply: () => pagers.slack.failNext({ error: 'channel_not_found' }), heal: () => {} },
+      { name: 'pagerduty down for a while', apply: () => void (pdDown = pagers.pd.stop()), heal: async () => { await pdDown; await pagers.pd.start(); } },
+      { name: 'slack down for a while', apply: () => void (slackDown = pagers.slack.stop()), heal: async () => { await slackDown; await pagers.slack.start(); } },
+      { name: 'kubernetes watches dropped', apply: () => kube.dropWatches(), heal: () => {} },
+      { name: 'the Lease lost to another holder', apply: loseLease, heal: () => {} },
+      { name: 'the Lease lost mid-rollback (just before the PATCH lands)', apply: () => kube.beforeNext('PATCH', /\/deployments\//, loseLease), heal: () => {} },
+      { name: 'the decision log disk full', apply: () => diskFull(true), heal: () => diskFull(false) },
+      crashAt('after-decision-commit:rollback'), // between the intent and the PATCH
+      crashAt('after-outbox-rows'), // mid-outbox: notifications stored, nothing sent or done yet
+      crashAt('after-send'), // sent, the outbox not yet told
+      { name: 'SIGKILL of the leader', apply: () => void replicas.get(leaderPod())?.stop('SIGKILL'), heal: () => {}, restart: true },
       // Rejected at the reload: the rules in force stay (and /health says degraded until the file is fixed).
       { name: 'an invalid rules file hot-reloaded', apply: () => fs.writeFileSync(rules, `${fs.readFileSync(rules, 'utf8')}\n  - { name: broken, tier: immediate }\n`), heal: () => fs.writeFileSync(rules, valid) },
     ];
 
+    result.catalogue = catalogue.map((f) => f.name);
+    const deck: Fault[] = [];
+    const perRelease = o.faultsPerRelease ?? 2;
     const seen = () => new Database(db, { readonly: true });
     let n = 1;
     while (result.releases < (o.releases ?? Infinity) && Date.now() < deadline) {
@@ -129,22 +200,28 @@ export async function runCampaign(o: { seed: number; dir: string; releases?: num
       result.releases++;
       await sleep(1500);
       if (bad) live.exporter.errorRatio = 0.2;
-      // One or two faults, at seeded moments of the release; every third release also SIGKILLs the daemon.
-      const chosen = Array.from({ length: 1 + Math.floor(rnd() * 2) }, () => catalogue[Math.floor(rnd() * catalogue.length)]!);
-      if (result.releases % 3 === 0 && !chosen.some((f) => f.restart)) chosen.splice(Math.floor(rnd() * (chosen.length + 1)), 0, catalogue.find((f) => f.restart)!);
+      // `perRelease` faults drawn from a seeded shuffled deck (so every kind comes up before any twice), at seeded
+      // moments of the release; every third release also SIGKILLs the leader.
+      const chosen = Array.from({ length: perRelease }, () => {
+        if (deck.length === 0) deck.push(...shuffled(catalogue.filter((f) => !f.restart), rnd));
+        return deck.pop()!;
+      });
+      if (result.releases % 3 === 0) chosen.splice(Math.floor(rnd() * (chosen.length + 1)), 0, catalogue.find((f) => f.restart)!);
       let blinded = false;
       for (const f of chosen) {
         await sleep(Math.floor(rnd() * 3000));
         result.faults++;
         result.injected.push(`release ${result.releases} (${bad ? 'failing' : 'healthy'}): ${f.name}`);
-        f.apply();
+        const killed = f.restart ? leaderPod() : undefined;
+        await Promise.resolve(f.apply());
         if (f.blinds) blinded = true;
-        if (f.restart) {
+        if (killed) {
           await sleep(200);
-          daemon = await start();
+          const restarted = await start(replicas.has(killed) ? killed : 'replica-a');
+          if (killed === 'replica-a') daemon = restarted;
         }
         await sleep(1000 + Math.floor(rnd() * 3000));
-        f.heal();
+        await Promise.resolve(f.heal());
       }
       // The release ends: reverted, or its window over and promoted (the faults are healed by now).
       await waitFor(`release ${result.releases} to end`, () => {
@@ -201,7 +278,24 @@ export async function runCampaign(o: { seed: number; dir: string; releases?: num
 
     // No secret anywhere a person or a log shipper reads.
     const secrets = [API_TOKEN, pagers.slack.token, pagers.smtp.pass, ...Object.values(ROUTING_KEYS)].filter((s) => s.length >= 8);
+    // Every release's HTML report, as people read it after an incident.
+    const reports: [string, string][] = [];
+    const ids = (() => {
+      const r = seen();
+      try {
+        return r.prepare(`SELECT id FROM releases`).pluck().all() as number[];
+      } finally {
+        r.close();
+      }
+    })();
+    for (const id of ids) {
+      const out = path.join(o.dir, `report-${id}.html`);
+      const made = await cliAsync(['report', '--release', String(id), '--db', db, '--out', out]);
+      if (made.code !== 0) result.findings.push(`report --release ${id} failed: ${made.stderr.trim()}`);
+      else reports.push([`HTML report of release ${id}`, fs.readFileSync(out, 'utf8')]);
+    }
     const places: [string, string][] = [
+      ...reports,
       ...runs.map((r, i): [string, string] => [`daemon run ${i + 1} log`, r.logs.map((l) => JSON.stringify(l)).join('\n') + r.stderr()]),
       ['decision log', fs.readFileSync(db).toString('latin1') + (fs.existsSync(`${db}-wal`) ? fs.readFileSync(`${db}-wal`).toString('latin1') : '')],
       ['/health', JSON.stringify(finalHealth)],
@@ -215,7 +309,7 @@ export async function runCampaign(o: { seed: number; dir: string; releases?: num
       }
     }
   } finally {
-    await daemon?.stop('SIGTERM');
+    for (const r of replicas.values()) await r.stop('SIGTERM');
     for (const r of runs) await r.stop('SIGKILL');
     await Promise.allSettled([promProxy.close(), kubeProxy.close(), kube.stop(), pagers.stop(), live.close()]);
   }

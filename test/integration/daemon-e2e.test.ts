@@ -199,6 +199,27 @@ describe('rollback-guard run, end to end', () => {
     });
   }, 90_000);
 
+  it('Kubernetes Events are best-effort: with the Events API hanging, the rollback fires on the same tick and the failures are counted', async () => {
+    // Each Event call hangs until the 3 s Kubernetes timeout: awaiting even one would hold the PATCH back that long.
+    const { db } = await setup(['--kube-timeout', '3s']);
+    kube.fault({ path: /\/events$/, hang: true });
+    kube.setImage(NS, NAME, 'voice-server:1.5.0');
+    await daemon!.waitForLog(/guarding release/);
+    exporter.errorRatio = 0.08;
+    await waitFor('the rollback patch at the API stand-in', () => image() === 'voice-server:1.4.1', 45_000, 200);
+    const d = new Database(db, { readonly: true });
+    const firstBreach = d.prepare(`SELECT at FROM evaluations WHERE rule = 'error-rate-critical' AND verdict = 'breach' ORDER BY at LIMIT 1`).get() as { at: string };
+    const fired = d.prepare(`SELECT at FROM decisions WHERE action = 'rollback'`).get() as { at: string };
+    const patched = d.prepare(`SELECT requested_at FROM rollbacks`).get() as { requested_at: string };
+    d.close();
+    // The 2 s hold, exactly, and the PATCH requested within the tick that decided it: no Event call waited for.
+    expect(Date.parse(fired.at) - Date.parse(firstBreach.at)).toBe(2000);
+    expect(Date.parse(patched.requested_at) - Date.parse(fired.at)).toBeLessThan(2500);
+    expect(kube.events.all().map((e) => String(e.reason))).not.toContain('RollbackStarted'); // (one recorded before the fault)
+    await waitFor('the failed Events counted', async () => /^rollback_guard_kube_events_total\{outcome="failed"\} [1-9]/m.test(await (await fetch(`${daemon!.url}/metrics`)).text()), 30_000, 200);
+    expect(daemon!.logs.some((l) => l.msg === 'could not record a Kubernetes Event (best-effort: nothing else is affected)')).toBe(true);
+  }, 90_000);
+
   it('Prometheus killed mid-release: the guard goes blind (health, metrics, one log), never reverts, and resumes when it returns', async () => {
     await setup(['--blind-after', '3s']);
     kube.setImage(NS, NAME, 'voice-server:1.5.0');

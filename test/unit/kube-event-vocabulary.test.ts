@@ -5,6 +5,8 @@ import { describe, expect, it } from 'vitest';
 import type { GuardEvent } from '../../src/daemon/guard-events.js';
 import { KUBE_EVENT_REASONS, kubeEventsOf, rulesRejectedEvents, verdictEvent, type KubeEventOf } from '../../src/daemon/kube-event-vocabulary.js';
 import type { StoredDecision } from '../../src/ports/decision-store.js';
+import { KubeEventSink } from '../../src/daemon/kube-event-sink.js';
+import type { KubeEventSpec } from '../../src/adapters/kubernetes/event-recorder.js';
 
 const T = 'voice-production/voice-server';
 const AT = Date.parse('2026-12-07T10:00:00Z');
@@ -76,5 +78,19 @@ describe('kubeEventsOf', () => {
     expect([...produced].sort()).toEqual(Object.keys(KUBE_EVENT_REASONS).sort());
     const readme = fs.readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
     for (const [reason, { type }] of Object.entries(KUBE_EVENT_REASONS)) expect(readme, reason).toMatch(new RegExp(`^\\| \`${reason}\` \\| ${type} \\|`, 'm'));
+  });
+});
+
+describe('KubeEventSink', () => {
+  it('records on the Deployment named by the target, and only while this replica leads', () => {
+    const recorded: KubeEventSpec[] = [];
+    let leading = true;
+    const sink = new KubeEventSink({ record: (e) => recorded.push(e) }, () => [T], () => leading);
+    sink.emit({ kind: 'rollback-started', decision: d(), target: T, at: AT });
+    leading = false;
+    sink.emit({ kind: 'rollback-started', decision: d(), target: T, at: AT });
+    sink.verdict(T, { decisionId: 42, verdict: 'declined', by: 'bob' });
+    sink.rulesRejected('bad');
+    expect(recorded.map((e) => [e.namespace, e.deployment, e.reason])).toEqual([['voice-production', 'voice-server', 'RollbackStarted']]);
   });
 });

@@ -179,6 +179,7 @@ export function step(ctx: EngineContext, prev: ReleaseState, at: number, observa
     if (seen.labels) ev.labels = seen.labels;
     if (seen.detail) ev.detail = seen.detail;
     evaluations.push(ev);
+    const unknownSince = mem.state === 'firing' && mem.page ? givenUpSince(ctx, mem, seen.verdict, at) : undefined;
 
     if (before.state !== 'firing' && mem.state === 'firing') {
       if (rule.tier === 'immediate' && rule.mode !== 'page-only') {
@@ -189,13 +190,12 @@ export function step(ctx: EngineContext, prev: ReleaseState, at: number, observa
         mem.page = { level, pagedAt: at, mode: rule.mode, tier: rule.tier };
         pending.push(decision(ctx, rule, seen, mem, at, 'page', level));
       }
-    } else if (mem.state === 'firing' && mem.page && givesUp(ctx, mem, seen.verdict, at)) {
+    } else if (mem.page && unknownSince !== undefined) {
       // Unknown since the window ended (or since the last breach after it) for `giveUpAfter`: stop holding the
       // release open for it. The page is closed here and announced as given up, never as resolved.
-      const since = Math.max(mem.seenAt ?? mem.firedAt ?? at, windowEnd(ctx.release));
       const d = decision(ctx, rule, seen, mem, at, 'resolve', mem.page.level);
-      d.evidence.gaveUp = { unknownSince: since, afterMs: ctx.ruleset.giveUpAfterMs };
-      d.evidence.note = `gave up: no breach or pass seen for ${Math.round((at - since) / 60_000)}m after the window${seen.detail ? ` (${seen.detail})` : ''}; the page is left for a human to close`;
+      d.evidence.gaveUp = { unknownSince, afterMs: ctx.ruleset.giveUpAfterMs };
+      d.evidence.note = `gave up: no breach or pass seen for ${Math.round((at - unknownSince) / 60_000)}m after the window${seen.detail ? ` (${seen.detail})` : ''}; the page is left for a human to close`;
       state.rules[rule.name] = { state: 'inactive' };
       ev.state = 'inactive';
       pending.push(d);
@@ -273,11 +273,15 @@ function manualDecision(ctx: EngineContext, action: 'escalate' | 'resolve', page
   };
 }
 
-/** A firing rule's page after the window whose data has been unknown for `giveUpAfter` (0: never give up). */
-function givesUp(ctx: EngineContext, mem: RuleMemory, verdict: Verdict, at: number): boolean {
+/**
+ * For a firing rule's page after the window whose data has been unknown for `giveUpAfter` (0: never give up): since
+ * when it has been unknown (the window's end, or the last breach after it). Undefined while the guard keeps waiting.
+ */
+function givenUpSince(ctx: EngineContext, mem: RuleMemory, verdict: Verdict, at: number): number | undefined {
   const limit = ctx.ruleset.giveUpAfterMs;
-  if (limit <= 0 || verdict === 'breach' || verdict === 'pass' || at < windowEnd(ctx.release)) return false;
-  return at - Math.max(mem.seenAt ?? mem.firedAt ?? at, windowEnd(ctx.release)) >= limit;
+  if (limit <= 0 || verdict === 'breach' || verdict === 'pass' || at < windowEnd(ctx.release)) return undefined;
+  const since = Math.max(mem.seenAt ?? mem.firedAt ?? at, windowEnd(ctx.release));
+  return at - since >= limit ? since : undefined;
 }
 
 function transition(before: RuleMemory, verdict: Verdict, at: number, forMs: number): RuleMemory {

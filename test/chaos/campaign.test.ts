@@ -13,7 +13,7 @@ it(`a seeded fault campaign (seed ${SEED}): nothing wrong, nothing twice, nothin
   const r = await runCampaign({ seed: SEED, dir: tmp(), releases: 7, faultsPerRelease: 4, minutes: 15 });
   console.log(summaryLine(r));
   expect(r.releases).toBe(7);
-  const injected = new Set(r.injected.map((f) => f.replace(/^release \d+ \((failing|healthy)\): /, '')));
+  const injected = new Set(r.injected.map((f) => f.replace(/^(release \d+ \((failing|healthy)\)|start): /, '')));
   expect([...injected].sort()).toEqual([...r.catalogue].sort());
   // Both paths ran under the faults, and the leader was SIGKILLed (every third release) and came back.
   expect(r.injected.filter((f) => f.endsWith('SIGKILL of the leader')).length).toBeGreaterThanOrEqual(2);

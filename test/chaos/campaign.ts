@@ -2,7 +2,7 @@
 // voice-server exporter) and the Kubernetes, PagerDuty, Slack and SMTP stand-ins, through fault proxies, over many
 // releases, healthy or failing, with faults drawn from a seed. Afterwards the invariants are checked from the
 // stand-ins' own request logs and the decision log, never from the daemon's view:
-//   wrong rollbacks      a healthy release reverted (or any rollback while Prometheus could not be read)
+//   wrong rollbacks      a healthy release reverted, or a rollback not decided on a value past its threshold
 //   duplicate rollbacks  more than one rollback PATCH for one release
 //   lost notifications   a decision that owes notifications with none planned, or not delivered / dead-lettered
 //                        (dead ones must show in /health) once the faults are healed
@@ -15,6 +15,7 @@ import { startDaemon, type DaemonProcess } from '../helpers/daemon-process.js';
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
 import { execFile } from 'node:child_process';
 import { cliAsync } from '../helpers/run-cli-async.js';
+import { SCHEMA_VERSION } from '../../src/adapters/sqlite/sqlite-decision-store.js';
 import { promisify } from 'node:util';
 import { waitFor } from '../helpers/free-port.js';
 import { KubeStandIn } from '../helpers/kube-stand-in.js';
@@ -76,6 +77,7 @@ export function summaryLine(r: CampaignResult): string {
 type Fault = { name: string; apply: () => unknown; heal: () => unknown; blinds?: true; restart?: true };
 
 const LEASE = 'rollback-guard';
+const MID_MIGRATION = 'SIGKILL mid-migration (a failpoint)';
 const run = promisify(execFile);
 /** A MicroTime, as a Lease's renewTime is written. */
 const microTime = (ms: number) => new Date(ms).toISOString().replace('Z', '000Z');
@@ -152,6 +154,16 @@ export async function runCampaign(o: { seed: number; dir: string; releases?: num
   let daemon: DaemonProcess | undefined;
   try {
     kube.createDeployment(NS, NAME, 'voice-server:1.0');
+    // The first start is SIGKILLed inside its last migration of the new decision log: the next start must find the
+    // migration rolled back whole and do it again.
+    result.catalogue.push(MID_MIGRATION);
+    result.faults++;
+    result.injected.push(`start: ${MID_MIGRATION}`);
+    const killed = await start('replica-a', `mid-migration:${SCHEMA_VERSION}`).then(
+      (d) => d,
+      () => undefined,
+    );
+    if (killed) result.findings.push(`${MID_MIGRATION}: the daemon started instead of dying in its migration`);
     daemon = await start('replica-a');
     await waitFor('replica-a to lead', () => leaderPod() === 'replica-a', 30_000, 100);
     await start('replica-b');
@@ -185,7 +197,7 @@ export async function runCampaign(o: { seed: number; dir: string; releases?: num
       { name: 'an invalid rules file hot-reloaded', apply: () => fs.writeFileSync(rules, `${fs.readFileSync(rules, 'utf8')}\n  - { name: broken, tier: immediate }\n`), heal: () => fs.writeFileSync(rules, valid) },
     ];
 
-    result.catalogue = catalogue.map((f) => f.name);
+    result.catalogue.push(...catalogue.map((f) => f.name));
     const deck: Fault[] = [];
     const perRelease = o.faultsPerRelease ?? 2;
     const seen = () => new Database(db, { readonly: true });
@@ -265,6 +277,13 @@ export async function runCampaign(o: { seed: number; dir: string; releases?: num
         if (rows.length === 0 || rows.some((s) => s !== 'delivered' && s !== 'dead')) {
           result.lostNotifications++;
           result.findings.push(`decision ${dec.id} (${dec.action} ${dec.rule ?? ''}): ${rows.length ? `outbox rows ${rows.join(', ')}` : 'no notification planned'}`);
+        }
+      }
+      // No rollback on unknown data: each one was decided on a value read, past its threshold.
+      for (const r of d.prepare(`SELECT id, value, threshold FROM decisions WHERE action = 'rollback'`).all() as { id: number; value: number | null; threshold: number | null }[]) {
+        if (r.value === null || r.threshold === null || !(r.value > r.threshold)) {
+          result.wrongRollbacks++;
+          result.findings.push(`rollback decision ${r.id} was not decided on a breach (value ${r.value}, threshold ${r.threshold})`);
         }
       }
       const dead = d.prepare(`SELECT count(*) FROM outbox WHERE status = 'dead'`).pluck().get() as number;

@@ -152,6 +152,7 @@ it('canary judge: a canary failing 40 % at 5 % of traffic is judged fail and rev
   const log = new Database(db, { readonly: true });
   const rollbacks = log.prepare(`SELECT d.id, d.rule, d.value, d.threshold, d.evidence, r.deployment FROM decisions d JOIN releases r ON r.id = d.release_id WHERE d.action = 'rollback'`).all() as { id: number; rule: string; value: number; threshold: number; evidence: string; deployment: string }[];
   const healthy = log.prepare(`SELECT e.verdict, count(*) AS n FROM evaluations e JOIN releases r ON r.id = e.release_id WHERE r.deployment = 'voice-judged-canary-b' GROUP BY e.verdict`).all() as { verdict: string; n: number }[];
+  const healthyFired = log.prepare(`SELECT count(*) FROM evaluations e JOIN releases r ON r.id = e.release_id WHERE r.deployment = 'voice-judged-canary-b' AND e.state = 'firing'`).pluck().get() as number;
   log.close();
   expect(rollbacks.map((r) => [r.deployment, r.rule, r.value, r.threshold])).toEqual([['voice-judged-canary-a', 'canary-judge', 0, 75]]);
   const judge = (JSON.parse(rollbacks[0]!.evidence) as { judge: { result: string; metrics: { metric: string; verdict: string; criticalFailure: boolean; pValue: number; effectSize: number }[] } }).judge;
@@ -160,9 +161,16 @@ it('canary judge: a canary failing 40 % at 5 % of traffic is judged fail and rev
   expect([err.verdict, err.criticalFailure]).toEqual(['high', true]);
   expect(err.pValue).toBeLessThan(0.02);
   expect(err.effectSize).toBeGreaterThan(2);
-  // The healthy canary: judged every instant, never failed (its 5 s error rate jumps around stable's 1 %).
-  expect(healthy.map((h) => h.verdict).filter((v) => v !== 'pass')).toEqual([]);
-  expect(healthy.find((h) => h.verdict === 'pass')!.n).toBeGreaterThan(10);
+  // The healthy canary (its 5 s error rate jumps around stable's 1 %): judged at every instant, never held long
+  // enough to fire. A single instant may be judged fail: the samples are overlapping 5 s rates, so they are not
+  // independent and the U test's 2 % false-positive rate is a floor, not a bound (seen once in CI under load);
+  // the rule's `for` is what keeps one such judgement from reverting a release.
+  const verdicts = Object.fromEntries(healthy.map((h) => [h.verdict, h.n]));
+  const judgedAt = healthy.reduce((n, h) => n + h.n, 0);
+  expect(Object.keys(verdicts).filter((v) => v !== 'pass' && v !== 'breach' && v !== 'marginal')).toEqual([]);
+  expect(judgedAt).toBeGreaterThan(10);
+  expect(verdicts.pass ?? 0).toBeGreaterThanOrEqual(Math.ceil(judgedAt * 0.8));
+  expect(healthyFired).toBe(0);
   expect(kube.image(NS, 'voice-judged-canary-b')).toBe('voice-server:1.5.0');
   // What a person reads afterwards: the judgement and one line per metric.
   const explained = await cliAsync(['explain', String(rollbacks[0]!.id), '--db', db]);

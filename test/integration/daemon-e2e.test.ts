@@ -207,6 +207,7 @@ describe('rollback-guard run, end to end', () => {
     await daemon!.waitForLog(/guarding release/);
     exporter.errorRatio = 0.08;
     await waitFor('the rollback patch at the API stand-in', () => image() === 'voice-server:1.4.1', 45_000, 200);
+    await daemon!.waitForLog(/rollback rolled-back/); // the attempt is recorded once the PATCH has answered
     const d = new Database(db, { readonly: true });
     const firstBreach = d.prepare(`SELECT at FROM evaluations WHERE rule = 'error-rate-critical' AND verdict = 'breach' ORDER BY at LIMIT 1`).get() as { at: string };
     const fired = d.prepare(`SELECT at FROM decisions WHERE action = 'rollback'`).get() as { at: string };

@@ -21,3 +21,9 @@ export function comparisonOperator(comparison: 'above' | 'below' | undefined): '
 export function comparisonText(c: { value: number | null; threshold: number | null; comparison?: 'above' | 'below' | undefined }): string {
   return `${formatValue(c.value, 'no data')} ${comparisonOperator(c.comparison)} ${formatValue(c.threshold, 'n/a')}`;
 }
+
+/** What a decision was about, in one phrase: "error-rate: 0.08 > 0.05", or a manual one's note. */
+export function decisionText(d: { rule: string | null; value: number | null; threshold: number | null; evidence: { comparison?: 'above' | 'below' | undefined; note?: string | undefined } }): string {
+  if (!d.rule) return d.evidence.note ?? 'manual rollback';
+  return `${d.rule}: ${comparisonText({ ...d, comparison: d.evidence.comparison })}`;
+}

@@ -7,7 +7,8 @@ import { formatDuration } from '../core/duration.js';
 import { DEFAULT_TEMPLATES } from '../core/notification-templates.js';
 import type { EngineContext, Evaluation } from '../core/engine.js';
 import { bindRuleset } from '../core/bind-ruleset.js';
-import { comparisonText } from '../core/comparison-text.js';
+import { decisionText } from '../core/comparison-text.js';
+import { isDecisionLogWriteError } from '../errors/decision-log-error.js';
 import { readScalar, type QueryOutcome } from '../core/query-outcome.js';
 import { checksRecovery } from '../core/recovery.js';
 import type { Ruleset, Target } from '../core/ruleset.js';
@@ -51,6 +52,8 @@ export interface DaemonDeps {
   log: Logger;
   metrics: DaemonMetrics;
   options: DaemonOptions;
+  /** Told when a write to the decision log failed outside a tick (a release's start): the daemon cannot decide. */
+  onDecisionLogError?: (err: Error) => void;
 }
 
 export interface DaemonStatus {
@@ -92,8 +95,6 @@ export class Daemon {
   private verificationsToResume = true;
   private busy = false;
   private ticks = 0;
-  /** Instants written to the decision log by ticks so far: a tick that wrote one shows the log is writable. */
-  instantsRecorded = 0;
   /** Set when the decision log is writable again: what could not be recorded or announced meanwhile is, next tick. */
   private reconcileRequested = false;
   private lastSuccess: number | undefined;
@@ -204,7 +205,7 @@ export class Daemon {
    * decision with no recorded attempt; carry it out now. The actuator recognises a rollback already applied (the
    * decision id is annotated on the Deployment) and skips it, so this never reverts twice.
    */
-  private async reconcile(): Promise<void> {
+  private async reconcile(afterOutage = false): Promise<void> {
     const { journal, leader, log, clock, store } = this.deps;
     if (!journal || !leader.isLeader()) return;
     const since = clock.now() - RECONCILE_WINDOW_MS;
@@ -212,6 +213,9 @@ export class Daemon {
     await this.announceOwed(since);
     for (const u of journal.unfinishedRollbacks(since)) {
       const target = `${u.namespace}/${u.deployment}`;
+      // After an outage of the log (this process lived through it), a rollback of this process still under way is
+      // its own, not one to carry out again.
+      if (afterOutage && this.rollingBack.has(target)) continue;
       log.warn({ decisionId: u.decisionId, target }, 'rollback decided before a restart with no recorded outcome: reconciling with the cluster');
       // Only of the revision judged: one deployed meanwhile (by hand, or a hotfix) is refused, never reverted.
       // ROLLBACK_START went out before the crash: how it ended (complete, refused or failed) is announced.
@@ -219,8 +223,9 @@ export class Daemon {
       // `resumed`: found already carried out (the crash came after the patch), it is verified and judged as if made now.
       await this.rollback(target, u.releaseId, u.reason, u.revision, decision ?? u.decisionId, undefined, true);
     }
-    // Approved, then a crash before the rollback was attempted: the approval stands, so it is carried out now.
-    for (const { decisionId } of journal.unactedApprovals?.(since) ?? []) {
+    // Approved, then a crash before the rollback was attempted: the approval stands, so it is carried out now. Not
+    // after an outage of the log: this process's approvals are being acted on, and a restart finds any left over.
+    for (const { decisionId } of afterOutage ? [] : (journal.unactedApprovals?.(since) ?? [])) {
       log.warn({ decisionId }, 'rollback approved before a restart and never attempted: carrying it out now');
       const outcome = await this.actOnApproval(decisionId);
       journal.approvalActed?.(decisionId, outcome, clock.now());
@@ -311,7 +316,14 @@ export class Daemon {
 
   onRelease(r: ObservedRelease): Promise<void> {
     const next = this.releaseChain.then(() => this.handleRelease(r));
-    this.releaseChain = next.catch((err: unknown) => this.deps.log.error({ error: (err as Error).message, target: key(r) }, 'could not start guarding a release'));
+    this.releaseChain = next.catch((err: unknown) => {
+      this.deps.log.error({ error: (err as Error).message, target: key(r) }, 'could not start guarding a release');
+      // Its start could not be recorded: reported again by the next periodic read, once the log can be written.
+      if (isDecisionLogWriteError(err)) {
+        this.deps.releases.forget?.(r);
+        this.deps.onDecisionLogError?.(err);
+      }
+    });
     return next;
   }
 
@@ -403,8 +415,8 @@ export class Daemon {
       // Taking over: rollbacks the previous leader decided but never carried out, and recovery checks it started
       // (or left unjudged), carry on here.
       if (takingOver || this.reconcileRequested) {
+        await this.reconcile(!takingOver);
         this.reconcileRequested = false;
-        await this.reconcile();
         this.recoveries.resume(this.deps.clock.now() - RECONCILE_WINDOW_MS);
       }
       // At the first tick as leader, not at start: by then the watcher has reported what the cluster runs, so a
@@ -428,7 +440,6 @@ export class Daemon {
       }
       // Every target's queries in one batch (one query per rule for targets that share it), each instant committed.
       const results = await tickGuards(this.deps.source, ticking.map(([, g]) => g), now, this.batch);
-      this.instantsRecorded += ticking.length;
       for (const [i, [target, guard]] of ticking.entries()) {
         const result = results[i]!;
         if (result.decisions.length) failpoint('after-decision-commit', ...result.decisions.map((d) => d.action));
@@ -498,7 +509,7 @@ export class Daemon {
     const [target, guard] = found;
     const by = journal?.approverOf?.(decisionId) ?? 'an approver';
     await events.emit({ kind: 'approved-rollback-started', decision, target, at: clock.now(), by });
-    const outcome = await this.rollback(target, guard.stored.id, `approved by ${by}: ${describe(decision)}`, this.revisions.get(target), decision, guard.ctx);
+    const outcome = await this.rollback(target, guard.stored.id, `approved by ${by}: ${decisionText(decision)}`, this.revisions.get(target), decision, guard.ctx);
     if (outcome.kind === 'rolled-back') {
       store.closeRelease(guard.stored.id, 'rolled-back', clock.now(), `rolled back on approval by ${by}`);
       guard.endRolledBack(clock.now());
@@ -572,7 +583,7 @@ export class Daemon {
     await this.announce(target, d, now);
     if (d.action !== 'rollback') return undefined;
     await events.emit({ kind: 'rollback-started', decision: d, target, at: now });
-    return this.rollback(target, d.releaseId, describe(d), this.revisions.get(target), d, this.guards.get(target)?.ctx);
+    return this.rollback(target, d.releaseId, decisionText(d), this.revisions.get(target), d, this.guards.get(target)?.ctx);
   }
 
   /** Plans a decision's notifications; a promote's message first reads the `summary` readings DEPLOY_SUCCESS uses. */
@@ -723,9 +734,4 @@ export class Daemon {
     const [namespace, deployment] = target.split('/') as [string, string];
     return this.targetFor({ namespace, deployment })?.rollback.strategy ?? 'undo';
   }
-}
-
-function describe(d: StoredDecision): string {
-  if (!d.rule) return d.evidence.note ?? 'manual rollback';
-  return `${d.rule}: ${comparisonText({ ...d, comparison: d.evidence.comparison })}`;
 }

@@ -1,7 +1,7 @@
 // What the guard records as Kubernetes Events on the Deployment it judges: a small, documented vocabulary of
 // reasons (README: Kubernetes Events), each with its type, and a note carrying the rule, value, threshold and
 // decision id. Pure: the sink turns a guard event into these, the recorder sends them.
-import { comparisonText, formatValue } from '../core/comparison-text.js';
+import { decisionText, formatValue } from '../core/comparison-text.js';
 import { formatDuration } from '../core/duration.js';
 import { toRfc3339 } from '../core/time-format.js';
 import type { StoredDecision } from '../ports/decision-store.js';
@@ -46,8 +46,7 @@ const make = (target: string, reason: KubeEventReason, action: string, note: str
 
 /** `decision 42: error-rate: 0.12 > 0.05 (immediate)`. */
 function about(d: StoredDecision): string {
-  const what = d.rule ? `${d.rule}: ${comparisonText({ ...d, comparison: d.evidence.comparison })}` : (d.evidence.note ?? 'manual');
-  return `decision ${d.id}: ${what}${d.tier ? ` (${d.tier})` : ''}`;
+  return `decision ${d.id}: ${decisionText(d)}${d.tier ? ` (${d.tier})` : ''}`;
 }
 
 /**

@@ -7,6 +7,7 @@ import { decisionDedupKey, type GuardEvent as PlanEvent, type NotifiedDecision, 
 import type { Paging } from '../guard/paging.js';
 import { owedAnnouncements } from '../adapters/sqlite/owed-announcements.js';
 import type { GuardEvent, GuardEventSink, OwedAnnouncement } from './guard-events.js';
+import { isDecisionLogWriteError } from '../errors/decision-log-error.js';
 
 type ReleaseRow = Pick<StoredReleaseRow, 'id' | 'namespace' | 'deployment' | 'started_at' | 'severity' | 'window_seconds'>;
 
@@ -37,6 +38,8 @@ export function describeRelease(db: Database.Database, releaseId: number): { ver
 export class PagingSink implements GuardEventSink {
   /** Set once paging is composed (it needs the daemon for approvals, the daemon needs this sink). */
   paging: Paging | undefined;
+  /** Told when a notification could not be stored because the decision log cannot be written. */
+  onWriteError: ((err: Error) => void) | undefined;
 
   constructor(
     private readonly db: Database.Database,
@@ -55,6 +58,7 @@ export class PagingSink implements GuardEventSink {
     } catch (err) {
       // A notification that cannot even be planned is logged loudly; it never stops a rollback.
       this.log.error({ error: (err as Error).message, event: e.kind }, 'could not queue a notification');
+      if (isDecisionLogWriteError(err)) this.onWriteError?.(err);
     }
   }
 

@@ -24,7 +24,7 @@ import { apiToken, type DaemonConfig } from './daemon-config.js';
 import { teeSink, type GuardEventSink } from './guard-events.js';
 import { KubeEventSink } from './kube-event-sink.js';
 import { DecisionLogHealth } from './decision-log-health.js';
-import { DecisionLogError } from '../errors/decision-log-error.js';
+import { isDecisionLogWriteError } from '../errors/decision-log-error.js';
 import type { NotifiedRelease } from '../core/notification-plan.js';
 import { createPaging } from '../guard/paging.js';
 import { describeRelease, PagingSink } from './paging-sink.js';
@@ -59,6 +59,15 @@ export interface RunningDaemon {
   /** Resolves when the daemon has shut down (SIGTERM/SIGINT or shutdown()). */
   done: Promise<void>;
   shutdown(reason: string): Promise<void>;
+}
+
+/** The newest open release for a message, or `fallback` when there is none or the log cannot even be read. */
+function latestReleaseOr(sink: PagingSink, fallback: NotifiedRelease): NotifiedRelease {
+  try {
+    return sink.latestRelease() ?? fallback;
+  } catch {
+    return fallback;
+  }
 }
 
 /** What a page about the guard itself names when no release is open: the first guarded Deployment, or a fleet's file. */
@@ -201,6 +210,23 @@ export async function runDaemon(config: DaemonConfig, o: RunOptions): Promise<Ru
     });
   }
   const sink = new PagingSink(store.db, log, config.dryRun);
+  // A decision log that cannot be written: not ready, and a page sent directly (the outbox is in the same file).
+  // The page and its resolve name the same release, so PagerDuty closes the incident it opened.
+  let troubleAbout: NotifiedRelease | undefined;
+  const logHealth = new DecisionLogHealth({
+    now: () => clock.now(),
+    log,
+    onChange: (state, detail, since) => {
+      metrics.decisionLogWritable.set(state === 'writable' ? 1 : 0);
+      if (state === 'writable') daemon.requestReconcile();
+      const release = (state === 'writable' ? troubleAbout : undefined) ?? latestReleaseOr(sink, guardItself(rulesets, since));
+      troubleAbout = state === 'unwritable' ? release : undefined;
+      void paging
+        .sendNow(release, { kind: 'decision-log', at: clock.now(), state, detail, since })
+        .then((sent) => log.warn({ state, sent }, 'decision log trouble paged directly (not through the outbox)'))
+        .catch((err: unknown) => log.error({ error: (err as Error).message }, 'could not page about the decision log'));
+    },
+  });
   const daemon: Daemon = (guarded = new Daemon({
     rulesets,
     journal,
@@ -212,6 +238,7 @@ export async function runDaemon(config: DaemonConfig, o: RunOptions): Promise<Ru
     releases,
     leader,
     events: o.events ?? (kubeEvents ? teeSink(sink, kubeEvents) : sink),
+    onDecisionLogError: (err) => logHealth.failed(err),
     clock,
     log,
     metrics,
@@ -241,20 +268,7 @@ export async function runDaemon(config: DaemonConfig, o: RunOptions): Promise<Ru
     ...(o.env ? { env: o.env } : {}),
   });
   sink.paging = paging;
-  // A decision log that cannot be written: not ready, and a page sent directly (the outbox is in the same file).
-  const logHealth = new DecisionLogHealth({
-    now: () => clock.now(),
-    log,
-    onChange: (state, detail, since) => {
-      metrics.decisionLogWritable.set(state === 'writable' ? 1 : 0);
-      if (state === 'writable') daemon.requestReconcile();
-      const release = sink.latestRelease() ?? guardItself(rulesets, since);
-      void paging
-        .sendNow(release, { kind: 'decision-log', at: clock.now(), state, detail, since })
-        .then((sent) => log.warn({ state, sent }, 'decision log trouble paged directly (not through the outbox)'))
-        .catch((err: unknown) => log.error({ error: (err as Error).message }, 'could not page about the decision log'));
-    },
-  });
+  sink.onWriteError = (err) => logHealth.failed(err);
   metrics.decisionLogWritable.set(1);
   let started = false;
   let http: Awaited<ReturnType<typeof startHttpServer>> | undefined;
@@ -306,7 +320,6 @@ export async function runDaemon(config: DaemonConfig, o: RunOptions): Promise<Ru
   // first, at most MAX_CATCH_UP instants back.
   let lastTicked: number | undefined;
   const task = schedule(intervalMs, async () => {
-    const recorded = daemon.instantsRecorded;
     try {
       const { instants, dropped } = instantsDue(lastTicked, clock.now(), intervalMs);
       if (dropped) log.warn({ dropped, interval: intervalMs / 1000 }, `the schedule fell behind: ${dropped} instant${dropped === 1 ? '' : 's'} not evaluated`);
@@ -314,11 +327,12 @@ export async function runDaemon(config: DaemonConfig, o: RunOptions): Promise<Ru
         if (!(await daemon.tick(at))) break;
         lastTicked = Math.max(lastTicked ?? at, at);
       }
-      // Unwritable until an instant is written again, or, with no release to write, a probe write succeeds.
-      if (logHealth.unwritable && (daemon.instantsRecorded > recorded || (daemon.status().activeReleases.length === 0 && probe()))) logHealth.wrote();
+      // Unwritable until a write succeeds again: one page, committed (a follower, or a tick with nothing to record,
+      // tells nothing by succeeding).
+      if (logHealth.unwritable && probe()) logHealth.wrote();
     } catch (err) {
       log.error({ err }, 'tick failed');
-      if (err instanceof DecisionLogError) logHealth.failed(err);
+      if (isDecisionLogWriteError(err)) logHealth.failed(err);
     }
   });
   const probe = () => {

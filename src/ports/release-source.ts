@@ -35,4 +35,9 @@ export interface ReleaseSource {
   /** `onTarget` hears of selected Deployments as they appear and disappear, before any release of theirs. */
   start(onRelease: (r: ObservedRelease) => void | Promise<void>, onTarget?: (c: TargetChange) => void | Promise<void>): Promise<void>;
   stop(): Promise<void>;
+  /**
+   * Forget the revision last reported for this Deployment, so its next periodic read reports it again (adopted):
+   * a release whose start could not be recorded (the decision log was full) is not lost for good.
+   */
+  forget?(ref: DeploymentRef): void;
 }

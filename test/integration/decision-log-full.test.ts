@@ -96,6 +96,9 @@ describe('a decision log that cannot be written', () => {
     await fileSizeLimit(pid, 'unlimited');
     await waitFor('ready again', async () => (await fetch(`${daemon!.url}/ready`)).status === 200, 30_000, 200);
     await waitFor('the page resolved', () => pd.accepted.some((e) => e.dedup_key.endsWith('/decision-log') && e.event_action === 'resolve'), 30_000, 200);
+    // The resolve closes the incident the trigger opened (the same dedup key, whatever happened to the release).
+    const keys = pd.accepted.filter((e) => e.dedup_key.endsWith('/decision-log')).map((e) => `${e.event_action} ${e.dedup_key}`);
+    expect(keys).toEqual([`trigger ${keys[0]!.split(' ')[1]}`, `resolve ${keys[0]!.split(' ')[1]}`]);
     await waitFor('the rollback', () => kube!.image(NS, NAME) === 'voice-server:1.4.1', 45_000, 200);
     await waitFor('ROLLBACK_COMPLETE', () => slack.messages.some((m) => /Rollback Complete/i.test(m.text)), 30_000, 200);
     const d = new Database(db, { readonly: true });
@@ -106,5 +109,35 @@ describe('a decision log that cannot be written', () => {
     const texts = slack.messages.filter((m) => !m.text.includes('decision log')).map((m) => m.text);
     expect(texts.length).toBe(new Set(texts).size);
     expect(await (await fetch(`${daemon.url}/metrics`)).text()).toMatch(/^rollback_guard_decision_log_writable 1$/m);
+  }, 150_000);
+
+  it('a release that starts while the disk is full is not lost: not ready and paged, then guarded once the log can be written', async () => {
+    const dir = tmp();
+    pagers = await startPagers(dir);
+    const { pd } = pagers;
+    kube = await new KubeStandIn().start();
+    kube.createDeployment(NS, NAME, 'voice-server:1.4.1');
+    const rules = path.join(dir, 'rules.yaml');
+    // A 4 s window: the adopted revision is promoted soon, and then no tick has anything to write.
+    fs.writeFileSync(rules, pagers.withNotifications(RULES.replace('windows: { minor: 10m }', 'windows: { minor: 4s }')));
+    const db = path.join(dir, 'decisions.db');
+    daemon = await startDaemon(['--rules', rules, '--prometheus', live.prom.url, '--kube-server', kube.url, '--db', db, '--interval', '1s', '--verify-timeout', '5s'], pagers.env);
+    await waitFor('no release guarded', async () => ((await (await fetch(`${daemon!.url}/health`)).json()) as { activeReleases: unknown[] }).activeReleases.length === 0, 30_000, 200);
+    await new Promise((r) => setTimeout(r, 1500));
+    const pid = daemon.child.pid!;
+    const size = (f: string) => (fs.existsSync(f) ? fs.statSync(f).size : 0);
+    await fileSizeLimit(pid, Math.max(size(db), size(`${db}-wal`)));
+    kube.setImage(NS, NAME, 'voice-server:1.5.0');
+    await daemon.waitForLog(/could not start guarding a release/, 30_000);
+    await waitFor('not ready', async () => (await fetch(`${daemon!.url}/ready`)).status === 503, 30_000, 200);
+    await waitFor('the direct page', () => pd.accepted.some((e) => e.dedup_key.endsWith('/decision-log') && e.event_action === 'trigger'), 30_000, 200);
+    await fileSizeLimit(pid, 'unlimited');
+    await waitFor('ready again', async () => (await fetch(`${daemon!.url}/ready`)).status === 200, 30_000, 200);
+    // The next read of the Deployment (every 60 s; a dropped watch makes it come at once) reports it again.
+    kube.dropWatches();
+    await waitFor('1.5.0 guarded', () => daemon!.logs.some((l) => l.msg === 'guarding release' && l.revision === '2'), 30_000, 200);
+    const d = new Database(db, { readonly: true });
+    expect(d.prepare(`SELECT images FROM releases ORDER BY id DESC LIMIT 1`).pluck().get()).toContain('voice-server:1.5.0');
+    d.close();
   }, 150_000);
 });

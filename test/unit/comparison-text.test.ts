@@ -2,7 +2,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SqliteActionJournal } from '../../src/adapters/sqlite/sqlite-action-journal.js';
 import { openDecisionLog } from '../../src/adapters/sqlite/sqlite-decision-store.js';
-import { comparisonText, formatValue } from '../../src/core/comparison-text.js';
+import { comparisonText, decisionText, formatValue } from '../../src/core/comparison-text.js';
 import { parseRules } from '../../src/core/parse-rules.js';
 import { useTempDir } from '../helpers/temp-dir.js';
 
@@ -18,6 +18,15 @@ describe('"value OP threshold", one rendering for every reader', () => {
     [{ value: 0.00002, threshold: 2_500_000, comparison: 'below' as const }, '2e-5 < 2.5e+6'],
   ])('%j reads %s', (c, text) => {
     expect(comparisonText(c)).toBe(text);
+  });
+
+  it('says what a decision was about: its rule and comparison, or a manual one\'s note', () => {
+    expect([
+      decisionText({ rule: 'outage', value: 0, threshold: 1, evidence: { comparison: 'below' } }),
+      decisionText({ rule: 'error-rate', value: 0.08, threshold: 0.05, evidence: {} }),
+      decisionText({ rule: null, value: null, threshold: null, evidence: { note: 'manual trigger by alice: CVE' } }),
+      decisionText({ rule: null, value: null, threshold: null, evidence: {} }),
+    ]).toEqual(['outage: 0 < 1', 'error-rate: 0.08 > 0.05', 'manual trigger by alice: CVE', 'manual rollback']);
   });
 
   it('formats a missing value as asked', () => {

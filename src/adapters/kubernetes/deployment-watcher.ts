@@ -205,6 +205,11 @@ export class DeploymentWatcher implements ReleaseSource {
     }
   }
 
+  forget(ref: DeploymentRef): void {
+    const key = `${ref.namespace}/${ref.deployment}`;
+    for (const s of [...this.states, ...this.selected.values()]) if (`${s.ref.namespace}/${s.ref.deployment}` === key) delete s.revision;
+  }
+
   private observe(s: TargetState, d: V1Deployment, via: 'watch' | 'read'): Promise<void> {
     this.chain = this.chain.then(() => this.handle(s, d, via)).catch((err: unknown) => this.o.onError?.(toKubernetesError(`observe ${s.ref.namespace}/${s.ref.deployment}`, err)));
     return this.chain;

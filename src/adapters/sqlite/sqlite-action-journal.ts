@@ -1,6 +1,6 @@
 // The action journal in the decision log file (rollbacks table and release identity columns).
 import type Database from 'better-sqlite3';
-import { comparisonText } from '../../core/comparison-text.js';
+import { decisionText } from '../../core/comparison-text.js';
 import type { ActionJournal } from '../../ports/action-journal.js';
 import { pageOfDecision } from './page-of-decision.js';
 import { automaticRollbacks, recordApprovalOutcome, recordRecovery, recordRollback, recordVerification, setReleaseIdentity } from './rollback-log.js';
@@ -8,7 +8,7 @@ import { automaticRollbacks, recordApprovalOutcome, recordRecovery, recordRollba
 /** The reason a reconciled rollback is annotated with: its rule's comparison, or a manual trigger's note. */
 function reasonOf(r: { rule: string | null; value: number | null; threshold: number | null; evidence: string }): string {
   const evidence = JSON.parse(r.evidence) as { note?: string; comparison?: 'above' | 'below' };
-  return r.rule ? `${r.rule}: ${comparisonText({ ...r, comparison: evidence.comparison })} (completed after a restart)` : (evidence.note ?? 'manual rollback');
+  return `${decisionText({ ...r, evidence })}${r.rule ? ' (completed after a restart)' : ''}`;
 }
 
 export class SqliteActionJournal implements ActionJournal {

@@ -120,6 +120,27 @@ describe('KubeEventRecorder', () => {
     expect(kube.events.all()).toHaveLength(3);
   });
 
+  it('a Deployment name of 253 characters gives a valid Event name (cut where a DNS label may end)', async () => {
+    const { kube, recorder, outcomes, errors } = await setup();
+    const long = `${'a'.repeat(229)}-${'b'.repeat(23)}`; // cut at 230 characters, it would end in '-'
+    kube.createDeployment(NS, long, 'x:1');
+    recorder.record(event({ deployment: long }));
+    await recorder.idle();
+    expect(errors).toEqual([]);
+    expect(outcomes).toEqual(['created']);
+    expect(String(kube.events.all()[0]!.metadata.name)).toMatch(/^a{229}\.[0-9a-f]+$/);
+  });
+
+  it('a callback that throws stops nothing', async () => {
+    const { kube, clients } = await standIn();
+    kube.createDeployment(NS, NAME, 'voice-server:1.4.1');
+    const recorder = new KubeEventRecorder(clients(), { controller: 'rollback-guard.io/rollback-guard', instance: 'pod', onOutcome: () => { throw new Error('metrics broke'); } });
+    recorder.record(event());
+    recorder.record(event({ reason: 'RollbackComplete', type: 'Normal' }));
+    await recorder.idle();
+    expect(kube.events.all().map((e) => String(e.reason))).toEqual(['RollbackStarted', 'RollbackComplete']);
+  });
+
   it('a note over 1024 bytes is cut at a character boundary, and the API accepts it', async () => {
     const { kube, recorder, outcomes } = await setup();
     recorder.record(event({ note: `decision 7: ${'é'.repeat(2000)}` }));

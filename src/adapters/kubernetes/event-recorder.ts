@@ -67,7 +67,7 @@ export class KubeEventRecorder {
   record(event: KubeEventSpec): void {
     if (this.queue.length >= (this.o.maxQueued ?? 100)) {
       this.queue.shift();
-      this.o.onOutcome?.('dropped');
+      quietly(() => this.o.onOutcome?.('dropped'));
     }
     this.queue.push(event);
     this.draining ??= this.drain();
@@ -87,9 +87,9 @@ export class KubeEventRecorder {
           outcome = await this.send(e);
         } catch (err) {
           outcome = 'failed';
-          this.o.onError?.(err as Error, e);
+          quietly(() => this.o.onError?.(err as Error, e));
         }
-        this.o.onOutcome?.(outcome);
+        quietly(() => this.o.onOutcome?.(outcome));
       }
     } finally {
       // In the same turn as the last shift: an Event recorded after it starts a new drain, never waits unseen.
@@ -123,8 +123,9 @@ export class KubeEventRecorder {
       }
     }
     const uid = await this.uidOf(e.namespace, e.deployment);
-    // client-go's naming: the object's name and the time in hex, unique per recorder.
-    const name = `${e.deployment.slice(0, 230)}.${(now * 1000 + (this.seq++ % 1000)).toString(16)}`;
+    // client-go's naming: the object's name and the time in hex, unique per recorder. A cut name must still end
+    // its DNS label with a letter or digit.
+    const name = `${e.deployment.slice(0, 230).replace(/[-.]+$/, '')}.${(now * 1000 + (this.seq++ % 1000)).toString(16)}`;
     const body: EventsV1Event = {
       metadata: { name, namespace: e.namespace },
       eventTime: new V1MicroTime(now),
@@ -147,8 +148,10 @@ export class KubeEventRecorder {
    */
   private async uidOf(namespace: string, deployment: string): Promise<string | undefined> {
     const key = `${namespace}/${deployment}`;
+    const ttl = this.o.uidTtlMs ?? 300_000;
+    for (const [k, u] of this.uids) if (this.now() - u.at >= 2 * ttl) this.uids.delete(k); // Deployments come and go
     const cached = this.uids.get(key);
-    if (cached?.uid && this.now() - cached.at < (this.o.uidTtlMs ?? 300_000)) return cached.uid;
+    if (cached?.uid && this.now() - cached.at < ttl) return cached.uid;
     try {
       const d = await kubeCall(`read Deployment ${key}`, this.k.timeoutMs, (options) => this.k.apps.readNamespacedDeployment({ name: deployment, namespace }, options));
       this.uids.set(key, { uid: d.metadata?.uid, at: this.now() });
@@ -156,6 +159,15 @@ export class KubeEventRecorder {
     } catch {
       return cached?.uid;
     }
+  }
+}
+
+/** Runs a caller's callback; what it throws is its own, never the recorder's (which must not stop). */
+function quietly(run: () => void): void {
+  try {
+    run();
+  } catch {
+    /* the callback's failure */
   }
 }
 
